@@ -1,0 +1,1 @@
+//! A Kubernetes CRI v1 client (in progress).

@@ -1,0 +1,1 @@
+//! CRI conformance checks (in progress).

@@ -1,0 +1,2 @@
+//! Simulated processes.
+pub mod pipe;
