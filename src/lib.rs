@@ -35,6 +35,11 @@ pub use v1::image_service_server::{ImageService, ImageServiceServer};
 pub use v1::runtime_service_client::RuntimeServiceClient;
 pub use v1::runtime_service_server::{RuntimeService, RuntimeServiceServer};
 
+/// The encoded `FileDescriptorSet` of `proto/api.proto`, for reflection (for example
+/// rendering any CRI message as JSON with `prost-reflect`).
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/cri_descriptor_set.bin"));
+
 /// The fully qualified gRPC name of the runtime service.
 pub const RUNTIME_SERVICE_NAME: &str = "runtime.v1.RuntimeService";
 /// The fully qualified gRPC name of the image service.

@@ -1,1 +1,136 @@
-fn main() {}
+//! `cri-fake`: serve the fake CRI runtime on a socket, for crictl, kubelet and tests in
+//! any language.
+//!
+//! ```text
+//! cri-fake --listen unix:///tmp/cri-fake.sock
+//! cri-fake --listen tcp://127.0.0.1:10010
+//! ```
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use cri_fake::{FakeRuntime, Listen, Profile, PullPolicy};
+use tracing_subscriber::EnvFilter;
+
+/// A fake Kubernetes CRI runtime that behaves like containerd's CRI plugin.
+#[derive(Debug, Parser)]
+#[command(name = "cri-fake", version, about)]
+struct Args {
+    /// Where to serve: unix:///path/to.sock, an absolute socket path, or
+    /// tcp://127.0.0.1:PORT. Default: a socket in a new private temporary directory.
+    #[arg(long, value_name = "ENDPOINT")]
+    listen: Option<String>,
+
+    /// Allow a TCP address that is not loopback (the CRI has no authentication).
+    #[arg(long)]
+    allow_non_loopback: bool,
+
+    /// Imitate containerd 1.6 exactly where releases differ (RuntimeConfig and
+    /// container events UNIMPLEMENTED).
+    #[arg(long)]
+    containerd_1_6: bool,
+
+    /// PullImage fails for every reference, like containerd with no registry reachable.
+    #[arg(long)]
+    offline_pulls: bool,
+
+    /// Bound on ExecSync's wait for backgrounded holders of its output, in seconds
+    /// (0 = wait for ever, containerd's default).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    drain_exec_sync_io_timeout: f64,
+
+    /// Log filter (tracing's EnvFilter syntax); RUST_LOG wins when set.
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+fn listen_address(args: &Args) -> Result<Listen, String> {
+    let Some(endpoint) = &args.listen else {
+        return Ok(Listen::TempUnixSocket);
+    };
+    let listen = Listen::parse(endpoint)?;
+    if let Listen::Tcp(addr) = &listen {
+        check_loopback(*addr, args.allow_non_loopback)?;
+    }
+    Ok(listen)
+}
+
+fn check_loopback(addr: SocketAddr, allowed: bool) -> Result<(), String> {
+    if addr.ip().is_loopback() || allowed {
+        return Ok(());
+    }
+    Err(format!(
+        "refusing to serve the CRI on non-loopback address {addr}: anyone who can reach it controls \
+         the fake; pass --allow-non-loopback to do it anyway"
+    ))
+}
+
+async fn wait_for_signal() {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&args.log));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let listen = match listen_address(&args) {
+        Ok(listen) => listen,
+        Err(message) => {
+            eprintln!("cri-fake: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if !(args.drain_exec_sync_io_timeout >= 0.0 && args.drain_exec_sync_io_timeout.is_finite()) {
+        eprintln!("cri-fake: --drain-exec-sync-io-timeout must be a non-negative number of seconds");
+        return ExitCode::from(2);
+    }
+    let mut builder = FakeRuntime::builder()
+        .listen(listen)
+        .drain_exec_sync_io_timeout(Duration::from_secs_f64(args.drain_exec_sync_io_timeout));
+    if args.containerd_1_6 {
+        builder = builder.profile(Profile::Containerd16);
+    }
+    if args.offline_pulls {
+        builder = builder.pull_policy(PullPolicy::Offline);
+    }
+    let fake = match builder.start().await {
+        Ok(fake) => fake,
+        Err(error) => {
+            eprintln!("cri-fake: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("cri-fake serving on {}", fake.endpoint());
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    fake.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_loopback_tcp_is_refused_unless_allowed() {
+        let public: SocketAddr = "0.0.0.0:10010".parse().unwrap();
+        assert!(check_loopback(public, false).unwrap_err().contains("--allow-non-loopback"));
+        assert_eq!(check_loopback(public, true), Ok(()));
+        assert_eq!(check_loopback("127.0.0.1:1".parse().unwrap(), false), Ok(()));
+        assert_eq!(check_loopback("[::1]:1".parse().unwrap(), false), Ok(()));
+    }
+}

@@ -1,0 +1,304 @@
+//! [`FakeRuntime`] and [`FakeRuntimeBuilder`]: start the fake, reach it, stop it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cri_proto::{ImageServiceClient, ImageServiceServer, RuntimeServiceClient, RuntimeServiceServer};
+use tokio::task::JoinHandle;
+use tonic::transport::{Channel, Server};
+
+use crate::images::{Image, ImageStore, PullPolicy, builtin_catalog};
+use crate::process::{Program, Programs};
+use crate::runtime::{Profile, Runtime, Settings};
+use crate::service::{Dispatcher, ImageApi, RuntimeApi};
+use crate::state::Inner;
+use crate::streaming::StreamServer;
+use crate::transport::{self, Listen};
+
+/// containerd's gRPC message size limits (16 MiB both ways).
+pub const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+
+/// The fake could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listener could not be bound.
+    #[error("cannot listen on {listen:?}: {source}")]
+    Bind {
+        /// Where it tried to listen.
+        listen: Listen,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The streaming server's port could not be bound.
+    #[error("cannot start the streaming server: {0}")]
+    StreamServer(std::io::Error),
+}
+
+/// Options for a [`FakeRuntime`]; start it with [`FakeRuntimeBuilder::start`].
+#[derive(Debug)]
+pub struct FakeRuntimeBuilder {
+    settings: Settings,
+    listen: Listen,
+    images: Vec<Image>,
+    with_catalog: bool,
+    programs: Programs,
+}
+
+impl Default for FakeRuntimeBuilder {
+    fn default() -> Self {
+        Self {
+            settings: Settings::default(),
+            listen: Listen::default(),
+            images: Vec::new(),
+            with_catalog: true,
+            programs: Programs::builtin(),
+        }
+    }
+}
+
+impl FakeRuntimeBuilder {
+    /// Where to listen (default: a private temporary unix socket).
+    pub fn listen(mut self, listen: Listen) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    /// Replaces all settings at once.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// `VersionResponse.runtime_name` and `runtime_version`.
+    pub fn runtime_identity(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.settings.runtime_name = name.into();
+        self.settings.runtime_version = version.into();
+        self
+    }
+
+    /// Adds an image to the store (tags already held by other images move to it).
+    pub fn image(mut self, image: Image) -> Self {
+        self.images.push(image);
+        self
+    }
+
+    /// Starts without the built-in image catalog (only images added with
+    /// [`image`](Self::image)).
+    pub fn without_builtin_images(mut self) -> Self {
+        self.with_catalog = false;
+        self
+    }
+
+    /// Adds (or replaces) a program containers can run, as `/bin/<name>`.
+    pub fn program(mut self, name: &str, program: impl Program) -> Self {
+        self.programs.register(name, program);
+        self
+    }
+
+    /// How PullImage treats references (default: simulate any well-formed one).
+    pub fn pull_policy(mut self, policy: PullPolicy) -> Self {
+        self.settings.pull_policy = policy;
+        self
+    }
+
+    /// Bounds ExecSync's wait for backgrounded holders of its output (default: wait
+    /// for ever, like containerd 1.6).
+    pub fn drain_exec_sync_io_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.drain_exec_sync_io_timeout = timeout;
+        self
+    }
+
+    /// Whether Status reports the network ready (default true).
+    pub fn network_ready(mut self, ready: bool) -> Self {
+        self.settings.network_ready = ready;
+        self
+    }
+
+    /// Which containerd release to imitate where they differ.
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.settings.profile = profile;
+        self
+    }
+
+    /// Starts serving. Returns once the listener accepts connections.
+    pub async fn start(self) -> Result<FakeRuntime, StartError> {
+        let mut images = if self.with_catalog { builtin_catalog() } else { Vec::new() };
+        images.extend(self.images);
+        let mut store = ImageStore::new(Vec::new());
+        for image in images {
+            store.add(image);
+        }
+        let runtime = Arc::new(Runtime::new(self.settings, store, self.programs));
+        let stream_server = StreamServer::start(&runtime.tasks, runtime.shutdown.clone())
+            .await
+            .map_err(StartError::StreamServer)?;
+        let _ = runtime.stream_server.set(stream_server);
+
+        let bound = transport::bind(&self.listen).await.map_err(|source| StartError::Bind {
+            listen: self.listen.clone(),
+            source,
+        })?;
+        let dispatcher = Dispatcher::new(runtime.clone());
+        let runtime_service = RuntimeServiceServer::new(RuntimeApi::new(dispatcher.clone()))
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE);
+        let image_service = ImageServiceServer::new(ImageApi::new(dispatcher))
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE);
+        let shutdown = runtime.shutdown.clone();
+        let incoming = bound.incoming;
+        let server = tokio::spawn(async move {
+            Server::builder()
+                .add_service(runtime_service)
+                .add_service(image_service)
+                .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+                .await
+        });
+        tracing::info!(endpoint = %bound.endpoint, "cri-fake serving");
+        Ok(FakeRuntime {
+            runtime,
+            endpoint: bound.endpoint,
+            socket_path: bound.socket_path,
+            temp_dir: bound.temp_dir,
+            channel: bound.channel,
+            server: Some(server),
+        })
+    }
+}
+
+/// A running fake CRI runtime. Dropping it shuts it down.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use cri_proto::v1::VersionRequest;
+///
+/// let fake = cri_fake::FakeRuntime::start().await.unwrap();
+/// assert!(fake.endpoint().starts_with("unix://"));
+/// let version = fake
+///     .runtime_client()
+///     .version(VersionRequest::default())
+///     .await
+///     .unwrap()
+///     .into_inner();
+/// assert_eq!(version.runtime_api_version, "v1");
+/// fake.shutdown().await;
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct FakeRuntime {
+    runtime: Arc<Runtime>,
+    endpoint: String,
+    socket_path: Option<PathBuf>,
+    temp_dir: Option<tempfile::TempDir>,
+    channel: Channel,
+    server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+}
+
+impl FakeRuntime {
+    /// Starts a fake with default options on a private unix socket.
+    pub async fn start() -> Result<FakeRuntime, StartError> {
+        FakeRuntimeBuilder::default().start().await
+    }
+
+    /// A builder for options.
+    pub fn builder() -> FakeRuntimeBuilder {
+        FakeRuntimeBuilder::default()
+    }
+
+    /// The endpoint clients use: `unix:///...`, `tcp://127.0.0.1:PORT` or `inmemory://`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The unix socket path, when serving on one.
+    pub fn socket_path(&self) -> Option<&Path> {
+        self.socket_path.as_deref()
+    }
+
+    /// A channel connected to the fake (works for every transport, in-memory included).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// A generated RuntimeService client on [`channel`](Self::channel), with 16 MiB limits.
+    pub fn runtime_client(&self) -> RuntimeServiceClient<Channel> {
+        RuntimeServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    }
+
+    /// A generated ImageService client on [`channel`](Self::channel), with 16 MiB limits.
+    pub fn image_client(&self) -> ImageServiceClient<Channel> {
+        ImageServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    }
+
+    /// The runtime core (settings and state), for assertions.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Reads the fake's state directly, for assertions:
+    /// `fake.inspect(|s| s.containers.len())`.
+    pub fn inspect<R>(&self, f: impl FnOnce(&Inner) -> R) -> R {
+        self.runtime.store().read(f)
+    }
+
+    /// Stops serving, kills every simulated process, waits for every task and removes
+    /// the socket.
+    pub async fn shutdown(mut self) {
+        self.runtime.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.runtime.stop_all_processes().await;
+        self.runtime.tasks.close();
+        self.runtime.tasks.wait().await;
+        self.remove_socket();
+    }
+
+    fn remove_socket(&mut self) {
+        if let Some(path) = self.socket_path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+        self.temp_dir.take();
+    }
+}
+
+impl Drop for FakeRuntime {
+    fn drop(&mut self) {
+        self.runtime.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        self.runtime.kill_all_processes_now();
+        self.runtime.tasks.close();
+        self.remove_socket();
+    }
+}
+
+impl Runtime {
+    /// Kills every container's simulation and waits for them to end.
+    pub(crate) async fn stop_all_processes(&self) {
+        let sims: Vec<_> = self.store.read(|s| {
+            s.containers
+                .values()
+                .filter_map(|c| c.process.as_ref().map(|p| p.sim.clone()))
+                .collect()
+        });
+        for sim in sims {
+            sim.shutdown().await;
+        }
+    }
+
+    /// Sends SIGKILL to every simulated process without waiting (for `Drop`).
+    pub(crate) fn kill_all_processes_now(&self) {
+        self.store.read(|s| {
+            for process in s.containers.values().filter_map(|c| c.process.as_ref()) {
+                process.sim.kill_all(crate::process::Signal::SIGKILL);
+            }
+        });
+    }
+}

@@ -1,0 +1,915 @@
+//! Container lifecycle: Create, Start, Stop, Remove, Status, List,
+//! UpdateContainerResources and ReopenContainerLog, with containerd's checks, texts and
+//! codes (reference §3, §4, §5, §7, §9).
+//!
+//! Every (state x operation) decision is in [`decide`]; the RPC methods carry the
+//! decision out (and run the simulated process, outside the store lock).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cri_proto::v1::{
+    Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerState,
+    ContainerStatus, ContainerStatusResponse, ImageSpec, LinuxContainerResources,
+    PodSandboxConfig,
+};
+use tokio::sync::watch;
+
+use crate::error::{CriError, LookupError, go_quote};
+use crate::images::{Image, Rootfs};
+use crate::logs::{ContainerLog, LogStream};
+use crate::process::pipe::{Input, Output, OutputReader};
+use crate::process::{
+    ContainerSim, DnsSpec, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec, Stdio,
+    UserSpec, rootfs,
+};
+use crate::proto_json::to_json;
+use crate::runtime::{Runtime, now_ns};
+use crate::sandbox::{labels_match, namespace_options};
+use crate::state::{ContainerPhase, ContainerRecord, SandboxPhase, new_id};
+
+/// The running part of a started container: its process world, main process and log.
+#[derive(Debug)]
+pub struct ContainerProcess {
+    /// The container's simulated process world (exec runs here too).
+    pub sim: Arc<ContainerSim>,
+    /// The main process.
+    pub main: ProcessHandle,
+    /// The CRI log file, when logging is on.
+    pub log: Option<ContainerLog>,
+    /// The simulated host pid of the main process.
+    pub host_pid: u32,
+    exited: watch::Receiver<bool>,
+}
+
+impl ContainerProcess {
+    /// Waits until the container's exit has been recorded (status EXITED, logs flushed).
+    pub async fn wait_recorded_exit(&self) {
+        let mut exited = self.exited.clone();
+        // An error means the monitor is gone, which only happens after it recorded.
+        let _ = exited.wait_for(|done| *done).await;
+    }
+}
+
+/// The name containerd reserves for a container: `<ctr>_<pod>_<ns>_<uid>_<attempt>`,
+/// with the pod part taken from the request's sandbox config.
+pub fn container_reserved_name(config: &ContainerConfig, sandbox: &PodSandboxConfig) -> Option<String> {
+    let c = config.metadata.as_ref()?;
+    let p = sandbox.metadata.clone().unwrap_or_default();
+    Some(format!("{}_{}_{}_{}_{}", c.name, p.name, p.namespace, p.uid, c.attempt))
+}
+
+/// What an operation does to a container in a given state.
+#[derive(Debug, PartialEq, Eq)]
+enum Decision {
+    /// Nothing to do; the call succeeds.
+    Nothing,
+    /// The call fails with this error.
+    Fail(CriError),
+    /// Start the container.
+    Start,
+    /// Stop (or kill) the running container.
+    Stop,
+    /// Kill it first if running, then remove it.
+    Remove,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Start,
+    Stop,
+    Remove,
+}
+
+/// The one place every (state x operation) pair is decided.
+fn decide(op: Operation, phase: ContainerPhase, id: &str) -> Decision {
+    use ContainerPhase::*;
+    let starting_error = |state: &str| {
+        Decision::Fail(CriError::unknown(format!(
+            "failed to set starting state for container {}: container is in {state} state",
+            go_quote(id)
+        )))
+    };
+    match (op, phase) {
+        (Operation::Start, Created) => Decision::Start,
+        (Operation::Start, Starting) => Decision::Fail(CriError::unknown(format!(
+            "failed to set starting state for container {}: container is already in starting state",
+            go_quote(id)
+        ))),
+        (Operation::Start, Running) => starting_error("CONTAINER_RUNNING"),
+        (Operation::Start, Exited) => starting_error("CONTAINER_EXITED"),
+        (Operation::Stop, Created | Exited) => Decision::Nothing,
+        (Operation::Stop, Starting | Running) => Decision::Stop,
+        (Operation::Remove, _) => Decision::Remove,
+    }
+}
+
+fn find_container_error(prefix: &str) -> impl Fn(LookupError) -> CriError + '_ {
+    move |e| {
+        e.with_prefix(format!(
+            "an error occurred when try to find container {}",
+            go_quote(prefix)
+        ))
+    }
+}
+
+fn cri_state(phase: ContainerPhase) -> ContainerState {
+    match phase {
+        ContainerPhase::Created | ContainerPhase::Starting => ContainerState::ContainerCreated,
+        ContainerPhase::Running => ContainerState::ContainerRunning,
+        ContainerPhase::Exited => ContainerState::ContainerExited,
+    }
+}
+
+/// The process arguments containerd derives from the config and the image.
+fn process_args(config: &ContainerConfig, image: &Image) -> Vec<String> {
+    let mut command = config.command.clone();
+    let mut args = config.args.clone();
+    if command.is_empty() {
+        if args.is_empty() {
+            args = image.config.cmd.clone();
+        }
+        let entrypoint = &image.config.entrypoint;
+        if !(entrypoint.len() == 1 && entrypoint[0].is_empty()) {
+            command = entrypoint.clone();
+        }
+    }
+    command.extend(args);
+    command
+}
+
+/// Merges `update` into `current` the way containerd does: zero fields leave values
+/// unchanged, and a memory limit without a swap limit sets swap equal to it.
+pub fn merge_resources(current: &LinuxContainerResources, update: &LinuxContainerResources) -> LinuxContainerResources {
+    let mut merged = current.clone();
+    let zero = LinuxContainerResources::default();
+    macro_rules! take_nonzero {
+        ($($field:ident),*) => {$(
+            if update.$field != zero.$field {
+                merged.$field = update.$field.clone();
+            }
+        )*};
+    }
+    take_nonzero!(
+        cpu_period,
+        cpu_quota,
+        cpu_shares,
+        memory_limit_in_bytes,
+        oom_score_adj,
+        cpuset_cpus,
+        cpuset_mems,
+        memory_swap_limit_in_bytes
+    );
+    if !update.hugepage_limits.is_empty() {
+        merged.hugepage_limits = update.hugepage_limits.clone();
+    }
+    if !update.unified.is_empty() {
+        merged.unified = update.unified.clone();
+    }
+    if update.memory_limit_in_bytes != 0 && update.memory_swap_limit_in_bytes == 0 {
+        merged.memory_swap_limit_in_bytes = update.memory_limit_in_bytes;
+    }
+    merged
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Merges `KEY=VALUE` lists: later keys replace earlier ones in place.
+fn merge_env(base: &[String], overrides: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut env: Vec<String> = base.to_vec();
+    for (key, value) in overrides {
+        let entry = format!("{key}={value}");
+        match env.iter_mut().find(|e| e.split_once('=').map(|(k, _)| k) == Some(key.as_str())) {
+            Some(existing) => *existing = entry,
+            None => env.push(entry),
+        }
+    }
+    env
+}
+
+/// Everything a start needs, copied out of the store under the lock.
+struct StartPlan {
+    id: String,
+    config: ContainerConfig,
+    sandbox_config: PodSandboxConfig,
+    image: Option<Image>,
+    resources: LinuxContainerResources,
+    log_path: String,
+}
+
+impl Runtime {
+    /// CreateContainer.
+    pub fn create_container(
+        &self,
+        sandbox_prefix: &str,
+        config: Option<ContainerConfig>,
+        sandbox_config: Option<PodSandboxConfig>,
+    ) -> Result<String, CriError> {
+        let id = new_id();
+        self.store.write(|s| {
+            let sandbox = s.resolve_sandbox(sandbox_prefix).map_err(|e| {
+                e.with_prefix(format!("failed to find sandbox id {}", go_quote(sandbox_prefix)))
+            })?;
+            if sandbox.phase != SandboxPhase::Ready {
+                return Err(CriError::not_found(format!(
+                    "failed to get sandbox container task: no running task found: task {} not found: not found",
+                    sandbox.id
+                )));
+            }
+            let sandbox_id = sandbox.id.clone();
+            let sandbox_log_dir = sandbox.config.log_directory.clone();
+            let config = config.unwrap_or_default();
+            if config.metadata.is_none() {
+                return Err(CriError::unknown("container config must include metadata"));
+            }
+            // containerd dereferences the request's sandbox config here (and crashes
+            // without one); the fake reports an error instead.
+            let Some(request_sandbox_config) = sandbox_config else {
+                return Err(CriError::unknown(
+                    "sandbox config must be set in the CreateContainer request",
+                ));
+            };
+            let reserved_name = container_reserved_name(&config, &request_sandbox_config)
+                .unwrap_or_default();
+            s.container_names.reserve(&reserved_name, &id).map_err(|held| {
+                CriError::unknown(format!(
+                    "failed to reserve container name {}: name {} is reserved for {}",
+                    go_quote(&reserved_name),
+                    go_quote(&reserved_name),
+                    go_quote(&held.holder)
+                ))
+            })?;
+            let image_requested = config.image.as_ref().map(|i| i.image.clone()).unwrap_or_default();
+            let image = match s.images.resolve(&image_requested) {
+                Ok(Some(image)) => image.clone(),
+                Ok(None) => {
+                    s.container_names.release(&reserved_name);
+                    return Err(CriError::not_found(format!(
+                        "failed to resolve image {}: not found",
+                        go_quote(&image_requested)
+                    )));
+                }
+                Err(e) => {
+                    s.container_names.release(&reserved_name);
+                    return Err(CriError::unknown(format!(
+                        "failed to resolve image {}: {e}",
+                        go_quote(&image_requested)
+                    )));
+                }
+            };
+            if process_args(&config, &image).is_empty() {
+                s.container_names.release(&reserved_name);
+                return Err(CriError::unknown(format!(
+                    "failed to generate container {} spec: no command specified",
+                    go_quote(&id)
+                )));
+            }
+            let log_path = if sandbox_log_dir.is_empty() || config.log_path.is_empty() {
+                String::new()
+            } else {
+                format!("{}/{}", sandbox_log_dir.trim_end_matches('/'), config.log_path)
+            };
+            let mut resources = config
+                .linux
+                .as_ref()
+                .and_then(|l| l.resources.clone())
+                .unwrap_or_default();
+            resources = merge_resources(&LinuxContainerResources::default(), &resources);
+            let stop_signal = if image.config.stop_signal.is_empty() {
+                "SIGTERM".to_owned()
+            } else {
+                image.config.stop_signal.clone()
+            };
+            s.insert_container(ContainerRecord {
+                id: id.clone(),
+                sandbox_id,
+                config,
+                reserved_name,
+                image_requested,
+                image_id: image.id.clone(),
+                stop_signal,
+                phase: ContainerPhase::Created,
+                created_at: now_ns(),
+                started_at: 0,
+                finished_at: 0,
+                exit_code: 0,
+                reason: String::new(),
+                message: String::new(),
+                resources,
+                log_path,
+                stop_signal_sent: false,
+                removing: false,
+                process: None,
+            });
+            Ok(id.clone())
+        })
+    }
+
+    /// StartContainer: runs the container's command in a new process world.
+    pub async fn start_container(self: &Arc<Self>, prefix: &str) -> Result<(), CriError> {
+        let plan = self.store.write(|s| {
+            let record = s.resolve_container(prefix).map_err(find_container_error(prefix))?;
+            let id = record.id.clone();
+            match decide(Operation::Start, record.phase, &id) {
+                Decision::Start => {}
+                Decision::Fail(e) => return Err(e),
+                other => unreachable_decision(other),
+            }
+            let sandbox = s.sandboxes.get(&record.sandbox_id);
+            let sandbox_ready = sandbox.is_some_and(|sb| sb.phase == SandboxPhase::Ready);
+            let sandbox_config = sandbox.map(|sb| sb.config.clone()).unwrap_or_default();
+            let image = s.images.list().into_iter().find(|i| i.id == record.image_id).cloned();
+            let record = s.containers.get_mut(&id).ok_or_else(|| CriError::not_found("not found"))?;
+            if !sandbox_ready {
+                let message = format!("sandbox container {} is not running", go_quote(&record.sandbox_id));
+                mark_start_error(record, &message);
+                return Err(CriError::unknown(message));
+            }
+            record.phase = ContainerPhase::Starting;
+            Ok(StartPlan {
+                id,
+                config: record.config.clone(),
+                sandbox_config,
+                image,
+                resources: record.resources.clone(),
+                log_path: record.log_path.clone(),
+            })
+        })?;
+        match self.launch(&plan) {
+            Ok(process) => {
+                let host_pid = process.host_pid;
+                let process = Arc::new(process);
+                self.store.write(|s| {
+                    if let Some(record) = s.containers.get_mut(&plan.id) {
+                        record.phase = ContainerPhase::Running;
+                        record.started_at = now_ns();
+                        record.process = Some(process.clone());
+                    }
+                });
+                tracing::debug!(container = %plan.id, host_pid, "container started");
+                Ok(())
+            }
+            Err(message) => {
+                self.store.write(|s| {
+                    if let Some(record) = s.containers.get_mut(&plan.id) {
+                        mark_start_error(record, &message);
+                    }
+                });
+                Err(CriError::unknown(message))
+            }
+        }
+    }
+
+    /// Builds the process world, opens the log, spawns the main process and its monitor.
+    fn launch(self: &Arc<Self>, plan: &StartPlan) -> Result<ContainerProcess, String> {
+        let image = plan.image.clone().unwrap_or_else(|| {
+            Image::builder("removed-image")
+                .build()
+                .unwrap_or_else(|_| unreachable!("a constant reference parses"))
+        });
+        let spec = self.sim_spec(plan, &image);
+        let sim = ContainerSim::new(spec, self.programs.clone());
+        let log = if plan.log_path.is_empty() {
+            None
+        } else {
+            match ContainerLog::open(std::path::Path::new(&plan.log_path)) {
+                Ok(log) => Some(log),
+                Err(e) => {
+                    return Err(format!(
+                        "failed to create containerd task: failed to create container loggers: failed to open log file {}: {e}",
+                        go_quote(&plan.log_path)
+                    ));
+                }
+            }
+        };
+        let tty = plan.config.tty;
+        let (stdout, stdout_reader) = Output::pipe();
+        let (stderr, stderr_reader) = if tty {
+            (stdout.clone(), None)
+        } else {
+            let (w, r) = Output::pipe();
+            (w, Some(r))
+        };
+        let argv = process_args(&plan.config, &image);
+        let stdio = Stdio {
+            stdin: Input::empty(),
+            stdout,
+            stderr,
+        };
+        let main = sim.spawn(&argv, stdio).map_err(|e| {
+            format!(
+                "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: {}: unknown",
+                e.runc_message()
+            )
+        })?;
+        let mut copiers = vec![self.copy_output(log.as_ref(), LogStream::Stdout, stdout_reader)];
+        if let Some(reader) = stderr_reader {
+            copiers.push(self.copy_output(log.as_ref(), LogStream::Stderr, reader));
+        }
+        let (exited_tx, exited_rx) = watch::channel(false);
+        let runtime = Arc::clone(self);
+        let monitor_sim = sim.clone();
+        let monitor_main = main.clone();
+        let id = plan.id.clone();
+        self.tasks.spawn(async move {
+            let status = monitor_main.wait().await;
+            // The container's init is gone: everything else in it dies with it.
+            monitor_sim.kill_all(Signal::SIGKILL);
+            for copier in copiers {
+                let _ = copier.await;
+            }
+            let oom = monitor_sim.oom_killed();
+            runtime.store.write(|s| {
+                if let Some(record) = s.containers.get_mut(&id) {
+                    record.phase = ContainerPhase::Exited;
+                    record.finished_at = now_ns();
+                    record.exit_code = status.code();
+                    record.reason = if oom {
+                        "OOMKilled".into()
+                    } else if status.code() == 0 {
+                        "Completed".into()
+                    } else {
+                        "Error".into()
+                    };
+                }
+            });
+            let _ = exited_tx.send(true);
+        });
+        Ok(ContainerProcess {
+            sim,
+            main,
+            log,
+            host_pid: self.allocate_host_pid(),
+            exited: exited_rx,
+        })
+    }
+
+    fn copy_output(
+        &self,
+        log: Option<&ContainerLog>,
+        stream: LogStream,
+        mut reader: OutputReader,
+    ) -> tokio::task::JoinHandle<()> {
+        match log {
+            Some(log) => log.copy_stream(stream, reader),
+            None => self.tasks.spawn(async move { while reader.next().await.is_some() {} }),
+        }
+    }
+
+    fn sim_spec(&self, plan: &StartPlan, image: &Image) -> SimSpec {
+        let config = &plan.config;
+        let sandbox = &plan.sandbox_config;
+        let ns = namespace_options(sandbox);
+        let host_network = ns.network == cri_proto::v1::NamespaceMode::Node as i32;
+        let hostname = if !sandbox.hostname.is_empty() {
+            sandbox.hostname.clone()
+        } else if host_network {
+            host_name()
+        } else {
+            sandbox.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default()
+        };
+        let env = merge_env(
+            &image.config.env,
+            config.envs.iter().map(|kv| (kv.key.clone(), kv.value.clone())),
+        );
+        let security = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
+        let mut user = UserSpec {
+            uid: security.run_as_user.as_ref().map(|v| v.value),
+            username: (!security.run_as_username.is_empty()).then(|| security.run_as_username.clone()),
+            gid: security.run_as_group.as_ref().map(|v| v.value),
+            supplemental_groups: security.supplemental_groups.clone(),
+        };
+        if user.uid.is_none() && user.username.is_none() && !image.config.user.is_empty() {
+            let (who, group) = match image.config.user.split_once(':') {
+                Some((u, g)) => (u, Some(g)),
+                None => (image.config.user.as_str(), None),
+            };
+            match who.parse::<i64>() {
+                Ok(uid) => user.uid = Some(uid),
+                Err(_) => user.username = Some(who.to_owned()),
+            }
+            if user.gid.is_none() {
+                user.gid = group.and_then(|g| g.parse().ok());
+            }
+        }
+        let capabilities = security.capabilities.clone().unwrap_or_default();
+        SimSpec {
+            hostname,
+            env,
+            working_dir: if config.working_dir.is_empty() {
+                image.config.working_dir.clone()
+            } else {
+                config.working_dir.clone()
+            },
+            user,
+            rootfs: match image.rootfs {
+                Rootfs::Busybox => rootfs::busybox(),
+                Rootfs::Pause => rootfs::pause(),
+                Rootfs::Scratch => Vec::new(),
+            },
+            dns: sandbox.dns_config.as_ref().map(|d| DnsSpec {
+                servers: d.servers.clone(),
+                searches: d.searches.clone(),
+                options: d.options.clone(),
+            }),
+            sysctls: sandbox
+                .linux
+                .as_ref()
+                .map(|l| {
+                    let mut sysctls: Vec<_> = l.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    sysctls.sort();
+                    sysctls
+                })
+                .unwrap_or_default(),
+            mounts: config
+                .mounts
+                .iter()
+                .map(|m| MountSpec {
+                    container_path: m.container_path.clone(),
+                    host_path: m.host_path.clone().into(),
+                    readonly: m.readonly,
+                })
+                .collect(),
+            readonly_rootfs: security.readonly_rootfs,
+            memory_limit_bytes: u64::try_from(plan.resources.memory_limit_in_bytes).unwrap_or(0),
+            security: SecuritySpec {
+                privileged: security.privileged,
+                no_new_privs: security.no_new_privs,
+                add_capabilities: capabilities.add_capabilities,
+                drop_capabilities: capabilities.drop_capabilities,
+                seccomp_enforced: security
+                    .seccomp
+                    .as_ref()
+                    .is_some_and(|s| s.profile_type != cri_proto::v1::security_profile::ProfileType::Unconfined as i32),
+            },
+        }
+    }
+
+    /// StopContainer: stop signal, grace period, then SIGKILL (reference §3c).
+    pub async fn stop_container(&self, prefix: &str, timeout: i64) -> Result<(), CriError> {
+        let target = self.store.write(|s| {
+            let record = s.resolve_container(prefix).map_err(find_container_error(prefix))?;
+            let id = record.id.clone();
+            match decide(Operation::Stop, record.phase, &id) {
+                Decision::Nothing => return Ok(None),
+                Decision::Fail(e) => return Err(e),
+                Decision::Stop => {}
+                other => unreachable_decision(other),
+            }
+            let record = s.containers.get_mut(&id).ok_or_else(|| CriError::not_found("not found"))?;
+            let send_signal = timeout > 0 && !record.stop_signal_sent;
+            if send_signal {
+                record.stop_signal_sent = true;
+            }
+            Ok(record
+                .process
+                .clone()
+                .map(|p| (p, send_signal, record.stop_signal.clone())))
+        })?;
+        let Some((process, send_signal, stop_signal)) = target else {
+            return Ok(());
+        };
+        if timeout > 0 {
+            if send_signal {
+                let signal = Signal::parse(&stop_signal).unwrap_or(Signal::SIGTERM);
+                process.main.signal(signal);
+            }
+            let grace = Duration::from_secs(u64::try_from(timeout).unwrap_or(0));
+            if tokio::time::timeout(grace, process.wait_recorded_exit()).await.is_ok() {
+                return Ok(());
+            }
+        }
+        process.main.signal(Signal::SIGKILL);
+        process.wait_recorded_exit().await;
+        Ok(())
+    }
+
+    /// Kills a running container at once (sandbox stop and removal) and waits until its
+    /// exit is recorded. Created and exited containers are left as they are.
+    pub(crate) async fn kill_container_without_grace(&self, id: &str) {
+        let process = self.store.read(|s| {
+            s.containers
+                .get(id)
+                .filter(|r| matches!(r.phase, ContainerPhase::Running))
+                .and_then(|r| r.process.clone())
+        });
+        if let Some(process) = process {
+            process.main.signal(Signal::SIGKILL);
+            process.wait_recorded_exit().await;
+        }
+    }
+
+    /// RemoveContainer: kills a running container first; a missing id is a success.
+    pub async fn remove_container(&self, prefix: &str) -> Result<(), CriError> {
+        let id = match self.store.read(|s| s.container_ids.resolve(prefix).map(str::to_owned)) {
+            Ok(id) => id,
+            Err(LookupError::NotFound) => return Ok(()),
+            Err(e) => return Err(find_container_error(prefix)(e)),
+        };
+        self.remove_container_by_id(&id).await;
+        Ok(())
+    }
+
+    pub(crate) async fn remove_container_by_id(&self, id: &str) {
+        let phase = self.store.write(|s| {
+            s.containers.get_mut(id).map(|r| {
+                r.removing = true;
+                r.phase
+            })
+        });
+        if let Some(phase) = phase {
+            if decide(Operation::Remove, phase, id) == Decision::Remove {
+                self.kill_container_without_grace(id).await;
+            }
+        }
+        let removed = self.store.write(|s| s.remove_container(id));
+        if let Some(process) = removed.and_then(|r| r.process) {
+            process.sim.shutdown().await;
+        }
+    }
+
+    /// ContainerStatus.
+    pub fn container_status(&self, prefix: &str, verbose: bool) -> Result<ContainerStatusResponse, CriError> {
+        self.store.read(|s| {
+            let record = s.resolve_container(prefix).map_err(find_container_error(prefix))?;
+            let image = s.images.list().into_iter().find(|i| i.id == record.image_id);
+            let (image_name, image_ref) = match image {
+                Some(image) => (
+                    image.repo_tags.first().cloned().unwrap_or_else(|| record.image_requested.clone()),
+                    image.repo_digests.first().cloned().unwrap_or_else(|| image.id.clone()),
+                ),
+                None => (record.image_requested.clone(), record.image_id.clone()),
+            };
+            let status = ContainerStatus {
+                id: record.id.clone(),
+                metadata: record.config.metadata.clone(),
+                state: cri_state(record.phase) as i32,
+                created_at: record.created_at,
+                started_at: record.started_at,
+                finished_at: record.finished_at,
+                exit_code: record.exit_code,
+                image: Some(ImageSpec {
+                    image: image_name,
+                    ..Default::default()
+                }),
+                image_ref,
+                reason: record.reason.clone(),
+                message: record.message.clone(),
+                labels: record.config.labels.clone(),
+                annotations: record.config.annotations.clone(),
+                mounts: Vec::new(),
+                log_path: record.log_path.clone(),
+                resources: Some(ContainerResources {
+                    linux: Some(record.resources.clone()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let mut info = HashMap::new();
+            if verbose {
+                info.insert("info".to_owned(), container_verbose_info(record));
+            }
+            Ok(ContainerStatusResponse {
+                status: Some(status),
+                info,
+            })
+        })
+    }
+
+    /// ListContainers: id, sandbox id (both prefixes), state and label filters, ANDed.
+    pub fn list_containers(&self, filter: Option<ContainerFilter>) -> Vec<Container> {
+        let filter = filter.unwrap_or_default();
+        self.store.read(|s| {
+            let id = if filter.id.is_empty() {
+                None
+            } else {
+                match s.container_ids.resolve(&filter.id) {
+                    Ok(id) => Some(id),
+                    Err(_) => return Vec::new(),
+                }
+            };
+            let sandbox_id = if filter.pod_sandbox_id.is_empty() {
+                None
+            } else {
+                match s.sandbox_ids.resolve(&filter.pod_sandbox_id) {
+                    Ok(id) => Some(id),
+                    Err(_) => return Vec::new(),
+                }
+            };
+            let wanted_state = filter.state.as_ref().map(|v| v.state);
+            let matches = |r: &&ContainerRecord| {
+                id.is_none_or(|id| r.id == id)
+                    && sandbox_id.is_none_or(|sid| r.sandbox_id == sid)
+                    && wanted_state.is_none_or(|st| cri_state(r.phase) as i32 == st)
+                    && labels_match(&r.config.labels, &filter.label_selector)
+            };
+            match id {
+                Some(id) => s.containers.get(id).filter(|r| matches(r)).map(list_item).into_iter().collect(),
+                None => s.containers.values().filter(matches).map(list_item).collect(),
+            }
+        })
+    }
+
+    /// UpdateContainerResources: merges the update into the container's resources.
+    pub fn update_container_resources(
+        &self,
+        prefix: &str,
+        linux: Option<LinuxContainerResources>,
+    ) -> Result<(), CriError> {
+        self.store.write(|s| {
+            let id = s
+                .container_ids
+                .resolve(prefix)
+                .map(str::to_owned)
+                .map_err(|e| e.with_prefix("failed to find container"))?;
+            let record = s.containers.get_mut(&id).ok_or_else(|| CriError::not_found("failed to find container: not found"))?;
+            if record.removing {
+                return Err(CriError::unknown(format!(
+                    "failed to update resources: container {} is in removing state",
+                    go_quote(&id)
+                )));
+            }
+            let Some(update) = linux else {
+                return Ok(());
+            };
+            let merged = merge_resources(&record.resources, &update);
+            if record.phase == ContainerPhase::Running && update.memory_limit_in_bytes > 0 {
+                let usage = SIMULATED_MEMORY_USAGE;
+                if update.memory_limit_in_bytes < usage {
+                    return Err(CriError::unknown(format!(
+                        "failed to update resources: failed to update resources: runc did not terminate successfully: exit status 1: unable to set memory limit to {} (current usage: {usage}, peak usage: {})\n: unknown",
+                        update.memory_limit_in_bytes, SIMULATED_PEAK_MEMORY_USAGE
+                    )));
+                }
+            }
+            record.resources = merged;
+            Ok(())
+        })
+    }
+
+    /// ReopenContainerLog: reopens a running container's log file.
+    pub fn reopen_container_log(&self, prefix: &str) -> Result<(), CriError> {
+        let log = self.store.read(|s| {
+            let record = s.resolve_container(prefix).map_err(find_container_error(prefix))?;
+            if record.phase != ContainerPhase::Running {
+                return Err(CriError::unknown("container is not running"));
+            }
+            Ok(record.process.as_ref().and_then(|p| p.log.clone()))
+        })?;
+        match log {
+            Some(log) => log.reopen().map_err(|e| {
+                CriError::unknown(format!("failed to create and open log file: {e}"))
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Memory a simulated container uses (what a memory limit update must stay above).
+pub const SIMULATED_MEMORY_USAGE: i64 = 204_800;
+/// Peak memory a simulated container has used.
+pub const SIMULATED_PEAK_MEMORY_USAGE: i64 = 2_760_704;
+
+fn unreachable_decision(decision: Decision) -> ! {
+    unreachable!("decide() gave {decision:?} for an operation that cannot produce it")
+}
+
+fn mark_start_error(record: &mut ContainerRecord, message: &str) {
+    record.phase = ContainerPhase::Exited;
+    record.exit_code = 128;
+    record.reason = "StartError".into();
+    record.message = message.to_owned();
+    record.started_at = 0;
+    record.finished_at = now_ns();
+}
+
+fn list_item(record: &ContainerRecord) -> Container {
+    Container {
+        id: record.id.clone(),
+        pod_sandbox_id: record.sandbox_id.clone(),
+        metadata: record.config.metadata.clone(),
+        image: Some(ImageSpec {
+            image: record.image_requested.clone(),
+            ..Default::default()
+        }),
+        image_ref: record.image_id.clone(),
+        state: cri_state(record.phase) as i32,
+        created_at: record.created_at,
+        labels: record.config.labels.clone(),
+        annotations: record.config.annotations.clone(),
+        // containerd 1.6 predates this field and leaves it empty.
+        image_id: String::new(),
+    }
+}
+
+fn container_verbose_info(record: &ContainerRecord) -> String {
+    let running = record.phase == ContainerPhase::Running;
+    let pid = if running {
+        record.process.as_ref().map_or(0, |p| p.host_pid)
+    } else {
+        0
+    };
+    let args: Vec<String> = [record.config.command.clone(), record.config.args.clone()].concat();
+    let env: Vec<String> = record.config.envs.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+    serde_json::json!({
+        "sandboxID": record.sandbox_id,
+        "pid": pid,
+        "removing": record.removing,
+        "snapshotKey": record.id,
+        "snapshotter": "overlayfs",
+        "runtimeType": "io.containerd.runc.v2",
+        "runtimeOptions": {"binary_name": "runc"},
+        "config": to_json("ContainerConfig", &record.config),
+        "runtimeSpec": {
+            "ociVersion": "1.0.2-dev",
+            "process": {
+                "args": args,
+                "env": env,
+                "cwd": if record.config.working_dir.is_empty() { "/".to_owned() } else { record.config.working_dir.clone() },
+                "terminal": record.config.tty,
+            },
+            "root": {"path": "rootfs"},
+            "annotations": {
+                "io.kubernetes.cri.container-type": "container",
+                "io.kubernetes.cri.sandbox-id": record.sandbox_id,
+                "io.kubernetes.cri.container-name": record.config.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
+            },
+            "linux": {"cgroupsPath": format!("/k8s.io/{}", record.id)},
+        },
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_and_operation_pair_is_decided_like_containerd() {
+        use ContainerPhase::*;
+        let id = "c1";
+        assert_eq!(decide(Operation::Start, Created, id), Decision::Start);
+        assert_eq!(
+            decide(Operation::Start, Running, id),
+            Decision::Fail(CriError::unknown(
+                "failed to set starting state for container \"c1\": container is in CONTAINER_RUNNING state"
+            ))
+        );
+        assert_eq!(
+            decide(Operation::Start, Exited, id),
+            Decision::Fail(CriError::unknown(
+                "failed to set starting state for container \"c1\": container is in CONTAINER_EXITED state"
+            ))
+        );
+        assert!(matches!(decide(Operation::Start, Starting, id), Decision::Fail(_)));
+        assert_eq!(decide(Operation::Stop, Created, id), Decision::Nothing);
+        assert_eq!(decide(Operation::Stop, Exited, id), Decision::Nothing);
+        assert_eq!(decide(Operation::Stop, Running, id), Decision::Stop);
+        for phase in [Created, Starting, Running, Exited] {
+            assert_eq!(decide(Operation::Remove, phase, id), Decision::Remove);
+        }
+    }
+
+    #[test]
+    fn resources_merge_non_zero_fields_and_swap_follows_memory() {
+        let current = LinuxContainerResources {
+            cpu_shares: 256,
+            memory_limit_in_bytes: 64 << 20,
+            memory_swap_limit_in_bytes: 64 << 20,
+            ..Default::default()
+        };
+        let update = LinuxContainerResources {
+            cpu_quota: 20000,
+            cpu_period: 100000,
+            ..Default::default()
+        };
+        let merged = merge_resources(&current, &update);
+        assert_eq!(merged.cpu_shares, 256);
+        assert_eq!(merged.cpu_quota, 20000);
+        assert_eq!(merged.cpu_period, 100000);
+        assert_eq!(merged.memory_swap_limit_in_bytes, 64 << 20);
+        let merged = merge_resources(
+            &merged,
+            &LinuxContainerResources {
+                memory_limit_in_bytes: 32 << 20,
+                ..Default::default()
+            },
+        );
+        assert_eq!(merged.memory_limit_in_bytes, 32 << 20);
+        assert_eq!(merged.memory_swap_limit_in_bytes, 32 << 20);
+    }
+
+    #[test]
+    fn env_overrides_replace_keys_in_place_and_append_new_ones() {
+        let env = merge_env(
+            &["PATH=/bin".to_owned(), "A=1".to_owned()],
+            [("A".to_owned(), "2".to_owned()), ("B".to_owned(), "3".to_owned())],
+        );
+        assert_eq!(env, ["PATH=/bin", "A=2", "B=3"]);
+    }
+}

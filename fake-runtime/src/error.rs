@@ -1,0 +1,205 @@
+//! The fake's one domain error type, and the single place it becomes a `tonic::Status`.
+//!
+//! containerd's CRI plugin uses very few gRPC codes (reference §0): NOT_FOUND for a missing
+//! object, DEADLINE_EXCEEDED for the ExecSync timeout, INVALID_ARGUMENT for the Exec/Attach
+//! stream flags, RESOURCE_EXHAUSTED for the 16 MiB send limit, UNIMPLEMENTED for methods it
+//! lacks, and UNKNOWN for everything else. [`CriError`] carries one of those codes and the
+//! exact message text.
+
+use std::fmt;
+
+/// The gRPC codes containerd's CRI plugin answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// A missing sandbox, container, image or exec target.
+    NotFound,
+    /// Every other error: wrong state, name conflicts, empty or ambiguous ids.
+    Unknown,
+    /// Exec/Attach stream flag checks.
+    InvalidArgument,
+    /// The ExecSync timeout.
+    DeadlineExceeded,
+    /// A response over the 16 MiB send limit.
+    ResourceExhausted,
+    /// A method the runtime does not implement.
+    Unimplemented,
+}
+
+impl ErrorCode {
+    /// The tonic code for this error code.
+    pub fn to_tonic(self) -> tonic::Code {
+        match self {
+            ErrorCode::NotFound => tonic::Code::NotFound,
+            ErrorCode::Unknown => tonic::Code::Unknown,
+            ErrorCode::InvalidArgument => tonic::Code::InvalidArgument,
+            ErrorCode::DeadlineExceeded => tonic::Code::DeadlineExceeded,
+            ErrorCode::ResourceExhausted => tonic::Code::ResourceExhausted,
+            ErrorCode::Unimplemented => tonic::Code::Unimplemented,
+        }
+    }
+}
+
+/// An error as containerd reports it: a code and the exact message text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CriError {
+    code: ErrorCode,
+    message: String,
+}
+
+impl CriError {
+    /// An error with the given code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An UNKNOWN error (containerd's code for most failures).
+    pub fn unknown(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unknown, message)
+    }
+
+    /// A NOT_FOUND error.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    /// The code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The message text.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The same error with `prefix: ` put in front of the message.
+    pub fn context(self, prefix: impl fmt::Display) -> Self {
+        Self {
+            code: self.code,
+            message: format!("{prefix}: {}", self.message),
+        }
+    }
+}
+
+impl fmt::Display for CriError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CriError {}
+
+impl From<CriError> for tonic::Status {
+    fn from(error: CriError) -> Self {
+        tonic::Status::new(error.code.to_tonic(), error.message)
+    }
+}
+
+/// Why an id or id prefix did not name exactly one object.
+///
+/// Its `Display` is containerd's wording (the tail of the RPC-specific message), and
+/// [`CriError`]s built from it get NOT_FOUND for a missing id and UNKNOWN otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    /// The id was empty.
+    Empty,
+    /// Nothing has this id or prefix.
+    NotFound,
+    /// More than one id starts with this prefix.
+    Ambiguous(String),
+}
+
+impl LookupError {
+    /// The gRPC code containerd uses for this lookup failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            LookupError::NotFound => ErrorCode::NotFound,
+            LookupError::Empty | LookupError::Ambiguous(_) => ErrorCode::Unknown,
+        }
+    }
+
+    /// A [`CriError`] with this failure's code and `prefix: <failure>` as message.
+    pub fn with_prefix(&self, prefix: impl fmt::Display) -> CriError {
+        CriError::new(self.code(), format!("{prefix}: {self}"))
+    }
+}
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookupError::Empty => f.write_str("Prefix can't be empty"),
+            LookupError::NotFound => f.write_str("not found"),
+            LookupError::Ambiguous(prefix) => {
+                write!(f, "Multiple IDs found with provided prefix: {prefix}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LookupError {}
+
+/// Quotes a string the way Go's `%q` does (ids and names in containerd's messages).
+pub fn go_quote(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            '\u{7}' => quoted.push_str("\\a"),
+            '\u{8}' => quoted.push_str("\\b"),
+            '\u{c}' => quoted.push_str("\\f"),
+            '\u{b}' => quoted.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                quoted.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_failures_read_like_containerd_and_only_missing_ids_are_not_found() {
+        let missing = LookupError::NotFound.with_prefix("an error occurred when try to find sandbox");
+        assert_eq!(missing.code(), ErrorCode::NotFound);
+        assert_eq!(missing.message(), "an error occurred when try to find sandbox: not found");
+        let empty = LookupError::Empty.with_prefix(format!(
+            "an error occurred when try to find container {}",
+            go_quote("")
+        ));
+        assert_eq!(empty.code(), ErrorCode::Unknown);
+        assert_eq!(
+            empty.message(),
+            "an error occurred when try to find container \"\": Prefix can't be empty"
+        );
+        let ambiguous = LookupError::Ambiguous("00".into()).with_prefix("x");
+        assert_eq!(ambiguous.code(), ErrorCode::Unknown);
+        assert_eq!(ambiguous.message(), "x: Multiple IDs found with provided prefix: 00");
+    }
+
+    #[test]
+    fn go_quote_escapes_like_go_percent_q() {
+        assert_eq!(go_quote("abc"), "\"abc\"");
+        assert_eq!(go_quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(go_quote("\u{1}"), "\"\\x01\"");
+    }
+
+    #[test]
+    fn cri_errors_become_statuses_with_the_same_code_and_text() {
+        let status: tonic::Status = CriError::not_found("gone: not found").into();
+        assert_eq!(status.code(), tonic::Code::NotFound);
+        assert_eq!(status.message(), "gone: not found");
+    }
+}

@@ -1,0 +1,122 @@
+//! Runtime information RPCs: Version, Status, RuntimeConfig, UpdateRuntimeConfig
+//! (reference §1).
+
+use std::collections::HashMap;
+
+use cri_proto::v1::{
+    CgroupDriver, LinuxRuntimeConfiguration, RuntimeCondition, RuntimeConfigResponse,
+    RuntimeStatus, StatusResponse, VersionResponse,
+};
+
+use crate::error::{CriError, ErrorCode};
+use crate::runtime::{Profile, Runtime};
+
+/// The CRI API version the fake serves.
+pub const RUNTIME_API_VERSION: &str = "v1";
+/// `VersionResponse.version`, the kubelet-facing API version containerd reports.
+pub const KUBELET_API_VERSION: &str = "0.1.0";
+
+impl Runtime {
+    /// Version.
+    pub fn version(&self) -> VersionResponse {
+        VersionResponse {
+            version: KUBELET_API_VERSION.into(),
+            runtime_name: self.settings.runtime_name.clone(),
+            runtime_version: self.settings.runtime_version.clone(),
+            runtime_api_version: RUNTIME_API_VERSION.into(),
+        }
+    }
+
+    /// Status: RuntimeReady and NetworkReady conditions, and containerd's verbose info.
+    pub fn status(&self, verbose: bool) -> StatusResponse {
+        let network = if self.settings.network_ready {
+            RuntimeCondition {
+                r#type: "NetworkReady".into(),
+                status: true,
+                ..Default::default()
+            }
+        } else {
+            RuntimeCondition {
+                r#type: "NetworkReady".into(),
+                status: false,
+                reason: "NetworkPluginNotReady".into(),
+                message: "Network plugin returns error: cni plugin not initialized".into(),
+            }
+        };
+        let conditions = vec![
+            RuntimeCondition {
+                r#type: "RuntimeReady".into(),
+                status: true,
+                ..Default::default()
+            },
+            network,
+        ];
+        let mut info = HashMap::new();
+        if verbose {
+            let cni_status = if self.settings.network_ready {
+                "OK".to_owned()
+            } else {
+                "cni config load failed: no network config found in /etc/cni/net.d: cni plugin not initialized: failed to load cni config".to_owned()
+            };
+            info.insert("golang".into(), "\"go1.19.8\"".into());
+            info.insert("config".into(), self.config_json().to_string());
+            info.insert(
+                "cniconfig".into(),
+                serde_json::json!({
+                    "PluginDirs": ["/opt/cni/bin"],
+                    "PluginConfDir": "/etc/cni/net.d",
+                    "PluginMaxConfNum": 1,
+                    "Prefix": "eth",
+                    "Networks": [],
+                })
+                .to_string(),
+            );
+            info.insert("lastCNILoadStatus".into(), cni_status.clone());
+            info.insert("lastCNILoadStatus.default".into(), cni_status);
+        }
+        StatusResponse {
+            status: Some(RuntimeStatus { conditions }),
+            info,
+            ..Default::default()
+        }
+    }
+
+    fn config_json(&self) -> serde_json::Value {
+        let s = &self.settings;
+        serde_json::json!({
+            "containerd": {
+                "snapshotter": "overlayfs",
+                "defaultRuntimeName": "runc",
+                "runtimes": {"runc": {"runtimeType": "io.containerd.runc.v2"}},
+            },
+            "cni": {"binDir": "/opt/cni/bin", "confDir": "/etc/cni/net.d"},
+            "registry": {},
+            "enableSelinux": false,
+            "sandboxImage": s.sandbox_image,
+            "statsCollectPeriod": 10,
+            "streamServerAddress": "127.0.0.1",
+            "streamServerPort": "0",
+            "enableTLSStreaming": false,
+            "maxContainerLogSize": s.max_container_log_line_size,
+            "restrictOOMScoreAdj": true,
+            "drainExecSyncIOTimeout": crate::exec::go_duration(s.drain_exec_sync_io_timeout),
+            "containerdRootDir": s.containerd_root,
+            "rootDir": format!("{}/io.containerd.grpc.v1.cri", s.containerd_root),
+        })
+    }
+
+    /// RuntimeConfig: the cgroup driver (UNIMPLEMENTED in the containerd 1.6 profile).
+    pub fn runtime_config(&self) -> Result<RuntimeConfigResponse, CriError> {
+        match self.settings.profile {
+            Profile::Containerd16 => Err(CriError::new(
+                ErrorCode::Unimplemented,
+                "unknown method RuntimeConfig for service runtime.v1.RuntimeService",
+            )),
+            Profile::Latest => Ok(RuntimeConfigResponse {
+                linux: Some(LinuxRuntimeConfiguration {
+                    cgroup_driver: CgroupDriver::Cgroupfs as i32,
+                }),
+            }),
+        }
+    }
+}

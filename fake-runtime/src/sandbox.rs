@@ -1,0 +1,305 @@
+//! Pod sandbox lifecycle: RunPodSandbox, StopPodSandbox, RemovePodSandbox,
+//! PodSandboxStatus and ListPodSandbox, with containerd's checks, texts and codes
+//! (reference §2, §4, §5).
+
+use std::collections::HashMap;
+
+use cri_proto::v1::{
+    LinuxPodSandboxStatus, Namespace, NamespaceMode, NamespaceOption, PodSandbox,
+    PodSandboxConfig, PodSandboxFilter, PodSandboxNetworkStatus, PodSandboxState,
+    PodSandboxStatus, PodSandboxStatusResponse,
+};
+
+use crate::error::{CriError, LookupError, go_quote};
+use crate::proto_json::to_json;
+use crate::runtime::{Runtime, now_ns};
+use crate::state::{SandboxPhase, SandboxRecord, new_id};
+
+/// The name containerd reserves for a sandbox: `<name>_<namespace>_<uid>_<attempt>`.
+pub fn sandbox_reserved_name(config: &PodSandboxConfig) -> Option<String> {
+    let m = config.metadata.as_ref()?;
+    Some(format!("{}_{}_{}_{}", m.name, m.namespace, m.uid, m.attempt))
+}
+
+/// The namespace options of a sandbox config (all `POD` when unset).
+pub fn namespace_options(config: &PodSandboxConfig) -> NamespaceOption {
+    config
+        .linux
+        .as_ref()
+        .and_then(|l| l.security_context.as_ref())
+        .and_then(|s| s.namespace_options.clone())
+        .unwrap_or_default()
+}
+
+fn uses_host_network(config: &PodSandboxConfig) -> bool {
+    namespace_options(config).network == NamespaceMode::Node as i32
+}
+
+/// Labels match a selector when every selector pair is present with an equal value.
+pub fn labels_match(labels: &HashMap<String, String>, selector: &HashMap<String, String>) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+impl Runtime {
+    /// RunPodSandbox.
+    pub fn run_pod_sandbox(
+        &self,
+        config: Option<PodSandboxConfig>,
+        runtime_handler: String,
+    ) -> Result<String, CriError> {
+        let config = config.unwrap_or_default();
+        let Some(reserved_name) = sandbox_reserved_name(&config) else {
+            return Err(CriError::unknown("sandbox config must include metadata"));
+        };
+        let id = new_id();
+        self.store.write(|s| {
+            s.sandbox_names.reserve(&reserved_name, &id).map_err(|held| {
+                CriError::unknown(format!(
+                    "failed to reserve sandbox name {}: name {} is reserved for {}",
+                    go_quote(&reserved_name),
+                    go_quote(&reserved_name),
+                    go_quote(&held.holder)
+                ))
+            })
+        })?;
+        let release_name = || self.store.write(|s| s.sandbox_names.release(&reserved_name));
+        if !self.settings.runtime_handlers.contains(&runtime_handler) {
+            release_name();
+            return Err(CriError::unknown(format!(
+                "failed to get sandbox runtime: no runtime for {} is configured",
+                go_quote(&runtime_handler)
+            )));
+        }
+        let host_network = uses_host_network(&config);
+        if host_network && !config.hostname.is_empty() {
+            release_name();
+            return Err(CriError::unknown(
+                "failed to create containerd task: failed to create shim task: OCI runtime \
+                 create failed: runc create failed: unable to set hostname without a private \
+                 UTS namespace: unknown",
+            ));
+        }
+        let ip = if host_network {
+            None
+        } else {
+            match self.ip_pool.allocate() {
+                Some(ip) => Some(ip),
+                None => {
+                    release_name();
+                    return Err(CriError::unknown(format!(
+                        "failed to setup network for sandbox {}: failed to allocate for range 0: \
+                         no IP addresses available in range set: {}",
+                        go_quote(&id),
+                        self.settings.pod_cidr
+                    )));
+                }
+            }
+        };
+        let record = SandboxRecord {
+            id: id.clone(),
+            config,
+            runtime_handler,
+            phase: SandboxPhase::Ready,
+            created_at: now_ns(),
+            reserved_name,
+            ip,
+            pid: self.allocate_host_pid(),
+        };
+        self.store.write(|s| s.insert_sandbox(record));
+        Ok(id)
+    }
+
+    /// StopPodSandbox: kills the sandbox's running containers without grace, then marks
+    /// it NOTREADY. Idempotent.
+    pub async fn stop_pod_sandbox(&self, prefix: &str) -> Result<(), CriError> {
+        let id = self
+            .store
+            .read(|s| s.sandbox_ids.resolve(prefix).map(str::to_owned))
+            .map_err(|e| {
+                e.with_prefix(format!(
+                    "an error occurred when try to find sandbox {}",
+                    go_quote(prefix)
+                ))
+            })?;
+        self.stop_sandbox_by_id(&id).await;
+        Ok(())
+    }
+
+    async fn stop_sandbox_by_id(&self, id: &str) {
+        let containers = self.store.read(|s| s.containers_of(id));
+        for container in containers {
+            self.kill_container_without_grace(&container).await;
+        }
+        let released_ip = self.store.write(|s| {
+            let sandbox = s.sandboxes.get_mut(id)?;
+            sandbox.phase = SandboxPhase::NotReady;
+            sandbox.pid = 0;
+            sandbox.ip.take()
+        });
+        if let Some(ip) = released_ip {
+            self.ip_pool.release(&ip);
+        }
+    }
+
+    /// RemovePodSandbox: stops the sandbox if needed, removes it and all its containers.
+    /// A missing sandbox is a success.
+    pub async fn remove_pod_sandbox(&self, prefix: &str) -> Result<(), CriError> {
+        let id = match self
+            .store
+            .read(|s| s.sandbox_ids.resolve(prefix).map(str::to_owned))
+        {
+            Ok(id) => id,
+            Err(LookupError::NotFound) => return Ok(()),
+            Err(e) => {
+                return Err(e.with_prefix(format!(
+                    "an error occurred when try to find sandbox {}",
+                    go_quote(prefix)
+                )));
+            }
+        };
+        self.stop_sandbox_by_id(&id).await;
+        let containers = self.store.read(|s| s.containers_of(&id));
+        for container in containers {
+            self.remove_container_by_id(&container).await;
+        }
+        self.store.write(|s| {
+            // A container created concurrently with the removal goes too.
+            for container in s.containers_of(&id) {
+                s.remove_container(&container);
+            }
+            s.remove_sandbox(&id)
+        });
+        Ok(())
+    }
+
+    /// PodSandboxStatus.
+    pub fn pod_sandbox_status(
+        &self,
+        prefix: &str,
+        verbose: bool,
+    ) -> Result<PodSandboxStatusResponse, CriError> {
+        let record = self
+            .store
+            .read(|s| s.resolve_sandbox(prefix).cloned())
+            .map_err(|e| e.with_prefix("an error occurred when try to find sandbox"))?;
+        let options = namespace_options(&record.config);
+        let status = PodSandboxStatus {
+            id: record.id.clone(),
+            metadata: record.config.metadata.clone(),
+            state: sandbox_state(record.phase) as i32,
+            created_at: record.created_at,
+            network: Some(PodSandboxNetworkStatus {
+                ip: record.ip.clone().unwrap_or_default(),
+                additional_ips: Vec::new(),
+            }),
+            linux: Some(LinuxPodSandboxStatus {
+                namespaces: Some(Namespace {
+                    options: Some(NamespaceOption {
+                        network: options.network,
+                        pid: options.pid,
+                        ipc: options.ipc,
+                        ..Default::default()
+                    }),
+                }),
+            }),
+            labels: record.config.labels.clone(),
+            annotations: record.config.annotations.clone(),
+            runtime_handler: record.runtime_handler.clone(),
+        };
+        let mut info = HashMap::new();
+        if verbose {
+            info.insert("info".to_owned(), self.sandbox_verbose_info(&record));
+        }
+        Ok(PodSandboxStatusResponse {
+            status: Some(status),
+            info,
+            ..Default::default()
+        })
+    }
+
+    fn sandbox_verbose_info(&self, record: &SandboxRecord) -> String {
+        let ready = record.phase == SandboxPhase::Ready;
+        let cgroup_parent = record
+            .config
+            .linux
+            .as_ref()
+            .map(|l| l.cgroup_parent.clone())
+            .unwrap_or_default();
+        let cgroups_path = if cgroup_parent.is_empty() {
+            format!("/k8s.io/{}", record.id)
+        } else {
+            format!("{}/{}", cgroup_parent.trim_end_matches('/'), record.id)
+        };
+        serde_json::json!({
+            "pid": record.pid,
+            "processStatus": if ready { "running" } else { "deleted" },
+            "netNamespaceClosed": !ready && !uses_host_network(&record.config),
+            "image": self.settings.sandbox_image,
+            "snapshotKey": record.id,
+            "snapshotter": "overlayfs",
+            "runtimeHandler": record.runtime_handler,
+            "runtimeType": "io.containerd.runc.v2",
+            "runtimeOptions": {"binary_name": "runc"},
+            "config": to_json("PodSandboxConfig", &record.config),
+            "runtimeSpec": {
+                "ociVersion": "1.0.2-dev",
+                "process": {"args": ["/pause"], "cwd": "/", "user": {"uid": 65535, "gid": 65535}},
+                "root": {"path": "rootfs", "readonly": true},
+                "hostname": record.config.hostname,
+                "annotations": {
+                    "io.kubernetes.cri.container-type": "sandbox",
+                    "io.kubernetes.cri.sandbox-id": record.id,
+                    "io.kubernetes.cri.sandbox-name": record.config.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
+                    "io.kubernetes.cri.sandbox-namespace": record.config.metadata.as_ref().map(|m| m.namespace.clone()).unwrap_or_default(),
+                },
+                "linux": {"cgroupsPath": cgroups_path},
+            },
+            "cniResult": serde_json::Value::Null,
+        })
+        .to_string()
+    }
+
+    /// ListPodSandbox: id (prefix), state and label filters, ANDed.
+    pub fn list_pod_sandbox(&self, filter: Option<PodSandboxFilter>) -> Vec<PodSandbox> {
+        let filter = filter.unwrap_or_default();
+        self.store.read(|s| {
+            let id = if filter.id.is_empty() {
+                None
+            } else {
+                match s.sandbox_ids.resolve(&filter.id) {
+                    Ok(id) => Some(id),
+                    Err(_) => return Vec::new(),
+                }
+            };
+            let wanted_state = filter.state.as_ref().map(|v| v.state);
+            let matches = |r: &&SandboxRecord| {
+                id.is_none_or(|id| r.id == id)
+                    && wanted_state.is_none_or(|st| sandbox_state(r.phase) as i32 == st)
+                    && labels_match(&r.config.labels, &filter.label_selector)
+            };
+            match id {
+                Some(id) => s.sandboxes.get(id).filter(|r| matches(r)).map(list_item).into_iter().collect(),
+                None => s.sandboxes.values().filter(matches).map(list_item).collect(),
+            }
+        })
+    }
+}
+
+fn sandbox_state(phase: SandboxPhase) -> PodSandboxState {
+    match phase {
+        SandboxPhase::Ready => PodSandboxState::SandboxReady,
+        SandboxPhase::NotReady => PodSandboxState::SandboxNotready,
+    }
+}
+
+fn list_item(record: &SandboxRecord) -> PodSandbox {
+    PodSandbox {
+        id: record.id.clone(),
+        metadata: record.config.metadata.clone(),
+        state: sandbox_state(record.phase) as i32,
+        created_at: record.created_at,
+        labels: record.config.labels.clone(),
+        annotations: record.config.annotations.clone(),
+        runtime_handler: record.runtime_handler.clone(),
+    }
+}
