@@ -1,0 +1,316 @@
+//! The context every check runs in: the clients, what the target offers, unique names,
+//! the objects to clean up, and the observations a compare run collects.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cri_proto::v1::*;
+use cri_proto::{ImageServiceClient, RuntimeServiceClient};
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+use crate::check::{CheckResult, Failure};
+
+/// The label every object the suite creates carries (value: the run id).
+pub const RUN_LABEL: &str = "cri-conformance.run";
+
+/// What a target runtime offers the suite.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The endpoint (`unix:///...`, `tcp://...`), for reports.
+    pub endpoint: String,
+    /// The sandbox image the runtime uses.
+    pub sandbox_image: String,
+    /// A busybox image present on the target (`PATH=/bin`, cmd `sh`).
+    pub test_image: String,
+    /// Whether PullImage can reach a registry (or simulates one).
+    pub can_pull: bool,
+    /// Whether pods need host networking (no CNI).
+    pub host_network: bool,
+}
+
+impl Target {
+    /// The defaults for a target at `endpoint` prepared like `conformance/containerd/`.
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            sandbox_image: "registry.k8s.io/pause:3.6".into(),
+            test_image: "docker.io/library/busybox:1.36".into(),
+            can_pull: false,
+            host_network: true,
+        }
+    }
+}
+
+/// The context of one check.
+pub struct Ctx {
+    /// The runtime service.
+    pub rt: RuntimeServiceClient<Channel>,
+    /// The image service.
+    pub img: ImageServiceClient<Channel>,
+    /// The typed client (retries, filters, exec errors).
+    pub client: cri_client::Client,
+    /// What the target offers.
+    pub target: Target,
+    run_id: String,
+    sequence: u32,
+    pods: Vec<String>,
+    images: Vec<String>,
+    log_dir: tempfile::TempDir,
+    observations: Vec<(String, String)>,
+}
+
+impl Ctx {
+    /// A context over a connected client.
+    pub fn new(client: cri_client::Client, target: Target, run_id: &str) -> std::io::Result<Self> {
+        let log_dir = tempfile::Builder::new().prefix("cri-conformance-logs-").tempdir()?;
+        Ok(Self {
+            rt: client.runtime_client(),
+            img: client.image_client(),
+            client,
+            target,
+            run_id: run_id.to_owned(),
+            sequence: 0,
+            pods: Vec::new(),
+            images: Vec::new(),
+            log_dir,
+            observations: Vec::new(),
+        })
+    }
+
+    /// This run's id (labels, names).
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// A name no other check or run uses: `<base>-<run>-<n>`.
+    pub fn unique(&mut self, base: &str) -> String {
+        self.sequence += 1;
+        format!("{base}-{}-{}", self.run_id, self.sequence)
+    }
+
+    /// The log directory pods of this check write to.
+    pub fn log_dir(&self) -> &Path {
+        self.log_dir.path()
+    }
+
+    /// A path inside the log directory.
+    pub fn log_path(&self, relative: &str) -> PathBuf {
+        self.log_dir.path().join(relative)
+    }
+
+    /// A pod config with a unique name, the run label, the log directory and host
+    /// networking when the target needs it.
+    pub fn pod_config(&mut self, base: &str) -> PodSandboxConfig {
+        let name = self.unique(base);
+        PodSandboxConfig {
+            metadata: Some(PodSandboxMetadata {
+                uid: format!("uid-{name}"),
+                name,
+                namespace: "cri-conformance".into(),
+                attempt: 0,
+            }),
+            log_directory: self.log_dir.path().display().to_string(),
+            labels: HashMap::from([(RUN_LABEL.to_owned(), self.run_id.clone())]),
+            linux: Some(LinuxPodSandboxConfig {
+                security_context: Some(LinuxSandboxSecurityContext {
+                    namespace_options: Some(NamespaceOption {
+                        network: if self.target.host_network {
+                            NamespaceMode::Node as i32
+                        } else {
+                            NamespaceMode::Pod as i32
+                        },
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// Runs a pod (remembered for cleanup).
+    pub async fn try_run_pod(&mut self, config: &PodSandboxConfig) -> Result<String, Status> {
+        let id = self
+            .rt
+            .run_pod_sandbox(RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() })
+            .await?
+            .into_inner()
+            .pod_sandbox_id;
+        self.pods.push(id.clone());
+        Ok(id)
+    }
+
+    /// Runs a pod; failing is a check failure.
+    pub async fn run_pod(&mut self, config: &PodSandboxConfig) -> Result<String, Failure> {
+        self.try_run_pod(config).await.map_err(|s| unexpected("RunPodSandbox", &s))
+    }
+
+    /// A new pod with a unique name: (id, config).
+    pub async fn pod(&mut self, base: &str) -> Result<(String, PodSandboxConfig), Failure> {
+        let config = self.pod_config(base);
+        let id = self.run_pod(&config).await?;
+        Ok((id, config))
+    }
+
+    /// A container config of the test image running `command`, labelled with the run.
+    pub fn container_config(&self, name: &str, command: &[&str]) -> ContainerConfig {
+        ContainerConfig {
+            metadata: Some(ContainerMetadata { name: name.into(), attempt: 0 }),
+            image: Some(ImageSpec { image: self.target.test_image.clone(), ..Default::default() }),
+            command: command.iter().map(|s| s.to_string()).collect(),
+            labels: HashMap::from([(RUN_LABEL.to_owned(), self.run_id.clone())]),
+            ..Default::default()
+        }
+    }
+
+    /// CreateContainer.
+    pub async fn create(&mut self, pod: &str, pod_config: &PodSandboxConfig, config: ContainerConfig) -> Result<String, Status> {
+        self.rt
+            .create_container(CreateContainerRequest {
+                pod_sandbox_id: pod.into(),
+                config: Some(config),
+                sandbox_config: Some(pod_config.clone()),
+            })
+            .await
+            .map(|r| r.into_inner().container_id)
+    }
+
+    /// StartContainer.
+    pub async fn start(&mut self, id: &str) -> Result<(), Status> {
+        self.rt.start_container(StartContainerRequest { container_id: id.into() }).await.map(|_| ())
+    }
+
+    /// Creates and starts `command` in a new pod: (pod id, container id).
+    pub async fn running(&mut self, base: &str, command: &[&str]) -> Result<(String, String), Failure> {
+        let (pod, config) = self.pod(base).await?;
+        let id = self.running_in(&pod, &config, "main", command).await?;
+        Ok((pod, id))
+    }
+
+    /// Creates and starts a container in an existing pod.
+    pub async fn running_in(&mut self, pod: &str, config: &PodSandboxConfig, name: &str, command: &[&str]) -> Result<String, Failure> {
+        let container = self.container_config(name, command);
+        let id = self.create(pod, config, container).await.map_err(|s| unexpected("CreateContainer", &s))?;
+        self.start(&id).await.map_err(|s| unexpected("StartContainer", &s))?;
+        Ok(id)
+    }
+
+    /// ContainerStatus.
+    pub async fn status(&mut self, id: &str) -> Result<ContainerStatus, Status> {
+        self.rt
+            .container_status(ContainerStatusRequest { container_id: id.into(), verbose: false })
+            .await
+            .map(|r| r.into_inner().status.unwrap_or_default())
+    }
+
+    /// ContainerStatus; failing is a check failure.
+    pub async fn status_ok(&mut self, id: &str) -> Result<ContainerStatus, Failure> {
+        self.status(id).await.map_err(|s| unexpected("ContainerStatus", &s))
+    }
+
+    /// StopContainer.
+    pub async fn stop(&mut self, id: &str, timeout: i64) -> Result<(), Status> {
+        self.rt.stop_container(StopContainerRequest { container_id: id.into(), timeout }).await.map(|_| ())
+    }
+
+    /// RemoveContainer.
+    pub async fn remove(&mut self, id: &str) -> Result<(), Status> {
+        self.rt.remove_container(RemoveContainerRequest { container_id: id.into() }).await.map(|_| ())
+    }
+
+    /// ExecSync.
+    pub async fn exec(&mut self, id: &str, cmd: &[&str], timeout: i64) -> Result<ExecSyncResponse, Status> {
+        self.rt
+            .exec_sync(ExecSyncRequest { container_id: id.into(), cmd: cmd.iter().map(|s| s.to_string()).collect(), timeout })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// ExecSync; failing is a check failure.
+    pub async fn exec_ok(&mut self, id: &str, cmd: &[&str], timeout: i64) -> Result<ExecSyncResponse, Failure> {
+        self.exec(id, cmd, timeout).await.map_err(|s| unexpected("ExecSync", &s))
+    }
+
+    /// Polls (bounded, 20 s) until the container reaches `state`.
+    pub async fn wait_state(&mut self, id: &str, state: ContainerState) -> Result<ContainerStatus, Failure> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = self.status_ok(id).await?;
+            if status.state == state as i32 {
+                return Ok(status);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Failure::Mismatch(format!("container never reached {state:?}: {status:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Records an observation for compare runs.
+    pub fn observe(&mut self, key: &str, value: impl Into<String>) {
+        self.observations.push((key.to_owned(), value.into()));
+    }
+
+    /// The observations recorded so far (ids not yet masked).
+    pub fn observations(&self) -> &[(String, String)] {
+        &self.observations
+    }
+
+    /// Expects `result` to fail with exactly `code` and `message`; records the outcome.
+    pub fn expect_error<T: Debug>(&mut self, key: &str, result: Result<T, Status>, code: Code, message: &str) -> CheckResult {
+        let observed = outcome(&result);
+        self.observe(key, observed.clone());
+        let expected = format!("{code:?}: {message}");
+        if observed == expected {
+            Ok(())
+        } else {
+            Err(Failure::Mismatch(format!("{key}: expected {expected:?}, observed {observed:?}")))
+        }
+    }
+
+    /// Expects `result` to succeed; records the outcome and returns the value.
+    pub fn expect_ok<T: Debug>(&mut self, key: &str, result: Result<T, Status>) -> Result<T, Failure> {
+        self.observe(key, outcome(&result));
+        result.map_err(|s| Failure::Mismatch(format!("{key}: expected OK, observed {:?}: {}", s.code(), s.message())))
+    }
+
+    /// Expects `observed == expected`; records the observed value.
+    pub fn expect_eq<T: PartialEq + Debug>(&mut self, key: &str, observed: T, expected: T) -> CheckResult {
+        self.observe(key, format!("{observed:?}"));
+        crate::check::expect_eq(key, observed, expected)
+    }
+
+    /// Remembers an image reference to remove at cleanup.
+    pub fn remove_image_at_cleanup(&mut self, reference: &str) {
+        self.images.push(reference.to_owned());
+    }
+
+    /// Removes every pod this check created (and with them their containers) and the
+    /// images it registered. Never touches anything else.
+    pub async fn cleanup(&mut self) {
+        for pod in std::mem::take(&mut self.pods) {
+            let _ = self.rt.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod.clone() }).await;
+            let _ = self.rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod }).await;
+        }
+        for image in std::mem::take(&mut self.images) {
+            let _ = self.img.remove_image(RemoveImageRequest { image: Some(ImageSpec { image, ..Default::default() }) }).await;
+        }
+    }
+}
+
+/// `OK` or `<Code>: <message>`.
+pub fn outcome<T>(result: &Result<T, Status>) -> String {
+    match result {
+        Ok(_) => "OK".into(),
+        Err(s) => format!("{:?}: {}", s.code(), s.message()),
+    }
+}
+
+/// A failure for an unexpected error of a setup step.
+pub fn unexpected(step: &str, status: &Status) -> Failure {
+    Failure::Mismatch(format!("{step} failed unexpectedly: {:?}: {}", status.code(), status.message()))
+}
