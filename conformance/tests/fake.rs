@@ -12,6 +12,7 @@ async fn run_area(area: Area) {
         .await
         .expect("client connects");
     let area_checks = checks::of_area(area);
+    assert!(!area_checks.is_empty(), "area {area} has no checks");
     let report = runner::run(&area_checks, &client, &target, None).await;
     println!("{}", report.to_table());
     assert!(report.succeeded(), "failed checks:\n{}", report.failures().join("\n"));
