@@ -20,7 +20,8 @@
 #   CRI_BUSYBOX          static busybox to build the images from (default /bin/busybox).
 #   CRI_IMAGE_DIR        directory that already holds busybox.tar and pause.tar: import
 #                        those instead of building them.
-#   CRI_CARGO_FLAGS      cargo flags for building the image builder (default --release).
+#   CRI_CARGO_FLAGS      cargo flags for building the image builder (default --release;
+#                        set it empty to use a debug build).
 #   CRI_START_TIMEOUT    seconds to wait for containerd to come up (default 30).
 set -euo pipefail
 
@@ -29,7 +30,7 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 PACKAGES=(containerd runc busybox-static)
 BUSYBOX=${CRI_BUSYBOX:-/bin/busybox}
 START_TIMEOUT=${CRI_START_TIMEOUT:-30}
-CARGO_FLAGS=${CRI_CARGO_FLAGS:---release}
+CARGO_FLAGS=${CRI_CARGO_FLAGS---release}
 SHIM_SOCKET_DIR=/run/containerd/s
 
 WORKDIR=""
