@@ -97,15 +97,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The killer a force stop uses (default [`HostProcessKiller`]).
+    /// The killer a force stop uses (default [`HostProcessKiller`]). An `Arc<K>` works too,
+    /// to keep a handle on the killer.
     pub fn process_killer(mut self, killer: impl ProcessKiller + 'static) -> Self {
         self.settings.killer = Arc::new(killer);
-        self
-    }
-
-    /// The killer a force stop uses, shared.
-    pub fn shared_process_killer(mut self, killer: Arc<dyn ProcessKiller>) -> Self {
-        self.settings.killer = killer;
         self
     }
 
@@ -273,7 +268,9 @@ where
 
 /// `seconds` rounded up, as the CRI's int64 seconds (`Duration::ZERO` is 0).
 pub(crate) fn whole_seconds(duration: Duration) -> i64 {
-    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    let seconds = duration
+        .as_secs()
+        .saturating_add(u64::from(duration.subsec_nanos() > 0));
     i64::try_from(seconds).unwrap_or(i64::MAX)
 }
 

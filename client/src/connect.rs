@@ -276,28 +276,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_socket_that_never_answers_times_out_instead_of_hanging() {
-        // A listener that accepts nothing: the kernel queues the connection, the HTTP/2
-        // handshake never completes, and the connect timeout must end the attempt.
+    async fn a_socket_that_never_answers_fails_the_first_call_at_its_deadline() {
+        // A listener that accepts nothing: the kernel queues the connection, so connecting
+        // succeeds, but no answer ever comes; the call deadline must end the first call.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("silent.sock");
         let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let endpoint = path.display().to_string();
-        let err = open_channel(&endpoint, Duration::from_millis(200))
+        let client = crate::Client::builder(path.display().to_string())
+            .connect_timeout(Duration::from_millis(200))
+            .call_timeout(Duration::from_millis(200))
+            .connect()
             .await
-            .unwrap_err();
-        match err {
-            Error::ConnectTimeout {
-                endpoint: named,
-                after,
-            } => {
-                assert_eq!(named, endpoint);
-                assert_eq!(after, Duration::from_millis(200));
-            }
-            Error::Connect {
-                endpoint: named, ..
-            } => assert_eq!(named, endpoint),
-            other => panic!("unexpected {other:?}"),
-        }
+            .unwrap();
+        let err = client.version().await.unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout { rpc: crate::Rpc::Version, after, .. } if after == Duration::from_millis(200)),
+            "{err:?}"
+        );
     }
 }

@@ -24,6 +24,16 @@ pub trait ProcessKiller: Send + Sync + fmt::Debug {
     fn kill(&self, pid: u32) -> io::Result<()>;
 }
 
+impl<K: ProcessKiller + ?Sized> ProcessKiller for std::sync::Arc<K> {
+    fn parent_pid(&self, pid: u32) -> io::Result<u32> {
+        (**self).parent_pid(pid)
+    }
+
+    fn kill(&self, pid: u32) -> io::Result<()> {
+        (**self).kill(pid)
+    }
+}
+
 /// The real killer: `/proc/<pid>/status` and the `kill(2)` system call.
 ///
 /// It refuses to signal pid 0 (the caller's process group), pid 1 (init: a shim whose
