@@ -11,7 +11,8 @@
 # for Ctrl-C. On exit (also on failure or Ctrl-C) it kills what containerd started, stops
 # containerd by its pid, unmounts everything under the work dir, removes the cgroups and
 # shim sockets of its containers and deletes the work dir; then it checks nothing is left.
-# The exit status is COMMAND's (or non-zero if setting up or cleaning up failed).
+# The exit status is COMMAND's, or 1 if setting up or cleaning up failed, or 77 if this
+# machine cannot run it (not root; packages missing and apt-get cannot install them).
 #
 # Environment (all optional):
 #   CRI_WORKDIR          work dir to use; must not exist or be empty (default: mktemp -d
@@ -45,11 +46,17 @@ die() {
 	log "error: $*"
 	exit 1
 }
+# Exit status 77 ("skipped") means this machine cannot run a containerd: not root, or
+# the packages are missing and apt cannot install them. CI can tell that from a failure.
+unsupported() {
+	log "error: $*"
+	exit 77
+}
 
 # ---------------------------------------------------------------- requirements
 
 require_root() {
-	[ "$(id -u)" -eq 0 ] || die "must run as root (it starts containerd and mounts file systems); try: sudo $0 $*"
+	[ "$(id -u)" -eq 0 ] || unsupported "must run as root (it starts containerd and mounts file systems); try: sudo $0 $*"
 }
 
 ensure_packages() {
@@ -62,15 +69,15 @@ ensure_packages() {
 	if [ ${#missing[@]} -eq 0 ]; then
 		return
 	fi
-	command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get: install them by hand"
+	command -v apt-get >/dev/null || unsupported "missing packages ${missing[*]} and no apt-get: install them by hand"
 	log "installing ${missing[*]} with apt-get"
 	export DEBIAN_FRONTEND=noninteractive
 	if ! out=$(apt-get update -qq 2>&1); then
-		die "apt-get update failed (is the Debian mirror reachable?):
+		unsupported "apt-get update failed (is the Debian mirror reachable?):
 $out"
 	fi
 	if ! out=$(apt-get install -y -qq --no-install-recommends "${missing[@]}" 2>&1); then
-		die "apt-get install ${missing[*]} failed:
+		unsupported "apt-get install ${missing[*]} failed:
 $out"
 	fi
 }
@@ -183,7 +190,7 @@ build_and_import_images() {
 		ctr -a "$SOCK" -n k8s.io images import "$dir/$archive" >/dev/null ||
 			die "ctr images import $dir/$archive failed"
 	done
-	ctr -a "$SOCK" -n k8s.io images ls >&2
+	log "imported: $(ctr -a "$SOCK" -n k8s.io images ls -q | grep -v '^sha256:' | tr '\n' ' ')"
 }
 
 # ---------------------------------------------------------------- clean up
