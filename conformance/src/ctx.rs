@@ -144,6 +144,25 @@ impl Ctx {
         Ok(id)
     }
 
+    /// Runs a pod with a runtime handler (remembered for cleanup).
+    pub async fn try_run_pod_with_handler(
+        &mut self,
+        config: &PodSandboxConfig,
+        runtime_handler: &str,
+    ) -> Result<String, Status> {
+        let id = self
+            .rt
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(config.clone()),
+                runtime_handler: runtime_handler.into(),
+            })
+            .await?
+            .into_inner()
+            .pod_sandbox_id;
+        self.pods.push(id.clone());
+        Ok(id)
+    }
+
     /// Runs a pod; failing is a check failure.
     pub async fn run_pod(&mut self, config: &PodSandboxConfig) -> Result<String, Failure> {
         self.try_run_pod(config).await.map_err(|s| unexpected("RunPodSandbox", &s))
@@ -233,6 +252,154 @@ impl Ctx {
     /// ExecSync; failing is a check failure.
     pub async fn exec_ok(&mut self, id: &str, cmd: &[&str], timeout: i64) -> Result<ExecSyncResponse, Failure> {
         self.exec(id, cmd, timeout).await.map_err(|s| unexpected("ExecSync", &s))
+    }
+
+    /// StopPodSandbox.
+    pub async fn stop_pod(&mut self, id: &str) -> Result<(), Status> {
+        self.rt
+            .stop_pod_sandbox(StopPodSandboxRequest {
+                pod_sandbox_id: id.into(),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// RemovePodSandbox.
+    pub async fn remove_pod(&mut self, id: &str) -> Result<(), Status> {
+        self.rt
+            .remove_pod_sandbox(RemovePodSandboxRequest {
+                pod_sandbox_id: id.into(),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// PodSandboxStatus (the whole response, for `info`).
+    pub async fn pod_status(
+        &mut self,
+        id: &str,
+        verbose: bool,
+    ) -> Result<PodSandboxStatusResponse, Status> {
+        self.rt
+            .pod_sandbox_status(PodSandboxStatusRequest {
+                pod_sandbox_id: id.into(),
+                verbose,
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// ContainerStatus with `verbose`, the whole response (for `info`).
+    pub async fn status_verbose(&mut self, id: &str) -> Result<ContainerStatusResponse, Status> {
+        self.rt
+            .container_status(ContainerStatusRequest {
+                container_id: id.into(),
+                verbose: true,
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// ListPodSandbox with a filter.
+    pub async fn list_pods(&mut self, filter: PodSandboxFilter) -> Result<Vec<PodSandbox>, Status> {
+        self.rt
+            .list_pod_sandbox(ListPodSandboxRequest {
+                filter: Some(filter),
+            })
+            .await
+            .map(|r| r.into_inner().items)
+    }
+
+    /// ListContainers with a filter.
+    pub async fn list_containers(
+        &mut self,
+        filter: ContainerFilter,
+    ) -> Result<Vec<Container>, Status> {
+        self.rt
+            .list_containers(ListContainersRequest {
+                filter: Some(filter),
+            })
+            .await
+            .map(|r| r.into_inner().containers)
+    }
+
+    /// UpdateContainerResources with Linux resources.
+    pub async fn update_resources(
+        &mut self,
+        id: &str,
+        linux: Option<LinuxContainerResources>,
+    ) -> Result<(), Status> {
+        self.rt
+            .update_container_resources(UpdateContainerResourcesRequest {
+                container_id: id.into(),
+                linux,
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// ReopenContainerLog.
+    pub async fn reopen_log(&mut self, id: &str) -> Result<(), Status> {
+        self.rt
+            .reopen_container_log(ReopenContainerLogRequest {
+                container_id: id.into(),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// ImageStatus of a reference (`verbose` for `info`).
+    pub async fn image_status(
+        &mut self,
+        image: &str,
+        verbose: bool,
+    ) -> Result<ImageStatusResponse, Status> {
+        self.img
+            .image_status(ImageStatusRequest {
+                image: Some(ImageSpec {
+                    image: image.into(),
+                    ..Default::default()
+                }),
+                verbose,
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// The test image's id (`sha256:…`), from ImageStatus; a missing image is a check failure.
+    pub async fn test_image_id(&mut self) -> Result<String, Failure> {
+        let image = self.target.test_image.clone();
+        let response = self
+            .image_status(&image, false)
+            .await
+            .map_err(|s| unexpected("ImageStatus", &s))?;
+        response.image.map(|i| i.id).ok_or_else(|| {
+            Failure::Mismatch(format!(
+                "the test image {image} is not present on the target"
+            ))
+        })
+    }
+
+    /// Expects `result` to fail with exactly `code` and `message` after replacing, in the
+    /// observed message, each `(from, to)` pair (to hide values that differ between runs,
+    /// such as a random one-character prefix); records the replaced outcome.
+    pub fn expect_error_masked<T: Debug>(
+        &mut self,
+        key: &str,
+        result: Result<T, Status>,
+        code: Code,
+        message: &str,
+        masks: &[(&str, &str)],
+    ) -> CheckResult {
+        let result = result.map_err(|s| {
+            let mut text = s.message().to_owned();
+            for (from, to) in masks {
+                text = text.replace(from, to);
+            }
+            Status::new(s.code(), text)
+        });
+        self.expect_error(key, result, code, message)
     }
 
     /// Polls (bounded, 20 s) until the container reaches `state`.
