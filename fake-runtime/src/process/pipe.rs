@@ -9,6 +9,8 @@
 //! Pipes are bounded (a few chunks in flight), so a writer that outpaces its reader
 //! waits instead of growing memory: `yes` never builds its output in memory.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
@@ -37,6 +39,25 @@ pub struct Output {
 enum Sink {
     Null,
     Pipe(mpsc::Sender<Bytes>),
+    Custom(Arc<dyn ByteSink>),
+}
+
+/// A synchronous destination for an [`Output`], such as a file in a container's
+/// filesystem (`echo hi > /tmp/x`).
+pub trait ByteSink: Send + Sync + std::fmt::Debug + 'static {
+    /// Writes all of `data`.
+    fn write(&self, data: &[u8]) -> Result<(), BrokenPipe>;
+
+    /// Whether this sink discards everything (`/dev/null`).
+    fn discards(&self) -> bool {
+        false
+    }
+}
+
+/// A synchronous source for an [`Input`], such as a file (`cat < /etc/passwd`).
+pub trait ByteSource: Send + Sync + std::fmt::Debug + 'static {
+    /// The next chunk, or `None` at end-of-file.
+    fn read(&mut self) -> Option<Bytes>;
 }
 
 impl Output {
@@ -56,9 +77,21 @@ impl Output {
         )
     }
 
+    /// An output writing into `sink` (for example a file). It holds no pipe open.
+    pub fn from_sink(sink: Arc<dyn ByteSink>) -> Self {
+        Self {
+            sink: Sink::Custom(sink),
+        }
+    }
+
     /// Whether this output discards what is written to it.
     pub fn is_null(&self) -> bool {
         matches!(self.sink, Sink::Null)
+    }
+
+    /// Whether this output is the writing end of a pipe.
+    pub fn is_pipe(&self) -> bool {
+        matches!(self.sink, Sink::Pipe(_))
     }
 
     /// Writes one chunk, waiting while the pipe is full. Empty chunks are skipped.
@@ -67,6 +100,7 @@ impl Output {
             Sink::Null => Ok(()),
             Sink::Pipe(_) if data.is_empty() => Ok(()),
             Sink::Pipe(tx) => tx.send(data).await.map_err(|_| BrokenPipe),
+            Sink::Custom(sink) => sink.write(&data),
         }
     }
 }
@@ -88,6 +122,8 @@ impl OutputReader {
 #[derive(Debug, Default)]
 pub struct Input {
     source: Source,
+    /// Bytes read ahead and given back with [`Input::unread`].
+    pending: Option<Bytes>,
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +133,9 @@ enum Source {
     Empty,
     Buffer(Option<Bytes>),
     Reader(OutputReader),
+    Stream(Box<dyn ByteSource>),
+    /// One input shared by several holders (a shell and its foreground children).
+    Shared(Arc<tokio::sync::Mutex<Input>>),
 }
 
 impl Input {
@@ -109,6 +148,7 @@ impl Input {
     pub fn from_bytes(data: impl Into<Bytes>) -> Self {
         Self {
             source: Source::Buffer(Some(data.into())),
+            pending: None,
         }
     }
 
@@ -116,15 +156,138 @@ impl Input {
     pub fn from_reader(reader: OutputReader) -> Self {
         Self {
             source: Source::Reader(reader),
+            pending: None,
+        }
+    }
+
+    /// An input fed by a synchronous source (a file).
+    pub fn from_source(source: Box<dyn ByteSource>) -> Self {
+        Self {
+            source: Source::Stream(source),
+            pending: None,
+        }
+    }
+
+    /// Another handle on this same input, like a duplicated file descriptor: whatever
+    /// one handle reads, the others do not see. Turns `self` into a shared input.
+    pub fn share(&mut self) -> Input {
+        if let Source::Shared(shared) = &self.source {
+            return Input {
+                source: Source::Shared(Arc::clone(shared)),
+                pending: None,
+            };
+        }
+        let inner = std::mem::take(self);
+        let shared = Arc::new(tokio::sync::Mutex::new(inner));
+        self.source = Source::Shared(Arc::clone(&shared));
+        Input {
+            source: Source::Shared(shared),
+            pending: None,
+        }
+    }
+
+    /// Gives `data` back: the next read returns it first.
+    pub fn unread(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        match &self.source {
+            Source::Shared(shared) => match shared.try_lock() {
+                Ok(mut inner) => inner.unread(data),
+                Err(_) => self.pending = Some(data),
+            },
+            _ => {
+                self.pending = Some(match self.pending.take() {
+                    Some(rest) => {
+                        let mut joined = Vec::with_capacity(data.len() + rest.len());
+                        joined.extend_from_slice(&data);
+                        joined.extend_from_slice(&rest);
+                        Bytes::from(joined)
+                    }
+                    None => data,
+                })
+            }
         }
     }
 
     /// The next chunk, or `None` at end-of-file.
     pub async fn read(&mut self) -> Option<Bytes> {
+        if let Some(data) = self.pending.take() {
+            return Some(data);
+        }
+        match &mut self.source {
+            Source::Shared(shared) => {
+                let shared = Arc::clone(shared);
+                let mut inner = shared.lock().await;
+                inner.read_direct().await
+            }
+            _ => self.read_direct().await,
+        }
+    }
+
+    /// Reads one line (up to and including `\n`, which is kept), or what is left before
+    /// end-of-file; `None` at end-of-file. Bytes after the line stay unread.
+    pub async fn read_line(&mut self) -> Option<Vec<u8>> {
+        if let Source::Shared(shared) = &self.source {
+            let shared = Arc::clone(shared);
+            let mut line = Vec::new();
+            if let Some(data) = self.pending.take() {
+                if let Some(done) = take_line(&mut line, data, &mut self.pending) {
+                    return Some(done);
+                }
+            }
+            let mut inner = shared.lock().await;
+            return inner.read_line_direct(line).await;
+        }
+        self.read_line_direct(Vec::new()).await
+    }
+
+    async fn read_line_direct(&mut self, mut line: Vec<u8>) -> Option<Vec<u8>> {
+        loop {
+            let chunk = match self.pending.take() {
+                Some(data) => Some(data),
+                None => self.read_direct().await,
+            };
+            let Some(data) = chunk else {
+                return (!line.is_empty()).then_some(line);
+            };
+            if let Some(done) = take_line(&mut line, data, &mut self.pending) {
+                return Some(done);
+            }
+        }
+    }
+
+    /// Reads from a source that is not shared.
+    async fn read_direct(&mut self) -> Option<Bytes> {
+        if let Some(data) = self.pending.take() {
+            return Some(data);
+        }
         match &mut self.source {
             Source::Empty => None,
             Source::Buffer(data) => data.take().filter(|d| !d.is_empty()),
             Source::Reader(reader) => reader.next().await,
+            Source::Stream(source) => source.read(),
+            // A shared input's inner input is never itself shared (see `share`).
+            Source::Shared(_) => None,
+        }
+    }
+}
+
+/// Appends `data` to `line` up to the first newline; returns the line when complete,
+/// leaving the rest in `pending`.
+fn take_line(line: &mut Vec<u8>, data: Bytes, pending: &mut Option<Bytes>) -> Option<Vec<u8>> {
+    match data.iter().position(|&b| b == b'\n') {
+        Some(i) => {
+            line.extend_from_slice(&data[..=i]);
+            let rest = data.slice(i + 1..);
+            if !rest.is_empty() {
+                *pending = Some(rest);
+            }
+            Some(std::mem::take(line))
+        }
+        None => {
+            line.extend_from_slice(&data);
+            None
         }
     }
 }
@@ -140,8 +303,12 @@ mod tests {
         out.write(Bytes::from_static(b"bg\n")).await.unwrap();
         drop(out);
         assert_eq!(reader.next().await.unwrap(), Bytes::from_static(b"bg\n"));
-        let pending = tokio::time::timeout(std::time::Duration::from_millis(20), reader.next()).await;
-        assert!(pending.is_err(), "stream must stay open while a holder lives");
+        let pending =
+            tokio::time::timeout(std::time::Duration::from_millis(20), reader.next()).await;
+        assert!(
+            pending.is_err(),
+            "stream must stay open while a holder lives"
+        );
         drop(held_by_background_child);
         assert_eq!(reader.next().await, None);
     }
@@ -160,5 +327,20 @@ mod tests {
         assert_eq!(input.read().await.unwrap(), Bytes::from_static(b"abc"));
         assert_eq!(input.read().await, None);
         assert_eq!(Input::empty().read().await, None);
+    }
+
+    #[tokio::test]
+    async fn shared_input_handles_read_one_stream_and_unread_bytes_come_back_first() {
+        let mut original = Input::from_bytes("one\ntwo\nthree");
+        let mut child = original.share();
+        assert_eq!(child.read_line().await.unwrap(), b"one\n");
+        assert_eq!(original.read_line().await.unwrap(), b"two\n");
+        assert_eq!(child.read_line().await.unwrap(), b"three");
+        assert_eq!(original.read_line().await, None);
+        let mut plain = Input::from_bytes("xyz");
+        let first = plain.read().await.unwrap();
+        plain.unread(first.slice(1..));
+        assert_eq!(plain.read().await.unwrap(), Bytes::from_static(b"yz"));
+        assert_eq!(plain.read().await, None);
     }
 }

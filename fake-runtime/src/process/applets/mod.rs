@@ -1,0 +1,332 @@
+//! The busybox-like applets, and what they share: buffered output that streams in
+//! chunks of at most 64 KiB, input sources (stdin or files), line reading, busybox's
+//! error wording.
+
+mod files;
+mod info;
+mod procs;
+mod test;
+mod text;
+
+use bytes::{Bytes, BytesMut};
+
+use super::ExitStatus;
+use super::pipe::{BrokenPipe, Input, Output};
+use super::program::{ProgramContext, Programs, System};
+use super::signal::{Signal, SignalReceiver};
+use super::vfs::{CHUNK, FileReader, FsError};
+
+/// The applets installed as `/bin/<name>` symlinks to `/bin/busybox` in the busybox
+/// image (every one is also a registered program).
+pub(crate) const APPLETS: &[&str] = &[
+    "[", "[[", "ash", "basename", "cat", "chmod", "cp", "cut", "date", "dd", "dirname", "echo",
+    "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "id", "kill",
+    "ln", "ls", "mkdir", "mktemp", "mv", "nohup", "nproc", "pgrep", "pidof", "pkill", "printenv",
+    "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep", "sort",
+    "stat", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true", "uname", "uniq",
+    "uptime", "usleep", "wc", "whoami", "xargs", "yes",
+];
+
+/// Registers every applet, `sh`, `busybox` and `pause`.
+pub(crate) fn register_all(p: &mut Programs) {
+    p.insert_builtin("sh", super::shell::sh_main);
+    p.insert_builtin("ash", super::shell::sh_main);
+    p.insert_builtin("busybox", busybox);
+    p.insert_builtin("pause", procs::pause);
+    text::register(p);
+    files::register(p);
+    procs::register(p);
+    info::register(p);
+    test::register(p);
+}
+
+/// `busybox`: runs the applet named by `basename(argv[0])`, or by the first argument
+/// when invoked as `busybox`.
+async fn busybox(mut ctx: ProgramContext) -> ExitStatus {
+    let arg0 = ctx.args.first().cloned().unwrap_or_default();
+    let mut name = arg0.rsplit('/').next().unwrap_or(&arg0).to_owned();
+    if name == "busybox" {
+        match ctx.args.get(1).map(String::as_str) {
+            None | Some("--help") => {
+                let _ = ctx
+                    .out(
+                        "BusyBox v1.36.1 (Debian 1:1.36.1-3) multi-call binary.\n\
+                         BusyBox is copyrighted by many authors between 1998-2015.\n\
+                         Licensed under GPLv2. See source distribution for detailed\n\
+                         copyright notices.\n\n\
+                         Usage: busybox [function [arguments]...]\n   \
+                         or: busybox --list\n   \
+                         or: function [arguments]...\n",
+                    )
+                    .await;
+                return ExitStatus::Exited(0);
+            }
+            Some("--list") => {
+                let mut text = String::new();
+                for a in APPLETS {
+                    text += a;
+                    text.push('\n');
+                }
+                let _ = ctx.out(text).await;
+                return ExitStatus::Exited(0);
+            }
+            Some(applet) => {
+                name = applet.to_owned();
+                ctx.args.remove(0);
+            }
+        }
+    }
+    let known = name != "busybox" && APPLETS.contains(&name.as_str());
+    match ctx.system.programs().get(&name).filter(|_| known) {
+        Some(p) => p.run(ctx).await,
+        None => {
+            let _ = ctx.err(format!("{name}: applet not found\n")).await;
+            ExitStatus::Exited(127)
+        }
+    }
+}
+
+/// Buffered output: small writes are gathered, big ones pass through; every chunk
+/// sent is at most 64 KiB.
+pub(crate) struct Out {
+    out: Output,
+    buf: BytesMut,
+}
+
+impl Out {
+    pub fn new(out: Output) -> Out {
+        Out {
+            out,
+            buf: BytesMut::new(),
+        }
+    }
+
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), BrokenPipe> {
+        if self.buf.len() + data.len() > CHUNK {
+            self.flush().await?;
+        }
+        if data.len() >= CHUNK {
+            for piece in data.chunks(CHUNK) {
+                self.out.write(Bytes::copy_from_slice(piece)).await?;
+            }
+            return Ok(());
+        }
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// Writes a chunk without copying it (flushing what is buffered first).
+    pub async fn write_bytes(&mut self, data: Bytes) -> Result<(), BrokenPipe> {
+        if data.len() < 4096 {
+            return self.write(&data).await;
+        }
+        self.flush().await?;
+        let mut data = data;
+        while data.len() > CHUNK {
+            let head = data.split_to(CHUNK);
+            self.out.write(head).await?;
+        }
+        self.out.write(data).await
+    }
+
+    pub async fn flush(&mut self) -> Result<(), BrokenPipe> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let data = self.buf.split().freeze();
+        self.out.write(data).await
+    }
+
+    pub fn output(&self) -> &Output {
+        &self.out
+    }
+}
+
+/// Where an applet reads from.
+pub(crate) enum Src {
+    Stdin,
+    File(FileReader),
+}
+
+/// What an applet works with: its context, with buffered stdout.
+pub(crate) struct Env {
+    pub name: String,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub stdin: Input,
+    pub out: Out,
+    pub err: Output,
+    pub sys: System,
+    pub signals: SignalReceiver,
+}
+
+impl Env {
+    pub fn new(ctx: ProgramContext) -> Env {
+        let name = ctx.name();
+        Env {
+            name,
+            args: ctx.args,
+            env: ctx.env,
+            cwd: ctx.cwd,
+            stdin: ctx.stdin,
+            out: Out::new(ctx.stdout),
+            err: ctx.stderr,
+            sys: ctx.system,
+            signals: ctx.signals,
+        }
+    }
+
+    /// Back to a context (for exec).
+    pub fn into_ctx(self) -> ProgramContext {
+        ProgramContext {
+            args: self.args,
+            env: self.env,
+            cwd: self.cwd,
+            stdin: self.stdin,
+            stdout: self.out.out,
+            stderr: self.err,
+            signals: self.signals,
+            system: self.sys,
+        }
+    }
+
+    /// `"<applet>: <msg>\n"` on stderr.
+    pub async fn error(&self, msg: impl std::fmt::Display) {
+        let _ = self
+            .err
+            .write(Bytes::from(format!("{}: {msg}\n", self.name)))
+            .await;
+    }
+
+    /// busybox's usage error: the usage text on stderr, exit 1.
+    pub async fn usage(&mut self, usage: &str) -> ExitStatus {
+        let _ = self.out.flush().await;
+        let _ = self
+            .err
+            .write(Bytes::from(format!(
+                "BusyBox v1.36.1 (Debian 1:1.36.1-3) multi-call binary.\n\nUsage: {usage}\n"
+            )))
+            .await;
+        ExitStatus::Exited(1)
+    }
+
+    pub fn abs(&self, path: &str) -> String {
+        super::vfs::normalize(&self.cwd, path)
+    }
+
+    pub fn getenv(&self, key: &str) -> Option<&str> {
+        self.env.iter().find_map(|kv| {
+            kv.split_once('=')
+                .filter(|(k, _)| *k == key)
+                .map(|(_, v)| v)
+        })
+    }
+
+    /// Opens an operand: `-` (and `/dev/stdin`) is stdin.
+    pub fn open(&self, path: &str) -> Result<Src, FsError> {
+        if path == "-" || path == "/dev/stdin" || path == "/proc/self/fd/0" {
+            return Ok(Src::Stdin);
+        }
+        self.sys
+            .vfs()
+            .open_read(&self.abs(path), self.sys.access())
+            .map(Src::File)
+    }
+
+    /// The next chunk of a source; `Err` for a read error (a directory).
+    pub async fn read(&mut self, src: &mut Src) -> Option<Bytes> {
+        self.sys.checkpoint().await;
+        match src {
+            Src::Stdin => self.stdin.read().await,
+            Src::File(f) => f.read_chunk().ok().flatten(),
+        }
+    }
+
+    /// Flushes stdout; on a broken pipe the process gets SIGPIPE.
+    pub async fn finish(&mut self, status: i32) -> ExitStatus {
+        if self.out.flush().await.is_err() {
+            return self.sigpipe().await;
+        }
+        ExitStatus::from(status)
+    }
+
+    /// A write failed because the reader is gone: SIGPIPE, like a real write(2)
+    /// would deliver (fatal unless ignored; then exit 1).
+    pub async fn sigpipe(&mut self) -> ExitStatus {
+        self.sys.raise(Signal::SIGPIPE);
+        self.sys.checkpoint().await;
+        ExitStatus::Exited(1)
+    }
+
+    /// Writes to stdout (buffered).
+    pub async fn print(&mut self, s: &str) -> Result<(), BrokenPipe> {
+        self.out.write(s.as_bytes()).await
+    }
+}
+
+/// Reads lines from a [`Src`], keeping the trailing newline.
+#[derive(Default)]
+pub(crate) struct Lines {
+    buf: Vec<u8>,
+    start: usize,
+    eof: bool,
+}
+
+impl Lines {
+    pub async fn next(&mut self, env: &mut Env, src: &mut Src) -> Option<Vec<u8>> {
+        loop {
+            if let Some(i) = self.buf[self.start..].iter().position(|&b| b == b'\n') {
+                let line = self.buf[self.start..self.start + i + 1].to_vec();
+                self.start += i + 1;
+                return Some(line);
+            }
+            if self.eof {
+                if self.start < self.buf.len() {
+                    let line = self.buf[self.start..].to_vec();
+                    self.start = self.buf.len();
+                    return Some(line);
+                }
+                return None;
+            }
+            if self.start > 0 {
+                self.buf.drain(..self.start);
+                self.start = 0;
+            }
+            match env.read(src).await {
+                Some(chunk) => self.buf.extend_from_slice(&chunk),
+                None => self.eof = true,
+            }
+        }
+    }
+}
+
+/// busybox's `cat: can't open 'x': No such file or directory`.
+pub(crate) fn cant_open(path: &str, e: &FsError) -> String {
+    format!("can't open '{path}': {e}")
+}
+
+/// Parses a size with busybox suffixes (`dd`, `head -c`): b=512, k/K=1024, M, G,
+/// kB/KB=1000, MB, GB, w=2, c=1.
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if digits_end == 0 {
+        return None;
+    }
+    let n: u64 = s[..digits_end].parse().ok()?;
+    let mult: u64 = match &s[digits_end..] {
+        "" | "c" => 1,
+        "w" => 2,
+        "b" => 512,
+        "k" | "K" | "KiB" => 1024,
+        "kB" | "KB" => 1000,
+        "M" | "MiB" => 1024 * 1024,
+        "MB" => 1000 * 1000,
+        "G" | "GiB" => 1024 * 1024 * 1024,
+        "GB" => 1000 * 1000 * 1000,
+        "T" => 1024u64.pow(4),
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}

@@ -1,0 +1,134 @@
+//! What a container's simulation is built from.
+
+use bytes::Bytes;
+
+/// Everything a [`ContainerSim`](super::ContainerSim) needs to know about its container:
+/// the image's files, the pod's and container's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct SimSpec {
+    /// The container's hostname (`/etc/hostname`, `$HOSTNAME`, `hostname`).
+    pub hostname: String,
+    /// `KEY=VALUE` pairs, already merged (image env, then config env).
+    pub env: Vec<String>,
+    /// The working directory of every process; `""` means `/`. Created if missing.
+    pub working_dir: String,
+    /// Who the processes run as.
+    pub user: UserSpec,
+    /// The image's files, e.g. [`rootfs::busybox()`](super::rootfs::busybox).
+    pub rootfs: Vec<FileSeed>,
+    /// DNS settings for `/etc/resolv.conf`; `None` gives a host-like default.
+    pub dns: Option<DnsSpec>,
+    /// Sysctls: `("net.core.somaxconn", "1024")` appears as
+    /// `/proc/sys/net/core/somaxconn` containing `1024\n`.
+    pub sysctls: Vec<(String, String)>,
+    /// Host directories or files bound into the container.
+    pub mounts: Vec<MountSpec>,
+    /// Whether the root filesystem refuses writes (`Read-only file system`).
+    pub readonly_rootfs: bool,
+    /// The container's memory limit in bytes; `0` means unlimited.
+    pub memory_limit_bytes: u64,
+    /// Security settings, reflected in `/proc/<pid>/status`.
+    pub security: SecuritySpec,
+}
+
+/// Who a container's processes run as.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSpec {
+    /// The numeric user id (CRI `run_as_user`). Wins over `username`.
+    pub uid: Option<i64>,
+    /// A user name looked up in the container's `/etc/passwd` (CRI `run_as_username`).
+    /// An image `User` such as `"1000"`, `"1000:1000"` or `"nobody:nogroup"` is accepted
+    /// too.
+    pub username: Option<String>,
+    /// The primary group id (CRI `run_as_group`); defaults to the passwd entry's group,
+    /// or 0 for a user absent from `/etc/passwd`.
+    pub gid: Option<i64>,
+    /// Extra group ids (CRI `supplemental_groups`).
+    pub supplemental_groups: Vec<i64>,
+}
+
+/// DNS settings written to `/etc/resolv.conf`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DnsSpec {
+    /// `nameserver` lines.
+    pub servers: Vec<String>,
+    /// The `search` line.
+    pub searches: Vec<String>,
+    /// The `options` line.
+    pub options: Vec<String>,
+}
+
+/// A host directory or file bound into the container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountSpec {
+    /// Where the container sees it (absolute).
+    pub container_path: String,
+    /// The real host directory or file; reads and writes go there.
+    pub host_path: std::path::PathBuf,
+    /// Whether writes are refused (`Read-only file system`).
+    pub readonly: bool,
+}
+
+/// Security settings of a container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecuritySpec {
+    /// Privileged containers get every capability.
+    pub privileged: bool,
+    /// `NoNewPrivs:` in `/proc/<pid>/status`.
+    pub no_new_privs: bool,
+    /// Capabilities added to runc's default set (`"NET_ADMIN"`, `"CAP_SYS_TIME"`, `"ALL"`).
+    pub add_capabilities: Vec<String>,
+    /// Capabilities removed from the set (`"ALL"` removes every one).
+    pub drop_capabilities: Vec<String>,
+    /// Whether a seccomp filter is in force (`Seccomp: 2`).
+    pub seccomp_enforced: bool,
+}
+
+/// One entry of an image's root filesystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileSeed {
+    /// A directory (parents are created as needed).
+    Dir {
+        /// Absolute path.
+        path: String,
+        /// Permission bits, e.g. `0o755` or `0o1777`.
+        mode: u32,
+    },
+    /// A regular file.
+    File {
+        /// Absolute path.
+        path: String,
+        /// Its contents.
+        contents: Bytes,
+        /// Permission bits, e.g. `0o644`.
+        mode: u32,
+    },
+    /// A symbolic link.
+    Symlink {
+        /// Absolute path of the link.
+        path: String,
+        /// What it points to (relative targets resolve from the link's directory).
+        target: String,
+    },
+    /// An executable backed by a registered [`Program`](super::Program).
+    Program {
+        /// Absolute path.
+        path: String,
+        /// The name the program is registered under in [`Programs`](super::Programs).
+        name: String,
+        /// Permission bits, e.g. `0o755`.
+        mode: u32,
+    },
+}
+
+impl FileSeed {
+    /// The absolute path this entry creates.
+    pub fn path(&self) -> &str {
+        match self {
+            FileSeed::Dir { path, .. }
+            | FileSeed::File { path, .. }
+            | FileSeed::Symlink { path, .. }
+            | FileSeed::Program { path, .. } => path,
+        }
+    }
+}
