@@ -3,7 +3,7 @@
 //! A real runtime may be shared, so every list is narrowed to this check's objects: by
 //! their ids or by a label only this check uses.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use cri_proto::v1::*;
 
@@ -95,6 +95,11 @@ async fn container_ids(
         .collect();
     ids.sort();
     Ok(ids)
+}
+
+/// A map in key order, so that its recorded form is the same on every run.
+fn sorted_map(map: &HashMap<String, String>) -> BTreeMap<&str, &str> {
+    map.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
@@ -310,8 +315,16 @@ async fn listed_sandbox_carries_id_metadata_state_created_at_labels_and_annotati
         item.created_at > 1_600_000_000_000_000_000,
         true,
     )?;
-    ctx.expect_eq("labels", &item.labels, &config.labels)?;
-    ctx.expect_eq("annotations", &item.annotations, &config.annotations)?;
+    ctx.expect_eq(
+        "labels",
+        sorted_map(&item.labels),
+        sorted_map(&config.labels),
+    )?;
+    ctx.expect_eq(
+        "annotations",
+        sorted_map(&item.annotations),
+        sorted_map(&config.annotations),
+    )?;
     ctx.expect_eq("runtime_handler", item.runtime_handler.as_str(), "")
 }
 
@@ -520,8 +533,16 @@ async fn listed_container_echoes_the_requested_image_and_the_image_id_as_ref(
         item.created_at > 1_600_000_000_000_000_000,
         true,
     )?;
-    ctx.expect_eq("labels", &item.labels, &container.labels)?;
-    ctx.expect_eq("annotations", &item.annotations, &container.annotations)
+    ctx.expect_eq(
+        "labels",
+        sorted_map(&item.labels),
+        sorted_map(&container.labels),
+    )?;
+    ctx.expect_eq(
+        "annotations",
+        sorted_map(&item.annotations),
+        sorted_map(&container.annotations),
+    )
 }
 
 async fn container_status_and_list_disagree_on_image_fields(ctx: &mut Ctx) -> CheckResult {
