@@ -147,6 +147,8 @@ pub fn resolve(spec: &UserSpec, passwd: &str, group: &str) -> Identity {
                 }
             }
         }
+    } else {
+        entry = users.iter().find(|e| e.uid == 0);
     }
     let gid = spec
         .gid

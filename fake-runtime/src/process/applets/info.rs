@@ -547,7 +547,7 @@ mod tests {
             "1970-01-01 00:00:00 Thu"
         );
         assert_eq!(
-            strftime("%F %T %j", 1_795_401_600),
+            strftime("%F %T %j", 1_795_392_000),
             "2026-11-23 00:00:00 327"
         );
         assert_eq!(strftime("%a %b %e", 951_782_400), "Tue Feb 29");

@@ -480,14 +480,15 @@ async fn trap(sh: &mut Shell, args: &[String]) -> R {
         return sh.out(text).await;
     }
     // `trap N SIG...` with a number first resets; `trap - SIG...` resets.
-    let (action, conds): (Option<&str>, &[&String]) =
-        if args.len() == 1 || args[0].bytes().all(|b| b.is_ascii_digit()) {
-            (None, &args[..])
-        } else if args[0] == "-" {
-            (None, &args[1..])
-        } else {
-            (Some(args[0].as_str()), &args[1..])
-        };
+    let (action, conds): (Option<&str>, &[&String]) = if args.len() == 1
+        || (!args[0].is_empty() && args[0].bytes().all(|b| b.is_ascii_digit()))
+    {
+        (None, &args[..])
+    } else if args[0] == "-" {
+        (None, &args[1..])
+    } else {
+        (Some(args[0].as_str()), &args[1..])
+    };
     let mut status = 0;
     for cond in conds {
         let Some(n) = trap_signal(cond) else {

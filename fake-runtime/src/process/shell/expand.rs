@@ -584,7 +584,7 @@ impl Shell {
         while let Some(chunk) = reader.next().await {
             buf.extend_from_slice(&chunk);
         }
-        let status = handle.wait().await;
+        let status = self.wait_foreground(&handle).await;
         self.cmdsub_status = Some(status.code());
         self.st.status = status.code();
         while buf.last() == Some(&b'\n') {

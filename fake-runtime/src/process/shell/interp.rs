@@ -549,15 +549,25 @@ impl Shell {
     }
 
     async fn exec_into(self, req: ExecReq) -> ExitStatus {
+        let Shell {
+            st,
+            fds,
+            system,
+            signals,
+            ..
+        } = self;
+        // The shell's own descriptors close now: only what the new program got stays
+        // open (a pipe is not held by the exec'd program's former shell).
+        drop(fds);
         let ctx = ProgramContext {
             args: req.argv.clone(),
             env: req.env,
-            cwd: self.st.cwd,
+            cwd: st.cwd,
             stdin: req.fds.stdin,
             stdout: req.fds.stdout,
             stderr: req.fds.stderr,
-            signals: self.signals,
-            system: self.system,
+            signals,
+            system,
         };
         ctx.exec(req.resolved, req.argv).await
     }
@@ -601,6 +611,18 @@ impl Shell {
                 Err(sig)
             }
         }
+    }
+
+    /// Waits for a foreground process; like ash, reports on stderr when a signal
+    /// other than SIGINT or SIGPIPE killed it (`Killed`, `Terminated`, ...).
+    pub async fn wait_foreground(&self, handle: &ProcessHandle) -> ExitStatus {
+        let status = handle.wait().await;
+        if let ExitStatus::Signaled(sig) = status {
+            if sig != Signal::SIGINT && sig != Signal::SIGPIPE {
+                self.err(sig.description()).await;
+            }
+        }
+        status
     }
 
     /// Whether the shell may be replaced by its last command: no trap would need it.
@@ -706,21 +728,16 @@ impl Shell {
                 };
                 handles.push(self.spawn_subshell(Body::Command(cmd.clone()), stdio));
             }
-            let mut status = 0;
-            for (i, h) in handles.iter().enumerate() {
-                let code = h.wait().await.code();
-                if i + 1 == n || (self.st.opts.pipefail && code != 0) {
-                    status = code;
-                }
+            let mut codes = Vec::with_capacity(n);
+            for h in &handles {
+                codes.push(self.wait_foreground(h).await.code());
             }
-            if self.st.opts.pipefail {
-                status = handles
-                    .iter()
-                    .rev()
-                    .filter_map(|h| h.try_status().map(|s| s.code()))
-                    .find(|&c| c != 0)
-                    .unwrap_or(0);
-            }
+            let last = codes.last().copied().unwrap_or(0);
+            let status = if self.st.opts.pipefail {
+                codes.iter().rev().copied().find(|&c| c != 0).unwrap_or(0)
+            } else {
+                last
+            };
             self.st.status = if p.bang {
                 i32::from(status == 0)
             } else {
@@ -732,6 +749,16 @@ impl Shell {
 
     /// Starts a subshell process running `body` with a copy of this shell's state.
     pub fn spawn_subshell(&mut self, body: Body, stdio: Stdio) -> ProcessHandle {
+        let ignored = self.signals.ignored_set();
+        self.spawn_subshell_with(body, stdio, ignored)
+    }
+
+    fn spawn_subshell_with(
+        &mut self,
+        body: Body,
+        stdio: Stdio,
+        ignored: std::collections::BTreeSet<Signal>,
+    ) -> ProcessHandle {
         let program = SubshellProgram(Mutex::new(Some((self.st.clone(), body))));
         let argv = self.st.fork_argv.clone();
         let comm = comm_of(argv.first().map(String::as_str).unwrap_or("sh"));
@@ -742,7 +769,7 @@ impl Shell {
             env: self.child_env(&[]),
             cwd: self.st.cwd.clone(),
             stdio,
-            ignored: self.signals.ignored_set(),
+            ignored,
         })
     }
 
@@ -752,7 +779,11 @@ impl Shell {
             stdout: self.fds.stdout.clone(),
             stderr: self.fds.stderr.clone(),
         };
-        let handle = self.spawn_subshell(Body::AndOr(ao.clone()), stdio);
+        // Without job control, asynchronous commands ignore SIGINT and SIGQUIT.
+        let mut ignored = self.signals.ignored_set();
+        ignored.insert(Signal::SIGINT);
+        ignored.insert(Signal::SIGQUIT);
+        let handle = self.spawn_subshell_with(Body::AndOr(ao.clone()), stdio, ignored);
         self.st.last_bg = Some(handle.pid());
         self.jobs.retain(|j| j.try_status().is_none());
         self.jobs.push(handle);
@@ -774,7 +805,7 @@ impl Shell {
                         Err(RedirError::Msg(m)) => {
                             let p = self.prefix(None);
                             self.err(format!("{p}{m}")).await;
-                            self.st.status = 2;
+                            self.st.status = 1;
                             return Ok(());
                         }
                         Err(RedirError::Ctl(c)) => return Err(c),
@@ -794,7 +825,7 @@ impl Shell {
                 Compound::Subshell(list) => {
                     let stdio = self.fds.stdio();
                     let h = self.spawn_subshell(Body::List(list.clone()), stdio);
-                    self.st.status = h.wait().await.code();
+                    self.st.status = self.wait_foreground(&h).await.code();
                     self.run_pending_traps().await
                 }
                 Compound::If {
@@ -973,7 +1004,7 @@ impl Shell {
                 Err(RedirError::Msg(m)) => {
                     let p = self.prefix(None);
                     self.err(format!("{p}{m}")).await;
-                    self.st.status = 2;
+                    self.st.status = 1;
                     return self.run_pending_traps().await;
                 }
                 Err(RedirError::Ctl(c)) => return Err(c),
@@ -1002,9 +1033,9 @@ impl Shell {
             Err(RedirError::Msg(m)) => {
                 let p = self.prefix(None);
                 self.err(format!("{p}{m}")).await;
-                self.st.status = 2;
+                self.st.status = 1;
                 if special {
-                    return Err(Ctl::Exit(2));
+                    return Err(Ctl::Exit(1));
                 }
                 return self.run_pending_traps().await;
             }
@@ -1169,7 +1200,7 @@ impl Shell {
             stdio,
             ignored: self.signals.ignored_set(),
         });
-        self.st.status = handle.wait().await.code();
+        self.st.status = self.wait_foreground(&handle).await.code();
         Ok(())
     }
 
