@@ -28,6 +28,9 @@ pub(super) fn register(p: &mut Programs) {
     p.insert_builtin("nohup", nohup);
 }
 
+/// The search path `execvp` uses when `PATH` is unset (glibc).
+pub(super) const EXECVP_DEFAULT_PATH: &str = "/bin:/usr/bin";
+
 /// The longest sleep that is still a finite deadline for tokio (about 30 years).
 const MAX_SLEEP: Duration = Duration::from_secs(1_000_000_000);
 
@@ -620,7 +623,9 @@ async fn env_applet(ctx: ProgramContext) -> ExitStatus {
     let path = vars
         .iter()
         .find_map(|kv| kv.strip_prefix("PATH="))
-        .map(str::to_owned);
+        .unwrap_or(EXECVP_DEFAULT_PATH)
+        .to_owned();
+    let path = Some(path);
     match env.sys.resolve(&argv[0], path.as_deref(), &env.cwd) {
         Ok(resolved) => {
             let _ = env.out.flush().await;
@@ -698,7 +703,7 @@ async fn timeout(ctx: ProgramContext) -> ExitStatus {
             .usage("timeout [-s SIG] [-k KILL_SECS] SECS PROG ARGS")
             .await;
     }
-    let path = env.getenv("PATH").map(str::to_owned);
+    let path = Some(env.getenv("PATH").unwrap_or(EXECVP_DEFAULT_PATH).to_owned());
     let resolved = match env.sys.resolve(&argv[0], path.as_deref(), &env.cwd) {
         Ok(r) => r,
         Err(_) => {
@@ -748,7 +753,7 @@ async fn nohup(ctx: ProgramContext) -> ExitStatus {
         return env.usage("nohup PROG ARGS").await;
     }
     env.signals.ignore(Signal::SIGHUP);
-    let path = env.getenv("PATH").map(str::to_owned);
+    let path = Some(env.getenv("PATH").unwrap_or(EXECVP_DEFAULT_PATH).to_owned());
     match env.sys.resolve(&argv[0], path.as_deref(), &env.cwd) {
         Ok(resolved) => env.into_ctx().exec(resolved, argv).await,
         Err(_) => {

@@ -2067,7 +2067,11 @@ async fn xargs(ctx: ProgramContext) -> ExitStatus {
     };
     let _ = env.out.flush().await;
     let mut status = 0;
-    let path = env.getenv("PATH").map(str::to_owned);
+    let path = Some(
+        env.getenv("PATH")
+            .unwrap_or(super::procs::EXECVP_DEFAULT_PATH)
+            .to_owned(),
+    );
     for argv in batches {
         let resolved = match env.sys.resolve(&argv[0], path.as_deref(), &env.cwd) {
             Ok(r) => r,

@@ -226,6 +226,9 @@ impl Shell {
             readonly: false,
         };
         vars.entry("IFS".into()).or_insert_with(|| plain(" \t\n"));
+        // ash's default search path when the environment has none (not exported).
+        vars.entry("PATH".into())
+            .or_insert_with(|| plain("/sbin:/usr/sbin:/bin:/usr/bin"));
         vars.entry("PS1".into())
             .or_insert_with(|| plain("\\w \\$ "));
         vars.entry("PS2".into()).or_insert_with(|| plain("> "));
