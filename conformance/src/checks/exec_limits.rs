@@ -46,9 +46,9 @@ async fn target(ctx: &mut Ctx, base: &str) -> Result<String, Failure> {
     Ok(id)
 }
 
-/// `sh -c <script>` with timeout 30.
+/// `sh -c <script>` with timeout 10 (containerd needs under a second for 20 MB).
 async fn sh(ctx: &mut Ctx, id: &str, script: &str) -> Result<ExecSyncResponse, Status> {
-    ctx.exec(id, &["sh", "-c", script], 30).await
+    ctx.exec(id, &["sh", "-c", script], 10).await
 }
 
 /// Expects a successful exec whose stdout is `stdout_len` zero bytes, stderr
@@ -81,7 +81,7 @@ fn expect_zeros(
 async fn largest_ok_stdout_is_16777211_bytes(ctx: &mut Ctx) -> CheckResult {
     let id = target(ctx, "largest").await?;
     let exec = ctx
-        .exec(&id, &["head", "-c", "16777211", "/dev/zero"], 30)
+        .exec(&id, &["head", "-c", "16777211", "/dev/zero"], 10)
         .await;
     expect_zeros(ctx, "ExecSync 16777211 bytes", exec, (16_777_211, 0, 0))
 }
@@ -89,7 +89,7 @@ async fn largest_ok_stdout_is_16777211_bytes(ctx: &mut Ctx) -> CheckResult {
 async fn stdout_of_16777212_bytes_exceeds_the_send_limit_by_one(ctx: &mut Ctx) -> CheckResult {
     let id = target(ctx, "overbyone").await?;
     let exec = ctx
-        .exec(&id, &["head", "-c", "16777212", "/dev/zero"], 30)
+        .exec(&id, &["head", "-c", "16777212", "/dev/zero"], 10)
         .await;
     ctx.expect_error(
         "ExecSync 16777212 bytes",
@@ -127,7 +127,7 @@ async fn stdout_around_16_mib_is_capped_and_exceeds_the_send_limit(ctx: &mut Ctx
     ] {
         let count = bytes.to_string();
         let exec = ctx
-            .exec(&id, &["head", "-c", &count, "/dev/zero"], 30)
+            .exec(&id, &["head", "-c", &count, "/dev/zero"], 10)
             .await;
         ctx.expect_error(
             &format!("ExecSync stdout {bytes} bytes"),
