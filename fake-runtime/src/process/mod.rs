@@ -132,13 +132,6 @@ pub struct Stdio {
     pub stderr: Output,
 }
 
-impl Default for Output {
-    /// A null output.
-    fn default() -> Self {
-        Output::null()
-    }
-}
-
 impl Stdio {
     /// No input, output discarded.
     pub fn null() -> Stdio {
@@ -161,7 +154,7 @@ impl Stdio {
     }
 }
 
-/// Why a process could not be started (runc's checks on argv[0]).
+/// Why a process could not be started (runc's checks on `argv[0]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpawnError {
     /// argv is empty.

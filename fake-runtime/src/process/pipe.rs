@@ -105,6 +105,13 @@ impl Output {
     }
 }
 
+impl Default for Output {
+    /// A null output.
+    fn default() -> Self {
+        Output::null()
+    }
+}
+
 /// The reading end of a pipe.
 #[derive(Debug)]
 pub struct OutputReader {
@@ -231,10 +238,10 @@ impl Input {
         if let Source::Shared(shared) = &self.source {
             let shared = Arc::clone(shared);
             let mut line = Vec::new();
-            if let Some(data) = self.pending.take() {
-                if let Some(done) = take_line(&mut line, data, &mut self.pending) {
-                    return Some(done);
-                }
+            if let Some(data) = self.pending.take()
+                && let Some(done) = take_line(&mut line, data, &mut self.pending)
+            {
+                return Some(done);
             }
             let mut inner = shared.lock().await;
             return inner.read_line_direct(line).await;

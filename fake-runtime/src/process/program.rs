@@ -288,7 +288,7 @@ impl System {
         self.sim.spawn_request(self.pid, req)
     }
 
-    /// Resolves argv[0] like `execvp` (and runc): a path, or a search of `path_env`.
+    /// Resolves `argv[0]` like `execvp` (and runc): a path, or a search of `path_env`.
     pub fn resolve(
         &self,
         argv0: &str,

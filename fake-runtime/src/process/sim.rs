@@ -720,7 +720,7 @@ impl SimInner {
         self.deliver(pid, Signal::SIGKILL);
     }
 
-    /// Resolves argv[0] as runc (and `execvp`) do.
+    /// Resolves `argv[0]` as runc (and `execvp`) do.
     pub(crate) fn resolve(
         &self,
         argv0: &str,

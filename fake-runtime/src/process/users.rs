@@ -161,7 +161,7 @@ pub fn resolve(spec: &UserSpec, passwd: &str, group: &str) -> Identity {
         all.extend(
             groups
                 .iter()
-                .filter(|g| g.members.iter().any(|m| *m == e.name))
+                .filter(|g| g.members.contains(&e.name))
                 .map(|g| g.gid),
         );
     }

@@ -275,11 +275,11 @@ impl State {
 
     /// Removes a node and, for a directory, everything under it.
     fn free(&mut self, ino: Ino) {
-        if let Some(node) = self.nodes.remove(&ino) {
-            if let Kind::Dir(entries) = node.kind {
-                for child in entries.into_values() {
-                    self.free(child);
-                }
+        if let Some(node) = self.nodes.remove(&ino)
+            && let Kind::Dir(entries) = node.kind
+        {
+            for child in entries.into_values() {
+                self.free(child);
             }
         }
     }
@@ -524,12 +524,11 @@ impl Vfs {
             let existing = st.entries(cur)?.get(&c).copied();
             cur = match existing {
                 Some(ino) => {
-                    if i + 1 == n {
-                        if let Ok(node) = st.node_mut(ino) {
-                            if matches!(node.kind, Kind::Dir(_)) {
-                                node.mode = mode;
-                            }
-                        }
+                    if i + 1 == n
+                        && let Ok(node) = st.node_mut(ino)
+                        && matches!(node.kind, Kind::Dir(_))
+                    {
+                        node.mode = mode;
                     }
                     ino
                 }
@@ -674,20 +673,20 @@ impl Vfs {
             }
             let child = *entries.get(&comp).ok_or(FsError::NotFound)?;
             let node = st.node(child)?;
-            if let Kind::Symlink(target) = &node.kind {
-                if !remaining.is_empty() || follow_last {
-                    links += 1;
-                    if links > 40 {
-                        return Err(FsError::Loop);
-                    }
-                    if target.starts_with('/') {
-                        stack.clear();
-                    }
-                    for c in components(target).into_iter().rev() {
-                        remaining.push_front(c);
-                    }
-                    continue;
+            if let Kind::Symlink(target) = &node.kind
+                && (!remaining.is_empty() || follow_last)
+            {
+                links += 1;
+                if links > 40 {
+                    return Err(FsError::Loop);
                 }
+                if target.starts_with('/') {
+                    stack.clear();
+                }
+                for c in components(target).into_iter().rev() {
+                    remaining.push_front(c);
+                }
+                continue;
             }
             stack.push((comp, child));
         }

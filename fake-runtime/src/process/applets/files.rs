@@ -45,7 +45,10 @@ fn flags_and_operands(args: &[String]) -> (String, Vec<String>) {
     (flags, ops)
 }
 
-fn names(env: &Env) -> (Vec<(u32, String)>, Vec<(u32, String)>) {
+/// Id-to-name tables from `/etc/passwd` and `/etc/group`.
+type NameTable = Vec<(u32, String)>;
+
+fn names(env: &Env) -> (NameTable, NameTable) {
     let read = |p: &str| {
         env.sys
             .vfs()
@@ -165,10 +168,10 @@ async fn ls(ctx: ProgramContext) -> ExitStatus {
             size,
             ls_time(st.mtime)
         );
-        if st.kind == FileKind::Symlink {
-            if let Ok(t) = env.sys.vfs().read_link(&abs, env.sys.access()) {
-                line += &format!(" -> {t}");
-            }
+        if st.kind == FileKind::Symlink
+            && let Ok(t) = env.sys.vfs().read_link(&abs, env.sys.access())
+        {
+            line += &format!(" -> {t}");
         }
         line.push('\n');
         line
@@ -416,7 +419,7 @@ async fn copy_file(env: &Env, from: &str, to: &str) -> Result<(), String> {
     {
         env.sys.checkpoint().await;
         sink.write(&chunk)
-            .map_err(|_| format!("write error: No space left on device"))?;
+            .map_err(|_| "write error: No space left on device".to_string())?;
     }
     if let Ok(st) = env.sys.vfs().stat(&env.abs(from), true, env.sys.access()) {
         let _ = env.sys.vfs().chmod(&env.abs(to), st.mode, env.sys.access());

@@ -4,6 +4,7 @@
 
 mod files;
 mod info;
+mod net;
 mod procs;
 mod test;
 mod text;
@@ -21,10 +22,10 @@ use super::vfs::{CHUNK, FileReader, FsError};
 pub(crate) const APPLETS: &[&str] = &[
     "[", "[[", "ash", "basename", "cat", "chmod", "cp", "cut", "date", "dd", "dirname", "echo",
     "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "id", "kill",
-    "ln", "ls", "mkdir", "mktemp", "mv", "nohup", "nproc", "pgrep", "pidof", "pkill", "printenv",
-    "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep", "sort",
-    "stat", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true", "uname", "uniq",
-    "uptime", "usleep", "wc", "whoami", "xargs", "yes",
+    "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep", "pidof", "pkill",
+    "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep",
+    "sort", "stat", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true", "uname",
+    "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
 ];
 
 /// Registers every applet, `sh`, `busybox` and `pause`.
@@ -37,6 +38,7 @@ pub(crate) fn register_all(p: &mut Programs) {
     files::register(p);
     procs::register(p);
     info::register(p);
+    net::register(p);
     test::register(p);
 }
 
@@ -265,6 +267,10 @@ impl Env {
     }
 }
 
+/// The longest line kept in memory: a longer one is handed out in pieces (real
+/// tools would grow without bound; this protects the host running the simulation).
+const MAX_LINE: usize = 16 << 20;
+
 /// Reads lines from a [`Src`], keeping the trailing newline.
 #[derive(Default)]
 pub(crate) struct Lines {
@@ -279,6 +285,11 @@ impl Lines {
             if let Some(i) = self.buf[self.start..].iter().position(|&b| b == b'\n') {
                 let line = self.buf[self.start..self.start + i + 1].to_vec();
                 self.start += i + 1;
+                return Some(line);
+            }
+            if self.buf.len() - self.start >= MAX_LINE {
+                let line = self.buf[self.start..].to_vec();
+                self.start = self.buf.len();
                 return Some(line);
             }
             if self.eof {

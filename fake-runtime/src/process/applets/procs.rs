@@ -262,12 +262,10 @@ async fn pgrep(ctx: ProgramContext) -> ExitStatus {
             parent = args.get(i).and_then(|p| p.parse().ok());
         } else if a.len() > 1 && a.starts_with('-') && pattern.is_none() {
             let body = &a[1..];
-            if killing {
-                if let Some(s) = Signal::parse(body) {
-                    sig = s;
-                    i += 1;
-                    continue;
-                }
+            if killing && let Some(s) = Signal::parse(body) {
+                sig = s;
+                i += 1;
+                continue;
             }
             for c in body.chars() {
                 match c {

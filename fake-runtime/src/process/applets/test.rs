@@ -79,13 +79,14 @@ impl Eval<'_> {
             return Err(Syntax("argument expected".into()));
         };
         // A binary expression (its left operand may look like an operator).
-        if let Some(op) = self.args.get(self.pos + 1) {
-            if BINARY.contains(&op.as_str()) && self.pos + 2 < self.args.len() {
-                let op = op.clone();
-                let rhs = self.args[self.pos + 2].clone();
-                self.pos += 3;
-                return self.binary(&a, &op, &rhs);
-            }
+        if let Some(op) = self.args.get(self.pos + 1)
+            && BINARY.contains(&op.as_str())
+            && self.pos + 2 < self.args.len()
+        {
+            let op = op.clone();
+            let rhs = self.args[self.pos + 2].clone();
+            self.pos += 3;
+            return self.binary(&a, &op, &rhs);
         }
         if a == "(" {
             self.pos += 1;

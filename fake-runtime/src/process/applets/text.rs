@@ -934,7 +934,7 @@ async fn seq(ctx: ProgramContext) -> ExitStatus {
             return env.sigpipe().await;
         }
         k += 1;
-        if k % 4096 == 0 {
+        if k.is_multiple_of(4096) {
             env.sys.checkpoint().await;
         }
     }
@@ -1118,14 +1118,14 @@ fn bracket_to_regex(chars: &[char], start: usize) -> (String, usize) {
             out.push(']');
             return (out, i + 1);
         }
-        if c == '[' && chars.get(i + 1) == Some(&':') {
-            if let Some(end) = (i + 2..chars.len().saturating_sub(1))
+        if c == '['
+            && chars.get(i + 1) == Some(&':')
+            && let Some(end) = (i + 2..chars.len().saturating_sub(1))
                 .find(|&k| chars[k] == ':' && chars[k + 1] == ']')
-            {
-                out.extend(&chars[i..end + 2]);
-                i = end + 2;
-                continue;
-            }
+        {
+            out.extend(&chars[i..end + 2]);
+            i = end + 2;
+            continue;
         }
         match c {
             '\\' | '[' | '&' | '~' | '-'
@@ -1388,9 +1388,7 @@ async fn grep(ctx: ProgramContext) -> ExitStatus {
                 return env.sigpipe().await;
             }
         }
-        let r = if files_with && matches > 0 {
-            env.out.write(format!("{display}\n").as_bytes()).await
-        } else if files_without && matches == 0 {
+        let r = if (files_with && matches > 0) || (files_without && matches == 0) {
             env.out.write(format!("{display}\n").as_bytes()).await
         } else if count {
             let text = if show_name {
@@ -1485,7 +1483,8 @@ async fn cut(ctx: ProgramContext) -> ExitStatus {
             }
             kind => {
                 let Some(list) = parse_list(&value) else {
-                    env.error(format!("invalid byte or character range")).await;
+                    env.error("invalid byte or character range".to_string())
+                        .await;
                     return ExitStatus::Exited(1);
                 };
                 if kind == "f" {
@@ -1560,28 +1559,29 @@ fn tr_set(s: &str) -> Vec<u8> {
     let mut raw: Vec<u8> = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'[' && b.get(i + 1) == Some(&b':') {
-            if let Some(end) = s[i + 2..].find(":]") {
-                let class = &s[i + 2..i + 2 + end];
-                let pred: fn(u8) -> bool = match class {
-                    "alpha" => |c| c.is_ascii_alphabetic(),
-                    "digit" => |c| c.is_ascii_digit(),
-                    "alnum" => |c| c.is_ascii_alphanumeric(),
-                    "upper" => |c| c.is_ascii_uppercase(),
-                    "lower" => |c| c.is_ascii_lowercase(),
-                    "space" => |c| c.is_ascii_whitespace() || c == 11,
-                    "blank" => |c| c == b' ' || c == b'\t',
-                    "punct" => |c| c.is_ascii_punctuation(),
-                    "xdigit" => |c| c.is_ascii_hexdigit(),
-                    "cntrl" => |c| c.is_ascii_control(),
-                    "print" => |c| (32..127).contains(&c),
-                    "graph" => |c| c.is_ascii_graphic(),
-                    _ => |_| false,
-                };
-                raw.extend((0u8..=255).filter(|&c| pred(c)));
-                i += 2 + end + 2;
-                continue;
-            }
+        if b[i] == b'['
+            && b.get(i + 1) == Some(&b':')
+            && let Some(end) = s[i + 2..].find(":]")
+        {
+            let class = &s[i + 2..i + 2 + end];
+            let pred: fn(u8) -> bool = match class {
+                "alpha" => |c| c.is_ascii_alphabetic(),
+                "digit" => |c| c.is_ascii_digit(),
+                "alnum" => |c| c.is_ascii_alphanumeric(),
+                "upper" => |c| c.is_ascii_uppercase(),
+                "lower" => |c| c.is_ascii_lowercase(),
+                "space" => |c| c.is_ascii_whitespace() || c == 11,
+                "blank" => |c| c == b' ' || c == b'\t',
+                "punct" => |c| c.is_ascii_punctuation(),
+                "xdigit" => |c| c.is_ascii_hexdigit(),
+                "cntrl" => |c| c.is_ascii_control(),
+                "print" => |c| (32..127).contains(&c),
+                "graph" => |c| c.is_ascii_graphic(),
+                _ => |_| false,
+            };
+            raw.extend((0u8..=255).filter(|&c| pred(c)));
+            i += 2 + end + 2;
+            continue;
         }
         let c = if b[i] == b'\\' && i + 1 < b.len() {
             let (bytes, used) = escape(b, i + 1, false);
@@ -1725,6 +1725,9 @@ async fn sort(ctx: ProgramContext) -> ExitStatus {
         files.push("-".into());
     }
     let mut all: Vec<Vec<u8>> = Vec::new();
+    const CHARGE_STEP: u64 = 1 << 20;
+    let mut held = 0u64;
+    let mut charges = Vec::new();
     for f in files {
         let mut src = match env.open(&f) {
             Ok(s) => s,
@@ -1737,6 +1740,12 @@ async fn sort(ctx: ProgramContext) -> ExitStatus {
         while let Some(mut l) = lines.next(&mut env, &mut src).await {
             if l.last() == Some(&b'\n') {
                 l.pop();
+            }
+            // Sorting holds its whole input: charge it against the memory limit.
+            held += l.len() as u64 + 24;
+            if held >= CHARGE_STEP {
+                charges.push(env.sys.allocate(held).await);
+                held = 0;
             }
             all.push(l);
         }
@@ -1787,6 +1796,7 @@ async fn sort(ctx: ProgramContext) -> ExitStatus {
     if unique {
         all.dedup_by(|a, b| key_of(a) == key_of(b));
     }
+    drop(charges);
     for mut l in all {
         l.push(b'\n');
         if env.out.write(&l).await.is_err() {
@@ -1854,11 +1864,11 @@ async fn uniq(ctx: ProgramContext) -> ExitStatus {
             }
             l
         });
-        if let (Some(p), Some(l)) = (&prev, &line) {
-            if same(p, l) {
-                n += 1;
-                continue;
-            }
+        if let (Some(p), Some(l)) = (&prev, &line)
+            && same(p, l)
+        {
+            n += 1;
+            continue;
         }
         if let Some(p) = prev.take() {
             let show = (!dups || n > 1) && (!uniques || n == 1);
@@ -1949,10 +1959,11 @@ async fn basename(ctx: ProgramContext) -> ExitStatus {
     } else {
         trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned()
     };
-    if let Some(suffix) = env.args.get(2) {
-        if base.len() > suffix.len() && base.ends_with(suffix.as_str()) {
-            base.truncate(base.len() - suffix.len());
-        }
+    if let Some(suffix) = env.args.get(2)
+        && base.len() > suffix.len()
+        && base.ends_with(suffix.as_str())
+    {
+        base.truncate(base.len() - suffix.len());
     }
     base.push('\n');
     if env.print(&base).await.is_err() {

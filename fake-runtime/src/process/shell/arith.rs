@@ -124,20 +124,20 @@ impl<V: Vars> Eval<'_, V> {
         if let (Some(Tok::Name(name)), Some(Tok::Op(op))) = (
             self.toks.get(self.pos).cloned(),
             self.toks.get(self.pos + 1).cloned(),
-        ) {
-            if op.ends_with('=') && !matches!(op, "==" | "!=" | "<=" | ">=") {
-                self.pos += 2;
-                let rhs = self.assign()?;
-                let cur = if op == "=" { 0 } else { self.var(&name)? };
-                let v = match op {
-                    "=" => rhs,
-                    _ => binary(&op[..op.len() - 1], cur, rhs)?,
-                };
-                if self.live {
-                    self.vars.set(&name, v.to_string());
-                }
-                return Ok(v);
+        ) && op.ends_with('=')
+            && !matches!(op, "==" | "!=" | "<=" | ">=")
+        {
+            self.pos += 2;
+            let rhs = self.assign()?;
+            let cur = if op == "=" { 0 } else { self.var(&name)? };
+            let v = match op {
+                "=" => rhs,
+                _ => binary(&op[..op.len() - 1], cur, rhs)?,
+            };
+            if self.live {
+                self.vars.set(&name, v.to_string());
             }
+            return Ok(v);
         }
         self.ternary()
     }

@@ -253,10 +253,10 @@ pub(crate) fn run(sh: &mut Shell, argv: Vec<String>) -> BoxFuture<'_, R> {
                         None => (a.clone(), None),
                     };
                     let old = sh.st.vars.get(&n).cloned();
-                    if let Some(frame) = sh.locals.last_mut() {
-                        if !frame.iter().any(|(name, _)| *name == n) {
-                            frame.push((n.clone(), old));
-                        }
+                    if let Some(frame) = sh.locals.last_mut()
+                        && !frame.iter().any(|(name, _)| *name == n)
+                    {
+                        frame.push((n.clone(), old));
                     }
                     if let Some(v) = v {
                         let _ = sh.set_var(&n, &v);
@@ -347,12 +347,12 @@ async fn export(sh: &mut Shell, name: &str, args: &[String]) -> R {
             sh.err(format!("{p}{n}: bad variable name")).await;
             return Err(Ctl::Exit(2));
         }
-        if let Some(v) = v {
-            if let Err(m) = sh.set_var(n, v) {
-                let p = sh.prefix(Some(name));
-                sh.err(format!("{p}{m}")).await;
-                return Err(Ctl::Exit(2));
-            }
+        if let Some(v) = v
+            && let Err(m) = sh.set_var(n, v)
+        {
+            let p = sh.prefix(Some(name));
+            sh.err(format!("{p}{m}")).await;
+            return Err(Ctl::Exit(2));
         }
         let var = sh.st.vars.entry(n.to_owned()).or_insert(Var {
             value: String::new(),

@@ -207,17 +207,17 @@ impl Shell {
         let (args, env, cwd, fds, signals, system) = ctx_parts;
         let mut vars = BTreeMap::new();
         for kv in &env {
-            if let Some((k, v)) = kv.split_once('=') {
-                if super::parser::is_name(k) {
-                    vars.insert(
-                        k.to_owned(),
-                        Var {
-                            value: v.to_owned(),
-                            exported: true,
-                            readonly: false,
-                        },
-                    );
-                }
+            if let Some((k, v)) = kv.split_once('=')
+                && super::parser::is_name(k)
+            {
+                vars.insert(
+                    k.to_owned(),
+                    Var {
+                        value: v.to_owned(),
+                        exported: true,
+                        readonly: false,
+                    },
+                );
             }
         }
         let plain = |v: &str| Var {
@@ -373,12 +373,11 @@ impl Shell {
                 .map(|v| v.value.clone())
         };
         for kv in &self.env_at_start {
-            if let Some((k, _)) = kv.split_once('=') {
-                if seen.insert(k.to_owned()) {
-                    if let Some(v) = lookup(k) {
-                        out.push(format!("{k}={v}"));
-                    }
-                }
+            if let Some((k, _)) = kv.split_once('=')
+                && seen.insert(k.to_owned())
+                && let Some(v) = lookup(k)
+            {
+                out.push(format!("{k}={v}"));
             }
         }
         for (k, v) in &self.st.vars {
@@ -537,15 +536,15 @@ impl Shell {
             Err(Ctl::Exec(req)) => return self.exec_into(*req).await,
             Err(_) => self.st.status,
         };
-        if let Some(action) = self.st.traps.remove(&0) {
-            if !action.is_empty() {
-                self.st.status = status;
-                self.in_trap = true;
-                match self.eval_string(&action).await {
-                    Err(Ctl::Exit(n)) => status = n,
-                    Err(Ctl::Exec(req)) => return self.exec_into(*req).await,
-                    _ => {}
-                }
+        if let Some(action) = self.st.traps.remove(&0)
+            && !action.is_empty()
+        {
+            self.st.status = status;
+            self.in_trap = true;
+            match self.eval_string(&action).await {
+                Err(Ctl::Exit(n)) => status = n,
+                Err(Ctl::Exec(req)) => return self.exec_into(*req).await,
+                _ => {}
             }
         }
         ExitStatus::from(status)
@@ -620,10 +619,11 @@ impl Shell {
     /// other than SIGINT or SIGPIPE killed it (`Killed`, `Terminated`, ...).
     pub async fn wait_foreground(&self, handle: &ProcessHandle) -> ExitStatus {
         let status = handle.wait().await;
-        if let ExitStatus::Signaled(sig) = status {
-            if sig != Signal::SIGINT && sig != Signal::SIGPIPE {
-                self.err(sig.description()).await;
-            }
+        if let ExitStatus::Signaled(sig) = status
+            && sig != Signal::SIGINT
+            && sig != Signal::SIGPIPE
+        {
+            self.err(sig.description()).await;
         }
         status
     }
@@ -1072,13 +1072,11 @@ impl Shell {
                 }
                 return super::builtins::run(self, argv).await;
             }
-            if functions {
-                if let Some(body) = self.st.functions.get(&name).cloned() {
-                    let saved = self.temp_assign(&assigns);
-                    let r = self.call_function(&body, argv[1..].to_vec()).await;
-                    self.restore_assign(saved);
-                    return r;
-                }
+            if functions && let Some(body) = self.st.functions.get(&name).cloned() {
+                let saved = self.temp_assign(&assigns);
+                let r = self.call_function(&body, argv[1..].to_vec()).await;
+                self.restore_assign(saved);
+                return r;
             }
             if super::builtins::is_regular(&name) {
                 let saved = self.temp_assign(&assigns);
@@ -1086,11 +1084,11 @@ impl Shell {
                 self.restore_assign(saved);
                 return r;
             }
-            if INLINE_APPLETS.contains(&name.as_str()) {
-                if let Some(program) = self.system.programs().get(&name) {
-                    let env = self.child_env(&assigns);
-                    return self.run_inline(program, argv, env).await;
-                }
+            if INLINE_APPLETS.contains(&name.as_str())
+                && let Some(program) = self.system.programs().get(&name)
+            {
+                let env = self.child_env(&assigns);
+                return self.run_inline(program, argv, env).await;
             }
             self.run_external(argv, assigns, tail).await
         })
@@ -1270,10 +1268,10 @@ impl Shell {
                     };
                     if r.op == RedirOp::Out && self.st.opts.noclobber {
                         let abs = crate::process::vfs::normalize(&self.st.cwd, &path);
-                        if let Ok(st) = self.system.vfs().stat(&abs, true, self.system.access()) {
-                            if st.kind == crate::process::vfs::FileKind::File {
-                                mode.exclusive = true;
-                            }
+                        if let Ok(st) = self.system.vfs().stat(&abs, true, self.system.access())
+                            && st.kind == crate::process::vfs::FileKind::File
+                        {
+                            mode.exclusive = true;
                         }
                     }
                     let out = self.open_out(&path, mode).map_err(|e| {

@@ -291,10 +291,10 @@ impl Parser {
             if matches!(self.peek_op(), Some(")") | Some(";;")) {
                 break;
             }
-            if let Some(kw) = self.peek_keyword() {
-                if terms.contains(&kw) {
-                    break;
-                }
+            if let Some(kw) = self.peek_keyword()
+                && terms.contains(&kw)
+            {
+                break;
             }
             let and_or = self.parse_and_or()?;
             let background = match self.peek_op() {
@@ -446,30 +446,30 @@ impl Parser {
                     cmd.assigns.push((name, value));
                     continue;
                 }
-                if cmd.assigns.is_empty() && cmd.redirs.is_empty() {
-                    if let Some(name) = word
+                if cmd.assigns.is_empty()
+                    && cmd.redirs.is_empty()
+                    && let Some(name) = word
                         .as_plain_lit()
                         .filter(|n| is_name(n) || is_func_name(n))
-                    {
-                        let (pos, line) = (self.pos, self.line);
+                {
+                    let (pos, line) = (self.pos, self.line);
+                    self.skip_blanks();
+                    if self.peek() == Some('(') {
+                        self.pos += 1;
                         self.skip_blanks();
-                        if self.peek() == Some('(') {
+                        if self.peek() == Some(')') {
                             self.pos += 1;
-                            self.skip_blanks();
-                            if self.peek() == Some(')') {
-                                self.pos += 1;
-                                self.skip_newlines();
-                                let body = self.parse_command()?;
-                                if !matches!(body, Command::Compound(..)) {
-                                    return Err(self.unexpected(None));
-                                }
-                                return Ok(Command::FuncDef(name.to_owned(), Arc::new(body)));
+                            self.skip_newlines();
+                            let body = self.parse_command()?;
+                            if !matches!(body, Command::Compound(..)) {
+                                return Err(self.unexpected(None));
                             }
-                            return Err(self.unexpected(None));
+                            return Ok(Command::FuncDef(name.to_owned(), Arc::new(body)));
                         }
-                        self.pos = pos;
-                        self.line = line;
+                        return Err(self.unexpected(None));
                     }
+                    self.pos = pos;
+                    self.line = line;
                 }
             }
             cmd.words.push(word);

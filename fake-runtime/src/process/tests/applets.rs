@@ -349,3 +349,25 @@ async fn mktemp_creates_unique_files_and_directories() {
     let r = sh("f=$(mktemp); test -f $f && echo file; d=$(mktemp -d); test -d $d && echo dir; case $f in /tmp/tmp.??????) echo named;; esac").await;
     assert_eq!(r.out(), "file\ndir\nnamed\n");
 }
+
+#[tokio::test]
+async fn wget_and_nc_fail_like_a_container_without_a_network() {
+    let r = sh("wget -q -O - http://example.com/x; echo $?; wget http://localhost:8080/; nc db 5432; echo $?").await;
+    assert_eq!(r.out(), "1\n1\n");
+    assert_eq!(
+        r.err(),
+        "wget: bad address 'example.com'\nConnecting to localhost:8080 (127.0.0.1:8080)\nwget: can't connect to remote host (127.0.0.1): Connection refused\nnc: bad address 'db'\n"
+    );
+}
+
+#[tokio::test]
+async fn sort_of_a_big_input_is_oom_killed_under_a_memory_limit() {
+    let sim = super::sim_with(crate::process::SimSpec {
+        memory_limit_bytes: 8 << 20,
+        ..super::busybox_spec()
+    });
+    let r = sh_in(&sim, "yes | head -c 33554432 | sort | head -n 1; echo done").await;
+    assert_eq!((r.out(), r.err()), ("done\n".into(), "Killed\n".into()));
+    assert!(sim.oom_killed());
+    sim.shutdown().await;
+}

@@ -464,3 +464,20 @@ async fn local_variables_are_restored_after_the_function() {
     let r = sh("x=outer; f() { local x=inner; echo $x; }; f; echo $x").await;
     assert_eq!(r.out(), "inner\nouter\n");
 }
+
+#[tokio::test]
+async fn exec_replaces_the_shell_keeping_its_pid_and_redirections() {
+    let sim = busybox();
+    let r = sh_in(
+        &sim,
+        "echo $$; exec sh -c 'echo $$; ps -o pid,comm' 2>&1; echo never",
+    )
+    .await;
+    assert_eq!(r.out(), "1\n1\n  PID COMMAND\n    1 ps\n");
+    let r = sh_in(&sim, "exec nope; echo never").await;
+    assert_eq!(
+        (r.err(), r.code()),
+        ("sh: exec: line 1: nope: not found\n".into(), 127)
+    );
+    sim.shutdown().await;
+}

@@ -1,4 +1,4 @@
-//! Spawning: argv[0] resolution, runc's errors, pids, the process table.
+//! Spawning: `argv[0]` resolution, runc's errors, pids, the process table.
 
 use std::time::Duration;
 
