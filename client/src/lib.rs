@@ -2,7 +2,7 @@
 //! CRI runtime (containerd, CRI-O, or the fake runtime `cri-fake`), with typed errors and
 //! retries that always end.
 //!
-//! - Connect with [`connect`] / [`Client::connect`] to `unix:///path`, a plain socket path
+//! - Connect with [`connect()`] / [`Client::connect`] to `unix:///path`, a plain socket path
 //!   or `tcp://host:port`; tune with [`Client::builder`] (connect, call and pull timeouts,
 //!   receive limit — 16 MiB by default —, [`RetryPolicy`], [`ProcessKiller`]).
 //!   A [`Client`] is cheap to clone and share between tasks.
