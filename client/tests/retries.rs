@@ -377,6 +377,45 @@ async fn stop_container_reports_a_failed_kill() {
     assert_eq!(stop_timeouts(&proxy), [1, 0, 0]);
 }
 
+#[tokio::test]
+async fn force_stop_reports_a_process_whose_parent_cannot_be_found() {
+    let (fake, proxy, _client) = proxied().await;
+    let killer = Arc::new(RecordingKiller {
+        fail_parent_lookup: true,
+        ..RecordingKiller::default()
+    });
+    let client = client_with_killer(&proxy, killer.clone()).await;
+    let (_pod, id) = running_sleeper(&client, "web").await;
+    let pid = pid_of(&fake, &id).await;
+
+    let err = client
+        .stop_container(&id, Duration::ZERO, false, true)
+        .await
+        .unwrap_err();
+
+    let Error::Attempts { attempts, .. } = &err else {
+        panic!("unexpected {err:?}")
+    };
+    match attempts.as_slice() {
+        [
+            Error::Kill {
+                pid: looked_up,
+                action,
+                source,
+                ..
+            },
+        ] => {
+            assert_eq!(*looked_up, pid);
+            assert_eq!(*action, KillAction::FindParent);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(killer.kills().is_empty());
+    assert_eq!(proxy.faults().calls("StopContainer"), 0);
+    assert_eq!(state_of(&fake, &id).await, ContainerState::ContainerRunning);
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_default_policy_waits_five_then_ten_seconds_between_tries() {
     // Paused time with the default policy: the retry loop alone, no socket I/O.

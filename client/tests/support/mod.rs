@@ -429,6 +429,7 @@ pub struct RecordingKiller {
     pub parent_lookups: Mutex<Vec<u32>>,
     pub killed: Mutex<Vec<u32>>,
     pub fail_kill: bool,
+    pub fail_parent_lookup: bool,
     pub clears: Option<(Arc<Faults>, String)>,
 }
 
@@ -455,6 +456,9 @@ impl RecordingKiller {
 impl ProcessKiller for RecordingKiller {
     fn parent_pid(&self, pid: u32) -> io::Result<u32> {
         self.parent_lookups.lock().expect("lookups").push(pid);
+        if self.fail_parent_lookup {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
         Ok(pid + 10000)
     }
 
