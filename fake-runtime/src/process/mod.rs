@@ -22,7 +22,7 @@
 //! | `users.rs` | [`users::Identity`]: the user resolved against `/etc/passwd` and `/etc/group` |
 //! | `rootfs.rs` | [`rootfs::busybox`] and [`rootfs::pause`]: the built-in images' files |
 //! | `shell/` | the `sh` interpreter: `ast.rs`, `parser.rs` (hand-written), `expand.rs`, `arith.rs`, `interp.rs`, `builtins.rs` |
-//! | `applets/` | the busybox-like applets, one file per family (`text.rs`, `files.rs`, `procs.rs`, `info.rs`, `test.rs`, ...) |
+//! | `applets/` | the busybox-like applets, one file per family: `mod.rs` (registry, `busybox`, shared I/O helpers), `text.rs` (echo, printf, cat, head, tail, yes, seq, wc, grep, cut, tr, sort, uniq, tee, xargs, ...), `files.rs` (ls, touch, mkdir, rm, cp, mv, ln, chmod, stat, dd, ...), `procs.rs` (sleep, kill, pgrep, pidof, ps, top, pause, env, timeout, ...), `info.rs` (id, whoami, hostname, uname, date, ...), `test.rs` (`test`, `[`, `[[`), `net.rs` (network-less `wget`, `nc`) |
 //! | `tests/` | behaviour tests, with a helper that runs an argv in a fresh busybox container |
 //!
 //! # Running a command
@@ -53,6 +53,21 @@
 //! ```
 //!
 //! Adding a program of your own is shown on [`Programs`].
+//!
+//! # Fidelity notes
+//!
+//! * The main process of a container gets pid 1 in its own table; every exec gets the
+//!   next pid. `sh -c` replaces itself by its last simple command when no trap needs the
+//!   shell (as ash does), so `sh -c 'sleep 9'` shows as `sleep 9` and receives signals
+//!   itself.
+//! * A shell waits for a foreground child even when a trapped signal arrives, then runs
+//!   the trap; `wait` is interrupted by trapped signals (status 128+N). Background jobs
+//!   read `/dev/null` and ignore SIGINT and SIGQUIT. A foreground child killed by a
+//!   signal other than SIGINT/SIGPIPE is reported on stderr (`Killed`, `Terminated`).
+//! * Memory is accounted, never allocated: `dd` charges its block size, `sort` what it
+//!   holds; going over `memory_limit_bytes` SIGKILLs the process and sets
+//!   [`ContainerSim::oom_killed`].
+//! * Only `tokio::time` is used, so everything works under paused time.
 
 pub mod pipe;
 pub mod rootfs;

@@ -1,7 +1,9 @@
 //! File applets: ls, touch, mkdir, rm, rmdir, cp, mv, ln, chmod, readlink, realpath,
 //! stat, dd, mktemp, pwd.
 
-use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+
+use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use super::{Env, Src, cant_open, parse_size};
@@ -950,14 +952,18 @@ async fn dd(ctx: ProgramContext) -> ExitStatus {
     let (mut full_in, mut part_in, mut full_out, mut part_out, mut total) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut leftover: Option<Bytes> = None;
-    let mut pending_out = BytesMut::new();
+    // Output blocks not yet written when obs differs from ibs. Records and blocks are
+    // kept as lists of chunks: a 200M block of /dev/zero costs nothing real.
+    let mut pending_out: VecDeque<Bytes> = VecDeque::new();
+    let mut pending_len = 0u64;
     let mut broken = false;
     'blocks: loop {
         if count.is_some_and(|c| full_in + part_in >= c) {
             break;
         }
         // One input record: up to ibs bytes (a file fills it; a pipe gives what it has).
-        let mut record = BytesMut::new();
+        let mut record: Vec<Bytes> = Vec::new();
+        let mut rlen = 0u64;
         loop {
             let chunk = match leftover.take() {
                 Some(c) => Some(c),
@@ -966,55 +972,68 @@ async fn dd(ctx: ProgramContext) -> ExitStatus {
             let Some(mut chunk) = chunk else {
                 break;
             };
-            let want = (ibs as usize) - record.len();
-            if chunk.len() > want {
-                leftover = Some(chunk.split_off(want));
+            let want = ibs - rlen;
+            if chunk.len() as u64 > want {
+                leftover = Some(chunk.split_off(want as usize));
             }
-            if record.is_empty() && chunk.len() == ibs as usize {
-                record = BytesMut::from(&chunk[..]);
-            } else {
-                record.extend_from_slice(&chunk);
-            }
-            if record.len() as u64 >= ibs || !is_file {
+            rlen += chunk.len() as u64;
+            record.push(chunk);
+            if rlen >= ibs || !is_file {
                 break;
             }
         }
-        if record.is_empty() {
+        if rlen == 0 {
             break;
         }
-        if record.len() as u64 == ibs {
+        if rlen == ibs {
             full_in += 1;
         } else {
             part_in += 1;
         }
-        total += record.len() as u64;
+        total += rlen;
         if ibs == obs {
-            let n = record.len() as u64;
-            if out.write(record.freeze()).await.is_err() {
-                broken = true;
-                break 'blocks;
+            for chunk in record {
+                if out.write(chunk).await.is_err() {
+                    broken = true;
+                    break 'blocks;
+                }
             }
-            if n == obs {
+            if rlen == obs {
                 full_out += 1;
             } else {
                 part_out += 1;
             }
         } else {
-            pending_out.extend_from_slice(&record);
-            while pending_out.len() as u64 >= obs {
-                let block = pending_out.split_to(obs as usize).freeze();
-                if out.write(block).await.is_err() {
-                    broken = true;
-                    break 'blocks;
+            pending_len += rlen;
+            pending_out.extend(record);
+            while pending_len >= obs {
+                let mut left = obs;
+                while left > 0 {
+                    let Some(mut chunk) = pending_out.pop_front() else {
+                        break;
+                    };
+                    if chunk.len() as u64 > left {
+                        pending_out.push_front(chunk.split_off(left as usize));
+                    }
+                    left -= chunk.len() as u64;
+                    if out.write(chunk).await.is_err() {
+                        broken = true;
+                        break 'blocks;
+                    }
                 }
+                pending_len -= obs;
                 full_out += 1;
             }
         }
     }
-    if !broken && !pending_out.is_empty() {
-        if out.write(pending_out.freeze()).await.is_err() {
-            broken = true;
-        } else {
+    if !broken && pending_len > 0 {
+        for chunk in pending_out {
+            if out.write(chunk).await.is_err() {
+                broken = true;
+                break;
+            }
+        }
+        if !broken {
             part_out += 1;
         }
     }

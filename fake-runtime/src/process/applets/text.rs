@@ -174,6 +174,9 @@ fn parse_printf_int(arg: &str) -> Result<i64, ()> {
     Ok(if neg { -v } else { v })
 }
 
+/// The widest `printf` field or precision honoured.
+const MAX_FIELD: usize = 1 << 20;
+
 fn pad(body: Vec<u8>, width: usize, left: bool, zero: bool) -> Vec<u8> {
     if body.len() >= width {
         return body;
@@ -274,7 +277,9 @@ async fn printf(ctx: ProgramContext) -> ExitStatus {
                     .unwrap_or(0);
             } else {
                 while let Some(d) = fmt.get(i).filter(|d| d.is_ascii_digit()) {
-                    width = width * 10 + usize::from(d - b'0');
+                    width = width
+                        .saturating_mul(10)
+                        .saturating_add(usize::from(d - b'0'));
                     i += 1;
                 }
             }
@@ -290,7 +295,7 @@ async fn printf(ctx: ProgramContext) -> ExitStatus {
                         .max(0) as usize;
                 } else {
                     while let Some(d) = fmt.get(i).filter(|d| d.is_ascii_digit()) {
-                        p = p * 10 + usize::from(d - b'0');
+                        p = p.saturating_mul(10).saturating_add(usize::from(d - b'0'));
                         i += 1;
                     }
                 }
@@ -302,6 +307,9 @@ async fn printf(ctx: ProgramContext) -> ExitStatus {
             ) {
                 i += 1;
             }
+            // A field wider than this would only exhaust memory.
+            width = width.min(MAX_FIELD);
+            let prec = prec.map(|p| p.min(MAX_FIELD));
             let Some(&conv) = fmt.get(i) else {
                 errors.push("missing format character".to_owned());
                 status = 1;
@@ -1451,23 +1459,25 @@ async fn cut(ctx: ProgramContext) -> ExitStatus {
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
-        let (opt, value) =
-            if a.len() >= 2 && a.starts_with('-') && matches!(&a[1..2], "d" | "f" | "c" | "b") {
-                if a.len() > 2 {
-                    (a[1..2].to_owned(), Some(a[2..].to_owned()))
-                } else {
-                    i += 1;
-                    (a[1..2].to_owned(), args.get(i).cloned())
-                }
-            } else if a == "-s" {
-                only_delimited = true;
-                i += 1;
-                continue;
+        let (opt, value) = if a.len() >= 2
+            && a.starts_with('-')
+            && matches!(a.get(1..2), Some("d" | "f" | "c" | "b"))
+        {
+            if a.len() > 2 {
+                (a[1..2].to_owned(), Some(a[2..].to_owned()))
             } else {
-                files.push(a.clone());
                 i += 1;
-                continue;
-            };
+                (a[1..2].to_owned(), args.get(i).cloned())
+            }
+        } else if a == "-s" {
+            only_delimited = true;
+            i += 1;
+            continue;
+        } else {
+            files.push(a.clone());
+            i += 1;
+            continue;
+        };
         let Some(value) = value else {
             env.error(format!("option requires an argument -- '{opt}'"))
                 .await;

@@ -300,3 +300,35 @@ async fn dd_within_the_limit_copies_and_prints_the_records_summary() {
     assert_eq!(r.out(), "hello\n\n1234");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn dd_regroups_records_when_input_and_output_block_sizes_differ() {
+    let sim = sim_with(busybox_spec());
+    let r = run_in(
+        &sim,
+        &[
+            "dd",
+            "if=/dev/zero",
+            "of=/tmp/z",
+            "ibs=1000",
+            "obs=512",
+            "count=3",
+        ],
+    )
+    .await;
+    let err = r.err();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(&lines[..2], &["3+0 records in", "5+1 records out"]);
+    assert_eq!(sim.read_file("/tmp/z").map(|b| b.len()), Some(3000));
+    let r = run_in(
+        &sim,
+        &["sh", "-c", "dd if=/nope; echo $?; dd bs=abc; echo $?"],
+    )
+    .await;
+    assert_eq!(
+        r.err(),
+        "dd: can't open '/nope': No such file or directory\ndd: invalid number 'abc'\n"
+    );
+    assert_eq!(r.out(), "1\n1\n");
+    sim.shutdown().await;
+}
