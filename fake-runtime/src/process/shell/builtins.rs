@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
-use super::interp::{Ctl, INLINE_APPLETS, R, Shell, Var};
+use super::interp::{Ctl, INLINE_APPLETS, R, Shell};
 use super::parser::is_name;
 use crate::process::signal::{Disposition, Signal};
 use crate::process::vfs::{self, FileKind};
@@ -354,11 +354,13 @@ async fn export(sh: &mut Shell, name: &str, args: &[String]) -> R {
             sh.err(format!("{p}{m}")).await;
             return Err(Ctl::Exit(2));
         }
-        let var = sh.st.vars.entry(n.to_owned()).or_insert(Var {
-            value: String::new(),
-            exported: false,
-            readonly: false,
-        });
+        if !sh.st.vars.contains_key(n) {
+            let var = sh.st.new_var(n, "", false);
+            sh.st.vars.insert(n.to_owned(), var);
+        }
+        let Some(var) = sh.st.vars.get_mut(n) else {
+            continue;
+        };
         if readonly {
             var.readonly = true;
         } else {
@@ -493,7 +495,8 @@ async fn trap(sh: &mut Shell, args: &[String]) -> R {
     for cond in conds {
         let Some(n) = trap_signal(cond) else {
             let p = sh.prefix(Some("trap"));
-            sh.err(format!("{p}{cond}: bad trap")).await;
+            sh.err(format!("{p}{cond}: invalid signal specification"))
+                .await;
             status = 1;
             continue;
         };

@@ -22,6 +22,49 @@ pub(crate) struct Var {
     pub value: String,
     pub exported: bool,
     pub readonly: bool,
+    /// Position in ash's variable table (see [`ash_bucket`]): decides the order of
+    /// the environment children get.
+    pub seq: i64,
+}
+
+/// ash's built-in variables (`varinit`), with their initial values when set.
+const VARINIT: &[(&str, Option<&str>)] = &[
+    ("IFS", Some(" \t\n")),
+    ("MAIL", None),
+    ("MAILPATH", None),
+    ("PATH", Some("/sbin:/usr/sbin:/bin:/usr/bin")),
+    ("PS1", Some("$ ")),
+    ("PS2", Some("> ")),
+    ("PS4", Some("+ ")),
+    ("OPTIND", Some("1")),
+    ("LINENO", None),
+    ("FUNCNAME", None),
+    ("RANDOM", None),
+    ("EPOCHSECONDS", None),
+    ("EPOCHREALTIME", None),
+    ("LC_ALL", None),
+    ("LC_CTYPE", None),
+    ("HISTFILE", None),
+];
+
+/// Built-in variables sit at the head of their hash bucket, in reverse order.
+fn varinit_seq(name: &str) -> Option<i64> {
+    VARINIT
+        .iter()
+        .position(|(n, _)| *n == name)
+        .map(|i| -1000 - i as i64)
+}
+
+/// ash's `hashvar()`: the bucket of a variable in its 39-slot table. Children get
+/// exported variables bucket by bucket, which is why `sh -c env` prints
+/// `HOSTNAME`, `SHLVL`, `HOME`, `PATH`, `PWD` in that order.
+pub(crate) fn ash_bucket(name: &str) -> u32 {
+    let b = name.as_bytes();
+    let mut h = u32::from(b.first().copied().unwrap_or(0)) << 4;
+    for &c in b {
+        h = h.wrapping_add(u32::from(c));
+    }
+    h % 39
 }
 
 /// `set` options.
@@ -76,6 +119,8 @@ pub(crate) struct State {
     /// What `ps` shows for a subshell (a fork keeps the parent's argv).
     pub fork_argv: Vec<String>,
     pub lineno: u32,
+    /// The table position the next new variable gets.
+    pub next_seq: i64,
 }
 
 /// Open file descriptors.
@@ -160,7 +205,6 @@ pub(crate) struct Shell {
     pub system: System,
     pub signals: SignalReceiver,
     pub jobs: Vec<ProcessHandle>,
-    pub env_at_start: Vec<String>,
     pending: VecDeque<Signal>,
     pub cond_depth: u32,
     pub loop_depth: u32,
@@ -205,50 +249,60 @@ impl Shell {
         ),
     ) -> Shell {
         let (args, env, cwd, fds, signals, system) = ctx_parts;
-        let mut vars = BTreeMap::new();
+        let mut vars: BTreeMap<String, Var> = BTreeMap::new();
+        for (name, value) in VARINIT {
+            if let (Some(v), Some(seq)) = (value, varinit_seq(name)) {
+                vars.insert(
+                    (*name).to_owned(),
+                    Var {
+                        value: (*v).to_owned(),
+                        exported: false,
+                        readonly: false,
+                        seq,
+                    },
+                );
+            }
+        }
+        let mut next_seq = 0i64;
+        let mut put =
+            |vars: &mut BTreeMap<String, Var>, k: &str, v: String, exported: bool| match vars
+                .get_mut(k)
+            {
+                Some(var) => {
+                    var.value = v;
+                    var.exported |= exported;
+                }
+                None => {
+                    next_seq += 1;
+                    vars.insert(
+                        k.to_owned(),
+                        Var {
+                            value: v,
+                            exported,
+                            readonly: false,
+                            seq: varinit_seq(k).unwrap_or(next_seq),
+                        },
+                    );
+                }
+            };
         for kv in &env {
             if let Some((k, v)) = kv.split_once('=')
                 && super::parser::is_name(k)
             {
-                vars.insert(
-                    k.to_owned(),
-                    Var {
-                        value: v.to_owned(),
-                        exported: true,
-                        readonly: false,
-                    },
-                );
+                put(&mut vars, k, v.to_owned(), true);
             }
         }
-        let plain = |v: &str| Var {
-            value: v.to_owned(),
-            exported: false,
-            readonly: false,
-        };
-        vars.entry("IFS".into()).or_insert_with(|| plain(" \t\n"));
-        // ash's default search path when the environment has none (not exported).
-        vars.entry("PATH".into())
-            .or_insert_with(|| plain("/sbin:/usr/sbin:/bin:/usr/bin"));
-        vars.entry("PS1".into())
-            .or_insert_with(|| plain("\\w \\$ "));
-        vars.entry("PS2".into()).or_insert_with(|| plain("> "));
-        vars.entry("PS4".into()).or_insert_with(|| plain("+ "));
-        vars.entry("OPTIND".into()).or_insert_with(|| plain("1"));
-        vars.insert("PPID".into(), plain(&system.ppid().to_string()));
-        match vars.get_mut("PWD") {
-            Some(v) if v.value == cwd => {}
-            Some(v) => v.value = cwd.clone(),
-            None => {
-                vars.insert(
-                    "PWD".into(),
-                    Var {
-                        value: cwd.clone(),
-                        exported: true,
-                        readonly: false,
-                    },
-                );
-            }
+        put(&mut vars, "PPID", system.ppid().to_string(), false);
+        let shlvl = vars
+            .get("SHLVL")
+            .and_then(|v| v.value.trim().parse::<i64>().ok())
+            .unwrap_or(0)
+            + 1;
+        put(&mut vars, "SHLVL", shlvl.to_string(), true);
+        if !vars.contains_key("HOSTNAME") {
+            put(&mut vars, "HOSTNAME", system.hostname().to_owned(), false);
         }
+        put(&mut vars, "PWD", cwd.clone(), true);
         let argv0 = args.first().cloned().unwrap_or_else(|| "sh".into());
         let applet_name = argv0.rsplit('/').next().unwrap_or(&argv0).to_owned();
         Shell {
@@ -267,12 +321,12 @@ impl Shell {
                 applet_name,
                 fork_argv: args,
                 lineno: 1,
+                next_seq,
             },
             fds,
             system,
             signals,
             jobs: Vec::new(),
-            env_at_start: env,
             pending: VecDeque::new(),
             cond_depth: 0,
             loop_depth: 0,
@@ -290,7 +344,6 @@ impl Shell {
         st.traps.retain(|_, action| action.is_empty());
         st.lineno = st.lineno.max(1);
         let ProgramContext {
-            env,
             cwd,
             stdin,
             stdout,
@@ -311,7 +364,6 @@ impl Shell {
             system,
             signals,
             jobs: Vec::new(),
-            env_at_start: env,
             pending: VecDeque::new(),
             cond_depth: 0,
             loop_depth: 0,
@@ -343,56 +395,43 @@ impl Shell {
                 Ok(())
             }
             None => {
-                self.st.vars.insert(
-                    name.to_owned(),
-                    Var {
-                        value: value.to_owned(),
-                        exported: self.st.opts_allexport(),
-                        readonly: false,
-                    },
-                );
+                let var = self.st.new_var(name, value, false);
+                self.st.vars.insert(name.to_owned(), var);
                 Ok(())
             }
         }
     }
 
-    /// The environment for a child: exported variables plus `extra` assignments.
+    /// The environment for a child: exported variables plus `extra` assignments, in
+    /// ash's table order.
     pub fn child_env(&self, extra: &[(String, String)]) -> Vec<String> {
-        // Keep the order of the original environment for variables that came from it
-        // (as ash does, so `env` prints the container's env in order), then the rest.
-        let mut out: Vec<String> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let lookup = |k: &str| -> Option<String> {
-            if let Some((_, v)) = extra.iter().rev().find(|(n, _)| n == k) {
-                return Some(v.clone());
-            }
-            self.st
-                .vars
-                .get(k)
-                .filter(|v| v.exported)
-                .map(|v| v.value.clone())
-        };
-        for kv in &self.env_at_start {
-            if let Some((k, _)) = kv.split_once('=')
-                && seen.insert(k.to_owned())
-                && let Some(v) = lookup(k)
-            {
-                out.push(format!("{k}={v}"));
-            }
-        }
+        let mut items: Vec<(u32, i64, &str, &str)> = Vec::new();
         for (k, v) in &self.st.vars {
-            if v.exported && !seen.contains(k) {
-                seen.insert(k.clone());
-                let value = lookup(k).unwrap_or_default();
-                out.push(format!("{k}={value}"));
+            let overridden = extra.iter().rev().find(|(n, _)| n == k);
+            if v.exported || overridden.is_some() {
+                let value = overridden.map(|(_, x)| x.as_str()).unwrap_or(&v.value);
+                items.push((ash_bucket(k), v.seq, k, value));
             }
         }
+        let mut seq = self.st.next_seq;
         for (k, v) in extra {
-            if seen.insert(k.clone()) {
-                out.push(format!("{k}={v}"));
+            if self.st.vars.contains_key(k) || items.iter().any(|(_, _, n, _)| *n == k) {
+                continue;
             }
+            seq += 1;
+            let value = extra
+                .iter()
+                .rev()
+                .find(|(n, _)| n == k)
+                .map(|(_, x)| x.as_str())
+                .unwrap_or(v);
+            items.push((ash_bucket(k), seq, k, value));
         }
-        out
+        items.sort_by_key(|&(bucket, seq, _, _)| (bucket, seq));
+        items
+            .into_iter()
+            .map(|(_, _, k, v)| format!("{k}={v}"))
+            .collect()
     }
 
     // ----- messages -----
@@ -1358,8 +1397,15 @@ impl Shell {
 }
 
 impl State {
-    fn opts_allexport(&self) -> bool {
-        false
+    /// A new variable, at the end of its bucket (or where ash's built-ins sit).
+    pub fn new_var(&mut self, name: &str, value: &str, exported: bool) -> Var {
+        self.next_seq += 1;
+        Var {
+            value: value.to_owned(),
+            exported,
+            readonly: false,
+            seq: varinit_seq(name).unwrap_or(self.next_seq),
+        }
     }
 }
 

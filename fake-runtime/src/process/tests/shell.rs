@@ -481,3 +481,14 @@ async fn exec_replaces_the_shell_keeping_its_pid_and_redirections() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn children_of_sh_get_the_environment_in_ash_table_order_with_shlvl_and_pwd() {
+    let r = sh("env").await;
+    assert_eq!(
+        r.out(),
+        "HOSTNAME=vm\nSHLVL=1\nHOME=/root\nPATH=/bin\nPWD=/\n"
+    );
+    let r = sh("ZED=1 A=2 env | grep -E '^(ZED|A)='; sh -c 'echo $SHLVL'").await;
+    assert_eq!(r.out(), "A=2\nZED=1\n2\n");
+}

@@ -327,3 +327,16 @@ async fn sigpipe_ends_a_writer_whose_reader_left() {
     let r = sh("set -o pipefail; yes | head -n 1; echo $?").await;
     assert_eq!(r.out(), "y\n141\n");
 }
+
+#[tokio::test]
+async fn trap_lists_actions_and_rejects_unknown_signals() {
+    let r = sh("trap 'echo t' TERM INT; trap '' HUP; trap; trap 'x' FOO; echo $?").await;
+    assert_eq!(
+        r.out(),
+        "trap -- '' HUP\ntrap -- 'echo t' INT\ntrap -- 'echo t' TERM\n1\n"
+    );
+    assert_eq!(
+        r.err(),
+        "sh: trap: line 1: FOO: invalid signal specification\n"
+    );
+}
