@@ -324,6 +324,16 @@ impl std::fmt::Debug for Resolved {
 }
 
 impl Resolved {
+    /// A resolution to `program`, as if found at `path` (for running a program object
+    /// with [`ProgramContext::exec`]).
+    pub fn new(program: Arc<dyn Program>, path: impl Into<String>) -> Resolved {
+        Resolved {
+            program,
+            interpreter: Vec::new(),
+            path: path.into(),
+        }
+    }
+
     /// The path the executable was found at.
     pub fn path(&self) -> &str {
         &self.path
@@ -452,6 +462,25 @@ impl ProgramContext {
             stdio,
             ignored: self.signals.ignored_set(),
         }))
+    }
+
+    /// Starts `program` itself as a child process (no `argv[0]` resolution),
+    /// inheriting this program's environment, working directory and ignored signals.
+    pub fn spawn_program(
+        &self,
+        program: Arc<dyn Program>,
+        argv: &[String],
+        stdio: Stdio,
+    ) -> ProcessHandle {
+        self.system.spawn_request(SpawnRequest {
+            argv: argv.to_vec(),
+            comm: argv.first().map(|a| comm_of(a)).unwrap_or_default(),
+            program,
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            stdio,
+            ignored: self.signals.ignored_set(),
+        })
     }
 
     /// Replaces this program by `resolved` (like `execve`): same pid, same streams;

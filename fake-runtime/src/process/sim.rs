@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
-use super::program::{ProgramContext, Programs, Resolved, System};
+use super::program::{ProgramContext, Programs, Resolved, System, comm_of};
 use super::signal::{Dispositions, Signal, SignalReceiver};
 use super::spec::{FileSeed, SecuritySpec, SimSpec};
 use super::users::{self, Identity};
@@ -416,6 +416,30 @@ impl ContainerSim {
         ))
     }
 
+    /// Starts `program` itself as a new process (no `argv[0]` resolution, no file in
+    /// the container needed), with the container's env, working directory and user,
+    /// like [`ContainerSim::spawn`] does for a resolved command. `ps` shows `argv`.
+    pub fn spawn_program(
+        self: &Arc<Self>,
+        program: Arc<dyn Program>,
+        argv: &[String],
+        stdio: Stdio,
+    ) -> ProcessHandle {
+        let inner = &self.inner;
+        inner.spawn_request(
+            0,
+            SpawnRequest {
+                argv: argv.to_vec(),
+                comm: argv.first().map(|a| comm_of(a)).unwrap_or_default(),
+                program,
+                env: inner.env.clone(),
+                cwd: inner.cwd.clone(),
+                stdio,
+                ignored: BTreeSet::new(),
+            },
+        )
+    }
+
     /// The live processes, by pid.
     pub fn processes(&self) -> Vec<ProcessInfo> {
         self.inner.processes()
@@ -508,6 +532,8 @@ impl SimInner {
         let dispositions = Arc::new(Mutex::new(Dispositions::with_ignored(req.ignored)));
         let (status, _) = watch::channel(None);
         let (fatal, _) = watch::channel(None);
+        // Counted before it is visible, so `shutdown` never misses a starting task.
+        self.live_tasks.send_modify(|n| *n += 1);
         let pid;
         let shared;
         {
@@ -529,7 +555,6 @@ impl SimInner {
                 },
             );
         }
-        self.live_tasks.send_modify(|n| *n += 1);
         let guard = TaskGuard(Arc::clone(self));
         if self.shut.load(Ordering::SeqCst) {
             shared.fatal.send_replace(Some(Signal::SIGKILL));

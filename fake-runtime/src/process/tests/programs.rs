@@ -165,3 +165,40 @@ async fn a_program_can_use_the_container_filesystem_and_spawn_children() {
     assert_eq!((r.out(), r.code()), ("key=value\n".into(), 0));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_program_object_can_be_spawned_directly_and_as_a_child() {
+    let sim = sim_with_programs(Programs::builtin());
+    let child: Arc<dyn crate::process::Program> = Arc::new(|ctx: ProgramContext| async move {
+        let _ = ctx
+            .out(format!("child {:?} ppid {}\n", ctx.args, ctx.system.ppid()))
+            .await;
+        5
+    });
+    let parent: Arc<dyn crate::process::Program> = Arc::new(move |ctx: ProgramContext| {
+        let child = Arc::clone(&child);
+        async move {
+            let stdio = Stdio {
+                stdin: Default::default(),
+                stdout: ctx.stdout.clone(),
+                stderr: Output::null(),
+            };
+            let h = ctx.spawn_program(child, &["kid".to_string()], stdio);
+            h.wait().await.code() + 1
+        }
+    });
+    let (stdout, out) = Output::pipe();
+    let p = sim.spawn_program(
+        parent,
+        &["parent".to_string(), "x".to_string()],
+        Stdio {
+            stdin: Default::default(),
+            stdout,
+            stderr: Output::null(),
+        },
+    );
+    assert_eq!(p.pid(), 1);
+    assert_eq!(p.wait().await, ExitStatus::Exited(6));
+    assert_eq!(drain(out).await, b"child [\"kid\"] ppid 1\n");
+    sim.shutdown().await;
+}
