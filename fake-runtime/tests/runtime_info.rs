@@ -70,7 +70,7 @@ async fn runtime_config_answers_cgroupfs_unless_imitating_containerd_1_6() {
 
 #[tokio::test]
 async fn checkpoint_metrics_and_events_are_unimplemented_like_containerd_1_6() {
-    let mut env = start().await;
+    let mut env = start_with(cri_fake::FakeRuntime::builder().profile(Profile::Containerd16)).await;
     assert_status(
         env.rt.checkpoint_container(CheckpointContainerRequest { container_id: "x".into(), ..Default::default() }).await,
         Code::Unimplemented,

@@ -50,6 +50,10 @@ pub(crate) struct ProcShared {
 
 struct Proc {
     ppid: u32,
+    /// The pid of the process started from outside (main process or exec) this one
+    /// descends from; kept when the process is re-parented, so an exec's orphans can
+    /// still be found (like a session).
+    session: u32,
     argv: Vec<String>,
     comm: String,
     env: Vec<String>,
@@ -127,7 +131,8 @@ impl ProcessHandle {
         self.sim.deliver(self.shared.pid, signal);
     }
 
-    /// Delivers `signal` to this process and all its (live) descendants.
+    /// Delivers `signal` to this process and all its (live) descendants, orphaned ones
+    /// included.
     pub fn kill_tree(&self, signal: Signal) {
         self.sim.kill_tree(self.shared.pid, signal);
     }
@@ -541,10 +546,12 @@ impl SimInner {
             pid = table.next_pid;
             table.next_pid = table.next_pid.wrapping_add(1).max(1);
             shared = Arc::new(ProcShared { pid, status, fatal });
+            let session = table.procs.get(&ppid).map_or(pid, |parent| parent.session);
             table.procs.insert(
                 pid,
                 Proc {
                     ppid,
+                    session,
                     argv: req.argv.clone(),
                     comm: req.comm,
                     env: req.env.clone(),
@@ -692,9 +699,18 @@ impl SimInner {
         true
     }
 
+    /// `pid`, its descendants, and every process of the session `pid` started (its
+    /// orphans included).
     fn descendants(&self, pid: u32) -> Vec<u32> {
         let table = self.table();
         let mut out = vec![pid];
+        out.extend(
+            table
+                .procs
+                .iter()
+                .filter(|(other, p)| p.session == pid && **other != pid)
+                .map(|(&other, _)| other),
+        );
         let mut i = 0;
         while i < out.len() {
             let parent = out[i];
