@@ -4,14 +4,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cri_proto::{ImageServiceClient, ImageServiceServer, RuntimeServiceClient, RuntimeServiceServer};
-use tokio::task::JoinHandle;
-use tonic::transport::{Channel, Server};
+use cri_proto::{ImageServiceClient, RuntimeServiceClient};
+use tonic::transport::Channel;
 
 use crate::images::{Image, ImageStore, PullPolicy, builtin_catalog};
+use crate::journal::JournalLimits;
 use crate::process::{Program, Programs};
+use crate::restart::Serving;
 use crate::runtime::{Profile, Runtime, Settings};
-use crate::service::{Dispatcher, ImageApi, RuntimeApi};
+use crate::script::Toolkit;
 use crate::state::Inner;
 use crate::streaming::StreamServer;
 use crate::transport::{self, Listen};
@@ -43,6 +44,7 @@ pub struct FakeRuntimeBuilder {
     images: Vec<Image>,
     with_catalog: bool,
     programs: Programs,
+    journal_limits: JournalLimits,
 }
 
 impl Default for FakeRuntimeBuilder {
@@ -53,6 +55,7 @@ impl Default for FakeRuntimeBuilder {
             images: Vec::new(),
             with_catalog: true,
             programs: Programs::builtin(),
+            journal_limits: JournalLimits::default(),
         }
     }
 }
@@ -121,40 +124,31 @@ impl FakeRuntimeBuilder {
         self
     }
 
+    /// How much the call journal keeps (default: the last 10 000 calls, 64 MiB).
+    pub fn journal_limits(mut self, limits: JournalLimits) -> Self {
+        self.journal_limits = limits;
+        self
+    }
+
     /// Starts serving. Returns once the listener accepts connections.
     pub async fn start(self) -> Result<FakeRuntime, StartError> {
         let mut images = if self.with_catalog { builtin_catalog() } else { Vec::new() };
         images.extend(self.images);
-        let mut store = ImageStore::new(Vec::new());
-        for image in images {
-            store.add(image);
-        }
-        let runtime = Arc::new(Runtime::new(self.settings, store, self.programs));
-        let stream_server = StreamServer::start(&runtime.tasks, runtime.shutdown.clone())
-            .await
-            .map_err(StartError::StreamServer)?;
-        let _ = runtime.stream_server.set(stream_server);
+        let toolkit = Arc::new(Toolkit::new(self.journal_limits));
+        let mut programs = self.programs;
+        toolkit.launcher.install(&mut programs);
+        let seed = Seed {
+            settings: self.settings,
+            images,
+            programs,
+        };
+        let runtime = seed.build(toolkit).await?;
 
         let bound = transport::bind(&self.listen).await.map_err(|source| StartError::Bind {
             listen: self.listen.clone(),
             source,
         })?;
-        let dispatcher = Dispatcher::new(runtime.clone());
-        let runtime_service = RuntimeServiceServer::new(RuntimeApi::new(dispatcher.clone()))
-            .max_encoding_message_size(MAX_MESSAGE_SIZE)
-            .max_decoding_message_size(MAX_MESSAGE_SIZE);
-        let image_service = ImageServiceServer::new(ImageApi::new(dispatcher))
-            .max_encoding_message_size(MAX_MESSAGE_SIZE)
-            .max_decoding_message_size(MAX_MESSAGE_SIZE);
-        let shutdown = runtime.shutdown.clone();
-        let incoming = bound.incoming;
-        let server = tokio::spawn(async move {
-            Server::builder()
-                .add_service(runtime_service)
-                .add_service(image_service)
-                .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
-                .await
-        });
+        let serving = Serving::start(bound.incoming, runtime.clone());
         tracing::info!(endpoint = %bound.endpoint, "cri-fake serving");
         Ok(FakeRuntime {
             runtime,
@@ -162,8 +156,35 @@ impl FakeRuntimeBuilder {
             socket_path: bound.socket_path,
             temp_dir: bound.temp_dir,
             channel: bound.channel,
-            server: Some(server),
+            serving,
+            seed,
         })
+    }
+}
+
+/// What a runtime is built from: at start, and again by a state-losing restart.
+#[derive(Debug, Clone)]
+pub(crate) struct Seed {
+    settings: Settings,
+    images: Vec<Image>,
+    programs: Programs,
+}
+
+impl Seed {
+    /// A fresh runtime (with its streaming server) sharing `toolkit`.
+    pub(crate) async fn build(&self, toolkit: Arc<Toolkit>) -> Result<Arc<Runtime>, StartError> {
+        let mut store = ImageStore::new(Vec::new());
+        for image in &self.images {
+            store.add(image.clone());
+        }
+        let mut runtime = Runtime::new(self.settings.clone(), store, self.programs.clone());
+        runtime.toolkit = toolkit;
+        let runtime = Arc::new(runtime);
+        let stream_server = StreamServer::start(&runtime.tasks, runtime.shutdown.clone())
+            .await
+            .map_err(StartError::StreamServer)?;
+        let _ = runtime.stream_server.set(stream_server);
+        Ok(runtime)
     }
 }
 
@@ -192,7 +213,8 @@ pub struct FakeRuntime {
     socket_path: Option<PathBuf>,
     temp_dir: Option<tempfile::TempDir>,
     channel: Channel,
-    server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    serving: Serving,
+    seed: Seed,
 }
 
 impl FakeRuntime {
@@ -246,13 +268,24 @@ impl FakeRuntime {
         self.runtime.store().read(f)
     }
 
-    /// Stops serving, kills every simulated process, waits for every task and removes
-    /// the socket.
+    pub(crate) fn serving_mut(&mut self) -> &mut Serving {
+        &mut self.serving
+    }
+
+    pub(crate) fn seed(&self) -> &Seed {
+        &self.seed
+    }
+
+    pub(crate) fn replace_runtime(&mut self, runtime: Arc<Runtime>) {
+        self.runtime = runtime;
+    }
+
+    /// Stops serving (cutting open connections), kills every simulated process, waits
+    /// for every task and removes the socket; then checks the expectations of scripts
+    /// and faults like [`verify`](Self::verify).
     pub async fn shutdown(mut self) {
         self.runtime.shutdown.cancel();
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
-        }
+        self.serving.shutdown().await;
         self.runtime.stop_all_processes().await;
         self.runtime.tasks.close();
         self.runtime.tasks.wait().await;
@@ -270,12 +303,12 @@ impl FakeRuntime {
 impl Drop for FakeRuntime {
     fn drop(&mut self) {
         self.runtime.shutdown.cancel();
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
+        self.serving.abort();
         self.runtime.kill_all_processes_now();
         self.runtime.tasks.close();
         self.remove_socket();
+        // Unmet expectations of scripts and faults fail the test (not while panicking).
+        self.runtime.toolkit.verify_on_drop();
     }
 }
 

@@ -211,7 +211,7 @@ impl Runtime {
         sandbox_config: Option<PodSandboxConfig>,
     ) -> Result<String, CriError> {
         let id = new_id();
-        self.store.write(|s| {
+        let created = self.store.write(|s| {
             let sandbox = s.resolve_sandbox(sandbox_prefix).map_err(|e| {
                 e.with_prefix(format!("failed to find sandbox id {}", go_quote(sandbox_prefix)))
             })?;
@@ -307,7 +307,11 @@ impl Runtime {
                 process: None,
             });
             Ok(id.clone())
-        })
+        });
+        if created.is_ok() {
+            self.emit_event(&id, cri_proto::v1::ContainerEventType::ContainerCreatedEvent);
+        }
+        created
     }
 
     /// StartContainer: runs the container's command in a new process world.
@@ -352,6 +356,7 @@ impl Runtime {
                     }
                 });
                 tracing::debug!(container = %plan.id, host_pid, "container started");
+                self.emit_event(&plan.id, cri_proto::v1::ContainerEventType::ContainerStartedEvent);
                 Ok(())
             }
             Err(message) => {
@@ -401,7 +406,8 @@ impl Runtime {
             stdout,
             stderr,
         };
-        let main = sim.spawn(&argv, stdio).map_err(|e| {
+        // Container scripts (crate::script) take precedence over the simulation.
+        let main = self.spawn_main(&plan.id, &sim, &argv, stdio).map_err(|e| {
             format!(
                 "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: {}: unknown",
                 e.runc_message()
@@ -438,6 +444,7 @@ impl Runtime {
                     };
                 }
             });
+            runtime.emit_event(&id, cri_proto::v1::ContainerEventType::ContainerStoppedEvent);
             let _ = exited_tx.send(true);
         });
         Ok(ContainerProcess {
@@ -628,6 +635,9 @@ impl Runtime {
             }
         }
         let removed = self.store.write(|s| s.remove_container(id));
+        if let Some(record) = &removed {
+            self.emit_deleted_event(id, &record.sandbox_id);
+        }
         if let Some(process) = removed.and_then(|r| r.process) {
             process.sim.shutdown().await;
         }

@@ -1,16 +1,169 @@
-//! GetContainerEvents. containerd 1.6 does not implement it: the stream fails at once
-//! with UNIMPLEMENTED (reference §9).
+//! GetContainerEvents: the container event bus.
+//!
+//! Every lifecycle change publishes a `ContainerEventResponse` the way newer containerd
+//! fills it: `container_id`, `container_event_type`, `created_at` (now), the
+//! sandbox's status and the statuses of all its containers. Sandboxes have events too,
+//! with `container_id` = the sandbox id: created and started at RunPodSandbox, stopped
+//! at StopPodSandbox, deleted at RemovePodSandbox (with no sandbox status, as the
+//! sandbox is gone). Containers: created, started, stopped (when the main process
+//! exits, however), deleted.
+//!
+//! Events go to every subscriber through a broadcast channel: a subscriber that falls
+//! more than [`EVENT_BUFFER`] events behind loses the oldest ones; the runtime never
+//! waits for a subscriber.
+//!
+//! With [`Profile::Containerd16`](crate::Profile::Containerd16) the stream fails at once
+//! with UNIMPLEMENTED `method GetContainerEvents not implemented`, as containerd 1.6
+//! does (reference §9).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use cri_proto::v1::{ContainerEventType, GetEventsRequest, RunPodSandboxRequest};
+//! use tokio_stream::StreamExt;
+//! # use cri_proto::v1::*;
+//!
+//! let fake = cri_fake::FakeRuntime::start().await.unwrap();
+//! let mut client = fake.runtime_client();
+//! let mut events = client.get_container_events(GetEventsRequest {}).await.unwrap().into_inner();
+//! # let config = PodSandboxConfig {
+//! #     metadata: Some(PodSandboxMetadata { name: "web".into(), uid: "u".into(), namespace: "ns".into(), attempt: 0 }),
+//! #     linux: Some(LinuxPodSandboxConfig { security_context: Some(LinuxSandboxSecurityContext {
+//! #         namespace_options: Some(NamespaceOption { network: NamespaceMode::Node as i32, ..Default::default() }),
+//! #         ..Default::default() }), ..Default::default() }),
+//! #     ..Default::default()
+//! # };
+//! let pod = client
+//!     .run_pod_sandbox(RunPodSandboxRequest { config: Some(config), runtime_handler: String::new() })
+//!     .await.unwrap().into_inner().pod_sandbox_id;
+//! let created = events.next().await.unwrap().unwrap();
+//! assert_eq!(created.container_id, pod);
+//! assert_eq!(created.container_event_type(), ContainerEventType::ContainerCreatedEvent);
+//! assert_eq!(created.pod_sandbox_status.unwrap().id, pod);
+//! let started = events.next().await.unwrap().unwrap();
+//! assert_eq!(started.container_event_type(), ContainerEventType::ContainerStartedEvent);
+//! fake.shutdown().await;
+//! # }
+//! ```
+
+use cri_proto::v1::{ContainerEventResponse, ContainerEventType};
+use tokio::sync::broadcast;
 
 use crate::error::{CriError, ErrorCode};
-use crate::runtime::Runtime;
+use crate::runtime::{Profile, Runtime, now_ns};
 use crate::service::ContainerEventStream;
 
+/// How many events a slow subscriber may fall behind before it loses the oldest.
+pub const EVENT_BUFFER: usize = 1024;
+
+/// The broadcast channel behind GetContainerEvents.
+#[derive(Debug)]
+pub struct EventBus {
+    sender: broadcast::Sender<ContainerEventResponse>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::channel(EVENT_BUFFER).0,
+        }
+    }
+}
+
+impl EventBus {
+    /// A new subscription: every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ContainerEventResponse> {
+        self.sender.subscribe()
+    }
+
+    /// Whether anyone listens (events are only built then).
+    fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+}
+
 impl Runtime {
-    /// The container event stream.
+    /// The container event stream (GetContainerEvents).
     pub fn container_events(&self) -> Result<ContainerEventStream, CriError> {
-        Err(CriError::new(
-            ErrorCode::Unimplemented,
-            "method GetContainerEvents not implemented",
-        ))
+        if self.settings.profile == Profile::Containerd16 {
+            return Err(CriError::new(
+                ErrorCode::Unimplemented,
+                "method GetContainerEvents not implemented",
+            ));
+        }
+        let receiver = self.events.subscribe();
+        let shutdown = self.shutdown.clone();
+        let stream = futures::stream::unfold(
+            (receiver, shutdown),
+            |(mut receiver, shutdown)| async move {
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return None,
+                        event = receiver.recv() => match event {
+                            Ok(event) => return Some((Ok(event), (receiver, shutdown))),
+                            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                                tracing::warn!(missed, "a container event subscriber fell behind and lost events");
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        },
+                    }
+                }
+            },
+        );
+        Ok(Box::pin(stream))
+    }
+
+    /// Subscribes to container events directly (no gRPC), from now on.
+    pub fn subscribe_events(&self) -> broadcast::Receiver<ContainerEventResponse> {
+        self.events.subscribe()
+    }
+
+    /// Publishes an event for container (or sandbox) `id`, whose sandbox is found in the
+    /// store, and wakes the state waiters.
+    pub(crate) fn emit_event(&self, id: &str, kind: ContainerEventType) {
+        self.toolkit.state_changed();
+        if !self.events.has_subscribers() {
+            return;
+        }
+        let sandbox_id = self.store.read(|s| {
+            s.containers
+                .get(id)
+                .map(|c| c.sandbox_id.clone())
+                .or_else(|| s.sandboxes.contains_key(id).then(|| id.to_owned()))
+        });
+        let Some(sandbox_id) = sandbox_id else {
+            return;
+        };
+        self.publish(id, &sandbox_id, kind);
+    }
+
+    /// Publishes the deletion of container (or sandbox) `id` of sandbox `sandbox_id`
+    /// (already gone from the store), and wakes the state waiters.
+    pub(crate) fn emit_deleted_event(&self, id: &str, sandbox_id: &str) {
+        self.toolkit.state_changed();
+        if self.events.has_subscribers() {
+            self.publish(id, sandbox_id, ContainerEventType::ContainerDeletedEvent);
+        }
+    }
+
+    fn publish(&self, id: &str, sandbox_id: &str, kind: ContainerEventType) {
+        let pod_sandbox_status = self
+            .pod_sandbox_status(sandbox_id, false)
+            .ok()
+            .and_then(|r| r.status);
+        let mut containers = self.store.read(|s| s.containers_of(sandbox_id));
+        containers.sort();
+        let containers_statuses = containers
+            .iter()
+            .filter_map(|c| self.container_status(c, false).ok().and_then(|r| r.status))
+            .collect();
+        let event = ContainerEventResponse {
+            container_id: id.to_owned(),
+            container_event_type: kind as i32,
+            created_at: now_ns(),
+            pod_sandbox_status,
+            containers_statuses,
+        };
+        // An error only means that nobody listens any more.
+        let _ = self.events.sender.send(event);
     }
 }

@@ -162,7 +162,8 @@ impl Runtime {
             stdout,
             stderr,
         };
-        let exec = process.sim.spawn(&cmd, stdio).map_err(|e| {
+        // Exec scripts (crate::script) take precedence over the simulation.
+        let exec = self.spawn_exec(prefix, &process.sim, &cmd, stdio).map_err(|e| {
             exec_error(format!(
                 "failed to start exec {}: OCI runtime exec failed: exec failed: {}: unknown",
                 go_quote(&exec_id),

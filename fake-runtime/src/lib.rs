@@ -66,25 +66,35 @@
 //! - [`images`], [`image_service`]: reference normalisation, catalog, pulls; the image RPCs.
 //! - [`info`]: Version, Status, RuntimeConfig.
 //! - [`streaming`]: Exec/Attach/PortForward URLs and the streaming HTTP port.
-//! - [`stats`], [`events`]: generated stats; container events.
+//! - [`stats`], [`events`]: generated stats and metrics; container events.
 //! - [`network`]: pod IP allocation. [`proto_json`]: messages as containerd's JSON.
+//! - Test-author toolkit: [`script`] (scripted execs and containers, expectations,
+//!   waiters), [`faults`] (fault and delay rules), [`journal`] (the call journal),
+//!   [`restart`] (serving, simulated restarts), [`config`] (the binary's TOML file);
+//!   [`guide`]: testing a pod controller against the fake, step by step.
 #![warn(missing_docs)]
 
 pub mod builder;
+pub mod config;
 pub mod container;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod faults;
+pub mod guide;
 pub mod image_service;
 pub mod images;
 pub mod info;
+pub mod journal;
 pub mod logs;
 pub mod method;
 pub mod network;
 pub mod process;
 pub mod proto_json;
+pub mod restart;
 pub mod runtime;
 pub mod sandbox;
+pub mod script;
 pub mod service;
 pub mod state;
 pub mod stats;
@@ -93,7 +103,11 @@ pub mod transport;
 
 pub use builder::{FakeRuntime, FakeRuntimeBuilder, StartError};
 pub use error::{CriError, ErrorCode};
+pub use faults::{Fault, FaultGuard, Gate};
 pub use images::{Image, PullPolicy};
+pub use journal::{Call, Journal, Outcome};
 pub use method::Method;
+pub use restart::RestartMode;
 pub use runtime::{Profile, Runtime, Settings};
+pub use script::{ContainerScript, ExecScript, Reply, Times};
 pub use transport::Listen;

@@ -88,6 +88,10 @@ pub struct Runtime {
     pub(crate) shutdown: CancellationToken,
     pub(crate) stream_server: std::sync::OnceLock<crate::streaming::StreamServer>,
     next_host_pid: AtomicU32,
+    // Test-author toolkit (journal, faults, scripts; shared across restarts) and the
+    // container event bus.
+    pub(crate) toolkit: Arc<crate::script::Toolkit>,
+    pub(crate) events: crate::events::EventBus,
 }
 
 impl Runtime {
@@ -103,6 +107,8 @@ impl Runtime {
             shutdown: CancellationToken::new(),
             stream_server: std::sync::OnceLock::new(),
             next_host_pid: AtomicU32::new(4000),
+            toolkit: Arc::default(),
+            events: crate::events::EventBus::default(),
         }
     }
 

@@ -106,6 +106,8 @@ impl Runtime {
             pid: self.allocate_host_pid(),
         };
         self.store.write(|s| s.insert_sandbox(record));
+        self.emit_event(&id, cri_proto::v1::ContainerEventType::ContainerCreatedEvent);
+        self.emit_event(&id, cri_proto::v1::ContainerEventType::ContainerStartedEvent);
         Ok(id)
     }
 
@@ -130,12 +132,17 @@ impl Runtime {
         for container in containers {
             self.kill_container_without_grace(&container).await;
         }
+        let mut stopped_now = false;
         let released_ip = self.store.write(|s| {
             let sandbox = s.sandboxes.get_mut(id)?;
+            stopped_now = sandbox.phase == SandboxPhase::Ready;
             sandbox.phase = SandboxPhase::NotReady;
             sandbox.pid = 0;
             sandbox.ip.take()
         });
+        if stopped_now {
+            self.emit_event(id, cri_proto::v1::ContainerEventType::ContainerStoppedEvent);
+        }
         if let Some(ip) = released_ip {
             self.ip_pool.release(&ip);
         }
@@ -162,13 +169,16 @@ impl Runtime {
         for container in containers {
             self.remove_container_by_id(&container).await;
         }
-        self.store.write(|s| {
+        let removed = self.store.write(|s| {
             // A container created concurrently with the removal goes too.
             for container in s.containers_of(&id) {
                 s.remove_container(&container);
             }
             s.remove_sandbox(&id)
         });
+        if removed.is_some() {
+            self.emit_deleted_event(&id, &id);
+        }
         Ok(())
     }
 

@@ -4,13 +4,22 @@
 //! ```text
 //! cri-fake --listen unix:///tmp/cri-fake.sock
 //! cri-fake --listen tcp://127.0.0.1:10010
+//! cri-fake --config fake.toml --journal calls.jsonl
 //! ```
+//!
+//! `--config` reads a TOML file of settings, images, exec scripts, container scripts
+//! and fault rules (see the `cri_fake::config` docs). At exit (SIGTERM or Ctrl-C) the
+//! binary writes the call journal to the `--journal` file, as JSON lines, and checks
+//! the expectations of the configuration: when one is unmet it prints the report on
+//! stderr and exits with status 1.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use cri_fake::config::Config;
 use cri_fake::{FakeRuntime, Listen, Profile, PullPolicy};
 use tracing_subscriber::EnvFilter;
 
@@ -37,9 +46,17 @@ struct Args {
     offline_pulls: bool,
 
     /// Bound on ExecSync's wait for backgrounded holders of its output, in seconds
-    /// (0 = wait for ever, containerd's default).
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
-    drain_exec_sync_io_timeout: f64,
+    /// (0 = wait for ever, containerd's default; overrides the config file).
+    #[arg(long, value_name = "SECONDS")]
+    drain_exec_sync_io_timeout: Option<f64>,
+
+    /// A TOML configuration: settings, images, exec and container scripts, faults.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Write the call journal to FILE (JSON lines) when the fake stops.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
 
     /// Log filter (tracing's EnvFilter syntax); RUST_LOG wins when set.
     #[arg(long, default_value = "info")]
@@ -68,13 +85,14 @@ fn check_loopback(addr: SocketAddr, allowed: bool) -> Result<(), String> {
 }
 
 async fn wait_for_signal() {
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
@@ -85,7 +103,10 @@ async fn wait_for_signal() {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&args.log));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     let listen = match listen_address(&args) {
         Ok(listen) => listen,
@@ -94,13 +115,26 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if !(args.drain_exec_sync_io_timeout >= 0.0 && args.drain_exec_sync_io_timeout.is_finite()) {
-        eprintln!("cri-fake: --drain-exec-sync-io-timeout must be a non-negative number of seconds");
-        return ExitCode::from(2);
+    let config = match &args.config {
+        Some(path) => match Config::load(path) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("cri-fake: invalid configuration {error}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    let mut builder = config.apply(FakeRuntime::builder().listen(listen));
+    if let Some(seconds) = args.drain_exec_sync_io_timeout {
+        if !(seconds >= 0.0 && seconds.is_finite()) {
+            eprintln!(
+                "cri-fake: --drain-exec-sync-io-timeout must be a non-negative number of seconds"
+            );
+            return ExitCode::from(2);
+        }
+        builder = builder.drain_exec_sync_io_timeout(Duration::from_secs_f64(seconds));
     }
-    let mut builder = FakeRuntime::builder()
-        .listen(listen)
-        .drain_exec_sync_io_timeout(Duration::from_secs_f64(args.drain_exec_sync_io_timeout));
     if args.containerd_1_6 {
         builder = builder.profile(Profile::Containerd16);
     }
@@ -114,11 +148,35 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    config.mount(&fake);
     println!("cri-fake serving on {}", fake.endpoint());
     wait_for_signal().await;
     tracing::info!("shutting down");
+    finish(fake, args.journal.as_deref()).await
+}
+
+/// Writes the journal, checks the expectations, stops the fake.
+async fn finish(fake: FakeRuntime, journal: Option<&std::path::Path>) -> ExitCode {
+    let mut status = ExitCode::SUCCESS;
+    if let Some(path) = journal {
+        let written =
+            std::fs::File::create(path).and_then(|file| fake.journal().write_json_lines(file));
+        if let Err(error) = written {
+            eprintln!(
+                "cri-fake: cannot write the journal to {}: {error}",
+                path.display()
+            );
+            status = ExitCode::FAILURE;
+        }
+    }
+    if let Some(report) = fake.verification_report() {
+        eprint!("{report}");
+        status = ExitCode::FAILURE;
+    }
+    // The report is printed already: stopping the fake must not panic with it.
+    fake.skip_verification_on_drop();
     fake.shutdown().await;
-    ExitCode::SUCCESS
+    status
 }
 
 #[cfg(test)]
@@ -128,9 +186,16 @@ mod tests {
     #[test]
     fn non_loopback_tcp_is_refused_unless_allowed() {
         let public: SocketAddr = "0.0.0.0:10010".parse().unwrap();
-        assert!(check_loopback(public, false).unwrap_err().contains("--allow-non-loopback"));
+        assert!(
+            check_loopback(public, false)
+                .unwrap_err()
+                .contains("--allow-non-loopback")
+        );
         assert_eq!(check_loopback(public, true), Ok(()));
-        assert_eq!(check_loopback("127.0.0.1:1".parse().unwrap(), false), Ok(()));
+        assert_eq!(
+            check_loopback("127.0.0.1:1".parse().unwrap(), false),
+            Ok(())
+        );
         assert_eq!(check_loopback("[::1]:1".parse().unwrap(), false), Ok(()));
     }
 }

@@ -247,16 +247,16 @@ impl cri_proto::RuntimeService for RuntimeApi {
 
     async fn list_metric_descriptors(&self, request: Request<ListMetricDescriptorsRequest>) -> Result<Response<ListMetricDescriptorsResponse>, Status> {
         self.dispatcher
-            .call(Method::ListMetricDescriptors, request, |_, _| async move {
-                Err(unimplemented("unknown method ListMetricDescriptors for service runtime.v1.RuntimeService"))
+            .call(Method::ListMetricDescriptors, request, |rt, _| async move {
+                Ok(ListMetricDescriptorsResponse { descriptors: rt.list_metric_descriptors()? })
             })
             .await
     }
 
     async fn list_pod_sandbox_metrics(&self, request: Request<ListPodSandboxMetricsRequest>) -> Result<Response<ListPodSandboxMetricsResponse>, Status> {
         self.dispatcher
-            .call(Method::ListPodSandboxMetrics, request, |_, _| async move {
-                Err(unimplemented("unknown method ListPodSandboxMetrics for service runtime.v1.RuntimeService"))
+            .call(Method::ListPodSandboxMetrics, request, |rt, _| async move {
+                Ok(ListPodSandboxMetricsResponse { pod_metrics: rt.list_pod_sandbox_metrics()? })
             })
             .await
     }

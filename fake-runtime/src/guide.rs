@@ -1,0 +1,1 @@
+//! Guide: testing a pod controller against the fake (written below).

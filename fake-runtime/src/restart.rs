@@ -1,0 +1,303 @@
+//! Serving the gRPC services, and simulated runtime restarts.
+//!
+//! The listener is bound once, for the fake's whole life; an accept task hands each
+//! connection to the current *generation* of the gRPC server. A restart
+//! ([`FakeRuntime::restart`]) ends the generation: every connection is cut at once (its
+//! reads and writes fail, so in-flight calls fail on the client and their handlers are
+//! dropped), the server task ends, and — after an optional downtime during which
+//! connections are accepted and closed at once, like a refused connection — a new
+//! generation serves, over the same runtime state ([`RestartMode::KeepState`], like
+//! containerd restarting while its shims keep the containers running) or a fresh one
+//! ([`RestartMode::LoseState`], like a node whose runtime state was wiped: every
+//! container is killed, every sandbox and container forgotten, the images back to the
+//! initial set).
+//!
+//! Clients reconnect by themselves: the fake's [`channel`](FakeRuntime::channel) (and
+//! any tonic channel to its endpoint) opens a new connection on the next call.
+//! Scripts, fault rules and the call journal survive restarts.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use cri_fake::restart::RestartMode;
+//! use cri_proto::v1::{ListPodSandboxRequest, VersionRequest};
+//!
+//! let mut fake = cri_fake::FakeRuntime::start().await.unwrap();
+//! let mut client = fake.runtime_client();
+//! client.version(VersionRequest::default()).await.unwrap();
+//! fake.restart(RestartMode::LoseState).await.unwrap();
+//! // The first call after a restart may fail (its connection was cut): retry it.
+//! let pods = loop {
+//!     match client.list_pod_sandbox(ListPodSandboxRequest::default()).await {
+//!         Ok(reply) => break reply.into_inner().items,
+//!         Err(status) => assert_eq!(status.code(), tonic::Code::Unavailable),
+//!     }
+//! };
+//! assert!(pods.is_empty());
+//! fake.shutdown().await;
+//! # }
+//! ```
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use cri_proto::{ImageServiceServer, RuntimeServiceServer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tonic::transport::Server;
+
+use crate::builder::{FakeRuntime, MAX_MESSAGE_SIZE, StartError};
+use crate::runtime::Runtime;
+use crate::service::{Dispatcher, ImageApi, RuntimeApi};
+use crate::transport::{Conn, Incoming};
+
+/// What a restart does to the runtime's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartMode {
+    /// Sandboxes, containers (still running), images and ids survive.
+    KeepState,
+    /// Everything is gone: containers are killed, sandboxes and containers forgotten,
+    /// images back to what the fake started with.
+    LoseState,
+}
+
+/// A connection the fake can cut: once its generation is cut, reads and writes fail
+/// with `ConnectionReset`.
+pub struct Severable {
+    inner: Conn,
+    cut: Pin<Box<WaitForCancellationFutureOwned>>,
+    severed: bool,
+}
+
+impl Severable {
+    fn new(inner: Conn, cut: CancellationToken) -> Self {
+        Self {
+            inner,
+            cut: Box::pin(cut.cancelled_owned()),
+            severed: false,
+        }
+    }
+
+    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if !self.severed && self.cut.as_mut().poll(cx).is_ready() {
+            self.severed = true;
+        }
+        if self.severed {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "the fake runtime restarted",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl AsyncRead for Severable {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Severable {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Err(e) = self.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl tonic::transport::server::Connected for Severable {
+    type ConnectInfo = ();
+
+    fn connect_info(&self) -> Self::ConnectInfo {}
+}
+
+/// Where the accept task sends connections now.
+#[derive(Clone)]
+struct Route {
+    connections: mpsc::Sender<io::Result<Severable>>,
+    cut: CancellationToken,
+}
+
+struct Generation {
+    cut: CancellationToken,
+    stop: CancellationToken,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+/// The accept task and the current server generation.
+pub(crate) struct Serving {
+    accept: JoinHandle<()>,
+    route: Arc<Mutex<Option<Route>>>,
+    generation: Option<Generation>,
+}
+
+impl std::fmt::Debug for Serving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serving")
+            .field("serving", &self.generation.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serving {
+    /// Accepts connections from `incoming` and serves `runtime` on them.
+    pub(crate) fn start(mut incoming: Incoming, runtime: Arc<Runtime>) -> Self {
+        let route: Arc<Mutex<Option<Route>>> = Arc::default();
+        let accept_route = Arc::clone(&route);
+        let accept = tokio::spawn(async move {
+            while let Some(accepted) = incoming.next().await {
+                let Ok(conn) = accepted else { continue };
+                let current = accept_route
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                // No generation (a restart's downtime): the connection is closed at once.
+                if let Some(route) = current {
+                    let _ = route
+                        .connections
+                        .send(Ok(Severable::new(conn, route.cut.clone())))
+                        .await;
+                }
+            }
+        });
+        let mut serving = Self {
+            accept,
+            route,
+            generation: None,
+        };
+        serving.open(runtime);
+        serving
+    }
+
+    /// Starts a server generation over `runtime`.
+    fn open(&mut self, runtime: Arc<Runtime>) {
+        let dispatcher = Dispatcher::new(runtime);
+        let runtime_service = RuntimeServiceServer::new(RuntimeApi::new(dispatcher.clone()))
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE);
+        let image_service = ImageServiceServer::new(ImageApi::new(dispatcher))
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE);
+        let (tx, rx) = mpsc::channel(64);
+        let cut = CancellationToken::new();
+        let stop = CancellationToken::new();
+        let shutdown = stop.clone();
+        let server = tokio::spawn(async move {
+            Server::builder()
+                .add_service(runtime_service)
+                .add_service(image_service)
+                .serve_with_incoming_shutdown(ReceiverStream::new(rx), shutdown.cancelled_owned())
+                .await
+        });
+        *self.route.lock().unwrap_or_else(|p| p.into_inner()) = Some(Route {
+            connections: tx,
+            cut: cut.clone(),
+        });
+        self.generation = Some(Generation { cut, stop, server });
+    }
+
+    /// Ends the current generation: cuts every connection and waits for the server
+    /// task. New connections are closed at once until [`open`](Self::open).
+    async fn close(&mut self) {
+        self.route.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(generation) = self.generation.take() {
+            generation.cut.cancel();
+            generation.stop.cancel();
+            let _ = generation.server.await;
+        }
+    }
+
+    /// Stops serving for good and waits for the server task.
+    pub(crate) async fn shutdown(&mut self) {
+        self.close().await;
+        self.accept.abort();
+        let _ = (&mut self.accept).await;
+    }
+
+    /// Stops serving at once, without waiting (for `Drop`).
+    pub(crate) fn abort(&mut self) {
+        self.route.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(generation) = self.generation.take() {
+            generation.cut.cancel();
+            generation.stop.cancel();
+            generation.server.abort();
+        }
+        self.accept.abort();
+    }
+}
+
+/// How a restart goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restart {
+    /// Keep or lose the state.
+    pub mode: RestartMode,
+    /// How long the fake is down (connections closed at once) before it serves again.
+    pub downtime: Duration,
+}
+
+impl From<RestartMode> for Restart {
+    fn from(mode: RestartMode) -> Self {
+        Self {
+            mode,
+            downtime: Duration::ZERO,
+        }
+    }
+}
+
+impl FakeRuntime {
+    /// Simulates a runtime restart: every connection is dropped (in-flight calls fail
+    /// on the client), then the fake serves again on the same endpoint, with its state
+    /// kept or lost. Pass a [`Restart`] to be down for a while first.
+    pub async fn restart(&mut self, restart: impl Into<Restart>) -> Result<(), StartError> {
+        let restart = restart.into();
+        self.serving_mut().close().await;
+        if restart.mode == RestartMode::LoseState {
+            let old = Arc::clone(self.runtime());
+            old.shutdown.cancel();
+            old.stop_all_processes().await;
+            old.tasks.close();
+            old.tasks.wait().await;
+            let fresh = self.seed().build(Arc::clone(&old.toolkit)).await?;
+            self.replace_runtime(fresh);
+            self.runtime().toolkit.state_changed();
+        }
+        if !restart.downtime.is_zero() {
+            tokio::time::sleep(restart.downtime).await;
+        }
+        let runtime = Arc::clone(self.runtime());
+        self.serving_mut().open(runtime);
+        tracing::info!(mode = ?restart.mode, "cri-fake restarted");
+        Ok(())
+    }
+}
