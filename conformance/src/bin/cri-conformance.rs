@@ -2,6 +2,12 @@
 //!
 //! Subcommands:
 //!
+//! * `run [--endpoint URI] [--only PATTERN] [--format table|json] [--can-pull]`: runs the
+//!   checks against a runtime (default: an in-process fake), one line per check and a
+//!   closing `N passed, M failed, K skipped` line; exits 1 if any check failed.
+//! * `compare A B [--only PATTERN] [--format text|json]`: runs the checks on two runtimes
+//!   (`fake` names an in-process fake) and reports every observable difference; exits 1 if
+//!   a check failed on A or a difference is not a documented deviation.
 //! * `build-images [--busybox PATH] --out DIR`: writes the busybox and sandbox test images
 //!   as OCI archives (`busybox.tar`, `pause.tar`) for `ctr images import`, and prints one
 //!   line per image: `<archive path>\t<reference>\t<image id>\t<size>`.
@@ -9,11 +15,20 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cri_conformance::oci;
+use std::time::Duration;
+
+use cri_conformance::{Target, oci, runner};
 
 const USAGE: &str = "usage: cri-conformance <subcommand> [options]
 
 subcommands:
+  run [--endpoint URI] [--only PATTERN] [--format table|json] [--can-pull]
+      Run the checks against the runtime at URI (unix:///path, /path, tcp://host:port;
+      default: an in-process fake). PATTERN selects checks whose area::name contains it.
+      --can-pull runs the checks that need a reachable registry.
+  compare A B [--only PATTERN] [--format text|json]
+      Run the checks on endpoints A and B (either may be `fake`) and report every
+      observable difference; documented deviations are listed but do not fail.
   build-images [--busybox PATH] --out DIR
       Write the busybox and sandbox test images as OCI archives into DIR.
       PATH is a statically linked busybox (default /bin/busybox).";
@@ -26,6 +41,8 @@ fn main() -> ExitCode {
     };
     let result = match subcommand.as_str() {
         "build-images" => build_images(rest),
+        "run" => block_on(run(rest)),
+        "compare" => block_on(compare(rest)),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -88,6 +105,138 @@ fn build_images(args: &[String]) -> Result<(), CliError> {
             image.image.id(),
             image.image.size()
         );
+    }
+    Ok(())
+}
+
+fn block_on(future: impl std::future::Future<Output = Result<(), CliError>>) -> Result<(), CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?
+        .block_on(future)
+}
+
+/// Options shared by `run` and `compare`.
+#[derive(Default)]
+struct SuiteOptions {
+    endpoints: Vec<String>,
+    only: Option<String>,
+    format: Option<String>,
+    can_pull: bool,
+}
+
+fn parse_suite_options(args: &[String], command: &str, endpoint_flag: bool) -> Result<SuiteOptions, CliError> {
+    let mut options = SuiteOptions::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next().cloned())
+                .ok_or_else(|| CliError::Usage(format!("{command}: {flag} needs a value")))
+        };
+        match flag {
+            "--endpoint" if endpoint_flag => options.endpoints.push(value()?),
+            "--only" => options.only = Some(value()?),
+            "--format" => options.format = Some(value()?),
+            "--can-pull" => options.can_pull = true,
+            other if !other.starts_with("--") && !endpoint_flag => options.endpoints.push(other.to_owned()),
+            other => return Err(CliError::Usage(format!("{command}: unknown argument {other:?}"))),
+        }
+    }
+    Ok(options)
+}
+
+/// A connected target: the client, its description, and the fake behind it if any.
+struct Connected {
+    client: cri_client::Client,
+    target: Target,
+    _fake: Option<cri_fake::FakeRuntime>,
+}
+
+async fn connect(endpoint: Option<&str>, can_pull: bool) -> Result<Connected, CliError> {
+    let (fake, mut target) = match endpoint {
+        None | Some("fake") => {
+            let (fake, target) = cri_conformance::fake::start_fake()
+                .await
+                .map_err(|e| CliError::Failed(format!("cannot start the fake: {e}")))?;
+            (Some(fake), target)
+        }
+        Some(endpoint) => (None, Target::new(endpoint)),
+    };
+    if can_pull {
+        target.can_pull = true;
+    }
+    let client = cri_client::Client::connect(target.endpoint.clone(), Duration::from_secs(10))
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot connect to {}: {e}", target.endpoint)))?;
+    Ok(Connected { client, target, _fake: fake })
+}
+
+/// `run [--endpoint URI] [--only PATTERN] [--format table|json] [--can-pull]`.
+async fn run(args: &[String]) -> Result<(), CliError> {
+    let options = parse_suite_options(args, "run", true)?;
+    if options.endpoints.len() > 1 {
+        return Err(CliError::Usage("run: give --endpoint once".into()));
+    }
+    let format = options.format.as_deref().unwrap_or("table");
+    if !matches!(format, "table" | "json") {
+        return Err(CliError::Usage(format!("run: --format must be table or json, not {format:?}")));
+    }
+    let connected = connect(options.endpoints.first().map(String::as_str), options.can_pull).await?;
+    let checks = cri_conformance::checks::all();
+    let report = runner::run(&checks, &connected.client, &connected.target, options.only.as_deref()).await;
+    match format {
+        "json" => println!("{}", report.to_json()),
+        _ => print!("{}", report.to_table()),
+    }
+    if report.checks.is_empty() {
+        return Err(CliError::Failed("no check matches the --only pattern".into()));
+    }
+    if report.succeeded() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!("{} check(s) failed", report.counts().1)))
+    }
+}
+
+/// `compare A B [--only PATTERN] [--format text|json]`.
+async fn compare(args: &[String]) -> Result<(), CliError> {
+    let options = parse_suite_options(args, "compare", false)?;
+    let [a, b] = options.endpoints.as_slice() else {
+        return Err(CliError::Usage("compare: give exactly two endpoints, A and B".into()));
+    };
+    let format = options.format.as_deref().unwrap_or("text");
+    if !matches!(format, "text" | "json") {
+        return Err(CliError::Usage(format!("compare: --format must be text or json, not {format:?}")));
+    }
+    let a = connect(Some(a), options.can_pull).await?;
+    let b = connect(Some(b), options.can_pull).await?;
+    let checks = cri_conformance::checks::all();
+    let (a_report, b_report, report) = cri_conformance::compare::compare(
+        &checks,
+        (&a.client, &a.target),
+        (&b.client, &b.target),
+        options.only.as_deref(),
+    )
+    .await;
+    match format {
+        "json" => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
+        _ => print!("{}", report.to_text()),
+    }
+    println!("A: {}", a_report.summary_line());
+    println!("B: {}", b_report.summary_line());
+    let undocumented = report.undocumented().len();
+    if !a_report.succeeded() {
+        return Err(CliError::Failed(format!("checks failed on A:\n{}", a_report.failures().join("\n"))));
+    }
+    if undocumented > 0 {
+        return Err(CliError::Failed(format!("{undocumented} undocumented difference(s) between A and B")));
     }
     Ok(())
 }
