@@ -159,10 +159,14 @@ struct Connected {
     _fake: Option<cri_fake::FakeRuntime>,
 }
 
+/// Connects to `endpoint`; `None` or `fake` starts an in-process fake, which simulates
+/// pulls when running alone and is offline (like the reference containerd) when compared,
+/// unless `--can-pull` is given.
 async fn connect(endpoint: Option<&str>, can_pull: bool) -> Result<Connected, CliError> {
     let (fake, mut target) = match endpoint {
         None | Some("fake") => {
-            let (fake, target) = cri_conformance::fake::start_fake()
+            let fake_pulls = can_pull || endpoint.is_none();
+            let (fake, target) = cri_conformance::fake::start_fake_with_pulls(fake_pulls)
                 .await
                 .map_err(|e| CliError::Failed(format!("cannot start the fake: {e}")))?;
             (Some(fake), target)
