@@ -629,10 +629,10 @@ impl Runtime {
                 r.phase
             })
         });
-        if let Some(phase) = phase {
-            if decide(Operation::Remove, phase, id) == Decision::Remove {
-                self.kill_container_without_grace(id).await;
-            }
+        if let Some(phase) = phase
+            && decide(Operation::Remove, phase, id) == Decision::Remove
+        {
+            self.kill_container_without_grace(id).await;
         }
         let removed = self.store.write(|s| s.remove_container(id));
         if let Some(record) = &removed {

@@ -105,15 +105,17 @@ fn fraction(value: u128, scale: u128) -> String {
     format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
-/// Kills the exec's process tree when dropped, unless disarmed: a client that cancels
-/// the call (or a failure path) never leaves the exec running.
+/// Kills the exec's process tree and stops its output readers when dropped, unless
+/// disarmed: a client that cancels the call (or a timeout) never leaves the exec running.
 struct KillOnDrop {
     process: Option<ProcessHandle>,
+    collectors: Vec<tokio::task::AbortHandle>,
 }
 
 impl KillOnDrop {
     fn disarm(&mut self) {
         self.process = None;
+        self.collectors.clear();
     }
 }
 
@@ -121,6 +123,9 @@ impl Drop for KillOnDrop {
     fn drop(&mut self) {
         if let Some(process) = self.process.take() {
             process.kill_tree(Signal::SIGKILL);
+        }
+        for collector in self.collectors.drain(..) {
+            collector.abort();
         }
     }
 }
@@ -172,8 +177,17 @@ impl Runtime {
         })?;
         let mut guard = KillOnDrop {
             process: Some(exec.clone()),
+            collectors: Vec::new(),
         };
-        let output = async { tokio::join!(collect_capped(stdout_reader), collect_capped(stderr_reader)) };
+        // The readers run while the process runs: pipes are bounded, so a writer of
+        // more than a few chunks would otherwise wait for ever.
+        let stdout_task = self.tasks.spawn(collect_capped(stdout_reader));
+        let stderr_task = self.tasks.spawn(collect_capped(stderr_reader));
+        guard.collectors = vec![stdout_task.abort_handle(), stderr_task.abort_handle()];
+        let output = async {
+            let (stdout, stderr) = tokio::join!(stdout_task, stderr_task);
+            (stdout.unwrap_or_default(), stderr.unwrap_or_default())
+        };
         tokio::pin!(output);
 
         let exit = if timeout_secs > 0 {
@@ -181,8 +195,7 @@ impl Runtime {
             match tokio::time::timeout(limit, exec.wait()).await {
                 Ok(exit) => exit,
                 Err(_) => {
-                    exec.kill_tree(Signal::SIGKILL);
-                    guard.disarm();
+                    // Dropping the guard kills the exec's processes and its readers.
                     return Err(CriError::new(
                         ErrorCode::DeadlineExceeded,
                         format!(
@@ -203,8 +216,6 @@ impl Runtime {
             match tokio::time::timeout(drain, &mut output).await {
                 Ok(out) => out,
                 Err(_) => {
-                    exec.kill_tree(Signal::SIGKILL);
-                    guard.disarm();
                     let quoted = go_quote(&exec_id);
                     return Err(exec_error(format!(
                         "failed to drain exec process {quoted} io: failed to drain exec process {quoted} io in {} because io is still held by other processes",
