@@ -148,7 +148,13 @@ impl FakeRuntimeBuilder {
             listen: self.listen.clone(),
             source,
         })?;
-        let serving = Serving::start(bound.incoming, runtime.clone());
+        // Where a restart with a downtime listens again (the same socket or port).
+        let rebind = match (&bound.socket_path, &self.listen) {
+            (Some(path), _) => Some(Listen::UnixSocket(path.clone())),
+            (None, Listen::Tcp(_)) => bound.endpoint.strip_prefix("tcp://").and_then(|a| a.parse().ok()).map(Listen::Tcp),
+            (None, _) => None,
+        };
+        let serving = Serving::start(bound.incoming, runtime.clone(), rebind);
         tracing::info!(endpoint = %bound.endpoint, "cri-fake serving");
         Ok(FakeRuntime {
             runtime,

@@ -21,7 +21,9 @@
 //! assert!(calls[0].outcome.is_ok());
 //! // One JSON object per line, for tools in any language.
 //! let line = fake.journal().to_json_lines();
-//! assert!(line.starts_with(r#"{"number":1,"method":"Version""#));
+//! let call: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap();
+//! assert_eq!((call["number"].as_u64(), call["method"].as_str()), (Some(1), Some("Version")));
+//! assert_eq!(call["request"]["version"], "v1");
 //! fake.shutdown().await;
 //! # }
 //! ```

@@ -1,12 +1,11 @@
 //! Serving the gRPC services, and simulated runtime restarts.
 //!
-//! The listener is bound once, for the fake's whole life; an accept task hands each
-//! connection to the current *generation* of the gRPC server. A restart
-//! ([`FakeRuntime::restart`]) ends the generation: every connection is cut at once (its
-//! reads and writes fail, so in-flight calls fail on the client and their handlers are
-//! dropped), the server task ends, and — after an optional downtime during which
-//! connections are accepted and closed at once, like a refused connection — a new
-//! generation serves, over the same runtime state ([`RestartMode::KeepState`], like
+//! An accept task hands each connection to the current *generation* of the gRPC
+//! server. A restart ([`FakeRuntime::restart`]) ends the generation: every connection
+//! is cut at once (its reads and writes fail, so in-flight calls fail on the client
+//! and their handlers are dropped), the server task ends, and — after an optional
+//! downtime during which the socket is not listening, so clients get "connection
+//! refused" — a new generation serves on the same endpoint, over the same runtime state ([`RestartMode::KeepState`], like
 //! containerd restarting while its shims keep the containers running) or a fresh one
 //! ([`RestartMode::LoseState`], like a node whose runtime state was wiped: every
 //! container is killed, every sandbox and container forgotten, the images back to the
@@ -56,7 +55,7 @@ use tonic::transport::Server;
 use crate::builder::{FakeRuntime, MAX_MESSAGE_SIZE, StartError};
 use crate::runtime::Runtime;
 use crate::service::{Dispatcher, ImageApi, RuntimeApi};
-use crate::transport::{Conn, Incoming};
+use crate::transport::{self, Conn, Incoming, Listen};
 
 /// What a restart does to the runtime's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +159,9 @@ pub(crate) struct Serving {
     accept: JoinHandle<()>,
     route: Arc<Mutex<Option<Route>>>,
     generation: Option<Generation>,
+    /// Where to bind again after a downtime (unix socket path or TCP address); `None`
+    /// for in-memory transports, which stay bound and close connections instead.
+    rebind: Option<Listen>,
 }
 
 impl std::fmt::Debug for Serving {
@@ -171,33 +173,42 @@ impl std::fmt::Debug for Serving {
 }
 
 impl Serving {
-    /// Accepts connections from `incoming` and serves `runtime` on them.
-    pub(crate) fn start(mut incoming: Incoming, runtime: Arc<Runtime>) -> Self {
+    /// Accepts connections from `incoming` and serves `runtime` on them; `rebind` is
+    /// where the listener can be bound again after a restart's downtime.
+    pub(crate) fn start(incoming: Incoming, runtime: Arc<Runtime>, rebind: Option<Listen>) -> Self {
         let route: Arc<Mutex<Option<Route>>> = Arc::default();
-        let accept_route = Arc::clone(&route);
-        let accept = tokio::spawn(async move {
-            while let Some(accepted) = incoming.next().await {
-                let Ok(conn) = accepted else { continue };
-                let current = accept_route
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone();
-                // No generation (a restart's downtime): the connection is closed at once.
-                if let Some(route) = current {
-                    let _ = route
-                        .connections
-                        .send(Ok(Severable::new(conn, route.cut.clone())))
-                        .await;
-                }
-            }
-        });
+        let accept = spawn_accept(incoming, Arc::clone(&route));
         let mut serving = Self {
             accept,
             route,
             generation: None,
+            rebind,
         };
         serving.open(runtime);
         serving
+    }
+
+    /// Stops listening (clients get "connection refused") when the listener can be
+    /// bound again; returns whether it did.
+    async fn unbind(&mut self) -> bool {
+        if self.rebind.is_none() {
+            return false;
+        }
+        self.accept.abort();
+        let _ = (&mut self.accept).await;
+        true
+    }
+
+    /// Listens again where the listener was.
+    async fn bind_again(&mut self) -> Result<(), StartError> {
+        let Some(listen) = self.rebind.clone() else {
+            return Ok(());
+        };
+        let bound = transport::bind(&listen)
+            .await
+            .map_err(|source| StartError::Bind { listen, source })?;
+        self.accept = spawn_accept(bound.incoming, Arc::clone(&self.route));
+        Ok(())
     }
 
     /// Starts a server generation over `runtime`.
@@ -257,12 +268,31 @@ impl Serving {
     }
 }
 
+/// Hands accepted connections to the current generation; without one (a restart in
+/// progress) a connection is closed at once.
+fn spawn_accept(mut incoming: Incoming, route: Arc<Mutex<Option<Route>>>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(accepted) = incoming.next().await {
+            let Ok(conn) = accepted else { continue };
+            let current = route.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some(route) = current {
+                let _ = route
+                    .connections
+                    .send(Ok(Severable::new(conn, route.cut.clone())))
+                    .await;
+            }
+        }
+    })
+}
+
 /// How a restart goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Restart {
     /// Keep or lose the state.
     pub mode: RestartMode,
-    /// How long the fake is down (connections closed at once) before it serves again.
+    /// How long the fake is down before it serves again: unix socket and TCP clients
+    /// get "connection refused" (UNAVAILABLE) meanwhile; in-memory connections are
+    /// closed at once.
     pub downtime: Duration,
 }
 
@@ -282,6 +312,7 @@ impl FakeRuntime {
     pub async fn restart(&mut self, restart: impl Into<Restart>) -> Result<(), StartError> {
         let restart = restart.into();
         self.serving_mut().close().await;
+        let unbound = !restart.downtime.is_zero() && self.serving_mut().unbind().await;
         if restart.mode == RestartMode::LoseState {
             let old = Arc::clone(self.runtime());
             old.shutdown.cancel();
@@ -294,6 +325,9 @@ impl FakeRuntime {
         }
         if !restart.downtime.is_zero() {
             tokio::time::sleep(restart.downtime).await;
+        }
+        if unbound {
+            self.serving_mut().bind_again().await?;
         }
         let runtime = Arc::clone(self.runtime());
         self.serving_mut().open(runtime);

@@ -84,18 +84,24 @@ fn check_loopback(addr: SocketAddr, allowed: bool) -> Result<(), String> {
     ))
 }
 
-async fn wait_for_signal() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+/// Listens for SIGTERM and SIGINT from now on (so a signal sent as soon as the
+/// "serving" line is printed is not missed); the future ends at the first one.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (terminate, interrupt) {
+            (Ok(mut terminate), Ok(mut interrupt)) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
             }
-        };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     }
 }
 
@@ -149,8 +155,9 @@ async fn main() -> ExitCode {
         }
     };
     config.mount(&fake);
+    let signal = shutdown_signal();
     println!("cri-fake serving on {}", fake.endpoint());
-    wait_for_signal().await;
+    signal.await;
     tracing::info!("shutting down");
     finish(fake, args.journal.as_deref()).await
 }
