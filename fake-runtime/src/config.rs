@@ -47,7 +47,8 @@
 //! when = { config = { metadata = { name = "web" } } }  # request JSON (proto names) contains this
 //! ```
 //!
-//! An invalid file gives an error naming the line:
+//! `examples/cri-fake.toml` in the crate is a commented example. An invalid file gives
+//! an error naming the line:
 //!
 //! ```
 //! let err = cri_fake::config::Config::parse("[[faults]]\nmethod = \"RunPod\"\n").unwrap_err();
@@ -654,10 +655,10 @@ fn build_image(c: &ImageConfig) -> Result<Image, String> {
 type Span = Option<std::ops::Range<usize>>;
 
 fn validate_script(c: &ScriptConfig) -> Result<(), (Span, String)> {
-    if let Some(regex) = &c.command_regex {
-        if let Err(e) = regex::Regex::new(regex.get_ref()) {
-            return Err((Some(regex.span()), format!("invalid command_regex: {e}")));
-        }
+    if let Some(regex) = &c.command_regex
+        && let Err(e) = regex::Regex::new(regex.get_ref())
+    {
+        return Err((Some(regex.span()), format!("invalid command_regex: {e}")));
     }
     let canned = c.stdout.is_some() || c.stderr.is_some() || c.exit_code.is_some() || c.oom_kill;
     let replies = [canned, c.run.is_some(), c.simulate]
@@ -723,10 +724,10 @@ fn script_builder<T: ScriptTarget>(c: &ScriptConfig) -> ScriptBuilder<T> {
     if let Some(prefix) = &c.command_prefix {
         matchers.push(Box::new(script::command_prefix(prefix.clone())));
     }
-    if let Some(regex) = &c.command_regex {
-        if let Ok(matcher) = script::try_command_regex(regex.get_ref()) {
-            matchers.push(Box::new(matcher));
-        }
+    if let Some(regex) = &c.command_regex
+        && let Ok(matcher) = script::try_command_regex(regex.get_ref())
+    {
+        matchers.push(Box::new(matcher));
     }
     if let Some(id) = &c.container_id {
         matchers.push(Box::new(script::container_id(id.clone())));
@@ -928,6 +929,28 @@ when = { config = { metadata = { name = "web" } } }
             format!("{fault:?}"),
             "fault on RunPodSandbox|StopPodSandbox for requests containing \
              {\"config\":{\"metadata\":{\"name\":\"web\"}}}, first 2 calls: fail with UNAVAILABLE \"connection refused\""
+        );
+    }
+
+    #[test]
+    fn the_example_configuration_is_valid() {
+        let config = Config::parse(include_str!("../examples/cri-fake.toml")).unwrap();
+        assert_eq!(
+            (
+                config.images.len(),
+                config.exec.len(),
+                config.containers.len(),
+                config.faults.len()
+            ),
+            (1, 2, 2, 3)
+        );
+        assert_eq!(
+            config.images[0].repo_tags,
+            ["registry.example.com/shop/api:2.3"]
+        );
+        assert_eq!(
+            config.faults[1].delay_between.map(|[a, b]| (a.0, b.0)),
+            Some((Duration::from_millis(50), Duration::from_millis(150)))
         );
     }
 

@@ -656,10 +656,10 @@ impl FaultSet {
             if !fault.methods.contains(method) {
                 continue;
             }
-            if let Some((predicate, _)) = &fault.predicate {
-                if !predicate(method, request) {
-                    continue;
-                }
+            if let Some((predicate, _)) = &fault.predicate
+                && !predicate(method, request)
+            {
+                continue;
             }
             let count = rule.matched.fetch_add(1, Ordering::SeqCst) + 1;
             if !fault.trigger.fires(count) {

@@ -249,3 +249,83 @@ fn an_invalid_config_exits_2_naming_the_line() {
         )
     );
 }
+
+/// Calls `ListPodSandbox` until the (restarted) binary answers: the first calls after
+/// a restart may fail while the client reconnects.
+async fn pods(rt: &mut RuntimeServiceClient<tonic::transport::Channel>) -> Vec<PodSandbox> {
+    for _ in 0..500 {
+        if let Ok(reply) = rt.list_pod_sandbox(ListPodSandboxRequest::default()).await {
+            return reply.into_inner().items;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the binary does not answer");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_restarts_the_binary_keeping_its_state_and_sigusr1_losing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("cri.sock");
+    let mut child = Command::new(BINARY)
+        .arg("--listen")
+        .arg(format!("unix://{}", socket.display()))
+        .arg("--log")
+        .arg("cri_fake=info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(
+        first,
+        format!("cri-fake serving on unix://{}\n", socket.display())
+    );
+    // The log says when a restart is done.
+    let (restarted_tx, restarted) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("cri-fake restarted") {
+                let _ = restarted_tx.send(line);
+            }
+        }
+    });
+    let signal = |name: &str| {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        restarted.recv_timeout(Duration::from_secs(10)).unwrap()
+    };
+
+    let mut rt = RuntimeServiceClient::new(cri_fake::transport::unix_channel(&socket));
+    let request = RunPodSandboxRequest {
+        config: Some(pod_config("kept")),
+        runtime_handler: String::new(),
+    };
+    let pod = rt
+        .run_pod_sandbox(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .pod_sandbox_id;
+    assert!(signal("HUP").contains("KeepState"));
+    let ids: Vec<String> = pods(&mut rt).await.into_iter().map(|p| p.id).collect();
+    assert_eq!(ids, [pod]);
+    assert!(signal("USR1").contains("LoseState"));
+    assert!(pods(&mut rt).await.is_empty());
+
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -13,7 +13,6 @@ use cri_fake::script::{
     container_name, pod_label,
 };
 use cri_fake::{FakeRuntime, Method};
-use cri_proto::v1::*;
 use tonic::Code;
 
 fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {

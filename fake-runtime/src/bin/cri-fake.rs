@@ -12,6 +12,10 @@
 //! binary writes the call journal to the `--journal` file, as JSON lines, and checks
 //! the expectations of the configuration: when one is unmet it prints the report on
 //! stderr and exits with status 1.
+//!
+//! Restarts, for testing clients' reconnect and recovery paths: SIGHUP restarts the
+//! fake keeping its state (every connection drops), SIGUSR1 restarts it losing its
+//! state (every sandbox and container forgotten, images back to the start).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,7 +24,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use cri_fake::config::Config;
-use cri_fake::{FakeRuntime, Listen, Profile, PullPolicy};
+use cri_fake::{FakeRuntime, Listen, Profile, PullPolicy, RestartMode};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
 /// A fake Kubernetes CRI runtime that behaves like containerd's CRI plugin.
@@ -84,23 +89,39 @@ fn check_loopback(addr: SocketAddr, allowed: bool) -> Result<(), String> {
     ))
 }
 
-/// Listens for SIGTERM and SIGINT from now on (so a signal sent as soon as the
-/// "serving" line is printed is not missed); the future ends at the first one.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let terminate = signal(SignalKind::terminate());
-    let interrupt = signal(SignalKind::interrupt());
-    async move {
-        match (terminate, interrupt) {
-            (Ok(mut terminate), Ok(mut interrupt)) => {
-                tokio::select! {
-                    _ = terminate.recv() => {}
-                    _ = interrupt.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// What a signal asks for.
+enum Request {
+    /// SIGTERM, SIGINT: stop.
+    Stop,
+    /// SIGHUP: restart keeping the state; SIGUSR1: restart losing it.
+    Restart(RestartMode),
+}
+
+/// The signals the binary handles, listened for from creation on (so a signal sent as
+/// soon as the "serving" line is printed is not missed).
+struct Signals {
+    terminate: Signal,
+    interrupt: Signal,
+    hangup: Signal,
+    user1: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+            user1: signal(SignalKind::user_defined1())?,
+        })
+    }
+
+    async fn next(&mut self) -> Request {
+        tokio::select! {
+            _ = self.terminate.recv() => Request::Stop,
+            _ = self.interrupt.recv() => Request::Stop,
+            _ = self.hangup.recv() => Request::Restart(RestartMode::KeepState),
+            _ = self.user1.recv() => Request::Restart(RestartMode::LoseState),
         }
     }
 }
@@ -155,9 +176,22 @@ async fn main() -> ExitCode {
         }
     };
     config.mount(&fake);
-    let signal = shutdown_signal();
+    let mut signals = match Signals::new() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("cri-fake: cannot listen for signals: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!("cri-fake serving on {}", fake.endpoint());
-    signal.await;
+    let mut fake = fake;
+    while let Request::Restart(mode) = signals.next().await {
+        tracing::info!(?mode, "restarting on a signal");
+        if let Err(error) = fake.restart(mode).await {
+            eprintln!("cri-fake: cannot restart: {error}");
+            break;
+        }
+    }
     tracing::info!("shutting down");
     finish(fake, args.journal.as_deref()).await
 }

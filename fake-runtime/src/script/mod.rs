@@ -17,6 +17,7 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use cri_fake::script::{ExecScript, Reply, command};
 //! use cri_fake::FakeRuntime;
+//! use cri_proto::v1::*;
 //!
 //! let fake = FakeRuntime::start().await.unwrap();
 //! ExecScript::given(command(["cat", "/etc/os-release"]))
@@ -24,11 +25,38 @@
 //!     .expect(1)
 //!     .named("os-release probe")
 //!     .mount(&fake);
-//! // ... run a container and `ExecSync` `cat /etc/os-release` in it: the answer is
-//! // `ID=alpine\n`, exit code 0, whatever the image holds. Every other command runs
-//! // in the simulation.
-//! # let _ = fake.verification_report();
-//! # std::mem::forget(fake);
+//! # let mut cri = fake.runtime_client();
+//! # let pod = PodSandboxConfig {
+//! #     metadata: Some(PodSandboxMetadata { name: "web".into(), uid: "u".into(), namespace: "ns".into(), attempt: 0 }),
+//! #     linux: Some(LinuxPodSandboxConfig { security_context: Some(LinuxSandboxSecurityContext {
+//! #         namespace_options: Some(NamespaceOption { network: NamespaceMode::Node as i32, ..Default::default() }),
+//! #         ..Default::default() }), ..Default::default() }),
+//! #     ..Default::default()
+//! # };
+//! # let pod_id = cri.run_pod_sandbox(RunPodSandboxRequest { config: Some(pod.clone()), runtime_handler: String::new() })
+//! #     .await.unwrap().into_inner().pod_sandbox_id;
+//! # let config = ContainerConfig {
+//! #     metadata: Some(ContainerMetadata { name: "app".into(), attempt: 0 }),
+//! #     image: Some(ImageSpec { image: "busybox:1.36".into(), ..Default::default() }),
+//! #     command: vec!["sleep".into(), "1000".into()],
+//! #     ..Default::default()
+//! # };
+//! # let id = cri.create_container(CreateContainerRequest { pod_sandbox_id: pod_id, config: Some(config), sandbox_config: Some(pod) })
+//! #     .await.unwrap().into_inner().container_id;
+//! # cri.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap();
+//! let exec = |cmd: &[&str]| ExecSyncRequest {
+//!     container_id: id.clone(),
+//!     cmd: cmd.iter().map(|s| s.to_string()).collect(),
+//!     timeout: 5,
+//! };
+//! // The script answers, whatever the image holds...
+//! let os = cri.exec_sync(exec(&["cat", "/etc/os-release"])).await.unwrap().into_inner();
+//! assert_eq!((os.stdout.as_slice(), os.exit_code), (&b"ID=alpine\n"[..], 0));
+//! // ...and every other command runs in the simulation.
+//! let echo = cri.exec_sync(exec(&["echo", "hi"])).await.unwrap().into_inner();
+//! assert_eq!(echo.stdout, b"hi\n");
+//! fake.verify(); // the probe ran exactly once
+//! # fake.shutdown().await;
 //! # }
 //! ```
 //!
