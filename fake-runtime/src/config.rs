@@ -1,6 +1,6 @@
 //! The `cri-fake` binary's configuration file (TOML): settings, images, exec scripts,
 //! container scripts and fault rules, so tests in any language get what Rust tests
-//! get from [`script`](crate::script) and [`faults`](crate::faults).
+//! get from [`script`] and [`faults`](crate::faults).
 //!
 //! ```toml
 //! [settings]

@@ -12,7 +12,7 @@
 //! more than [`EVENT_BUFFER`] events behind loses the oldest ones; the runtime never
 //! waits for a subscriber.
 //!
-//! With [`Profile::Containerd16`](crate::Profile::Containerd16) the stream fails at once
+//! With [`Profile::Containerd16`] the stream fails at once
 //! with UNIMPLEMENTED `method GetContainerEvents not implemented`, as containerd 1.6
 //! does (reference §9).
 //!

@@ -158,3 +158,28 @@ async fn a_container_can_run_a_program_that_completes() {
         ["stdout F migrating with migrate --up"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_that_exit_at_once_are_recorded_as_exited_on_a_multi_threaded_runtime() {
+    let mut env = start().await;
+    ContainerScript::given(container_name("instant"))
+        .respond_with(Reply::exit(2))
+        .mount(&env.fake);
+    let (pod, config) = env.pod("instant").await;
+    for attempt in 0..40u32 {
+        let mut instant = container_config("instant", &["sleep", "1000"]);
+        instant.metadata.as_mut().unwrap().attempt = attempt;
+        let id = env.create(&pod, &config, instant).await.unwrap();
+        env.start(&id).await.unwrap();
+        let exited = env
+            .fake
+            .wait_for_container_state(&id, ContainerState::ContainerExited, WAIT)
+            .await
+            .unwrap();
+        assert_eq!(
+            (exited.exit_code, exited.reason.as_str()),
+            (2, "Error"),
+            "attempt {attempt}"
+        );
+    }
+}

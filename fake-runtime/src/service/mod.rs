@@ -1,4 +1,4 @@
-//! Thin tonic adapters: decode the request, call the [`Runtime`](crate::runtime::Runtime)
+//! Thin tonic adapters: decode the request, call the [`Runtime`]
 //! core, encode the answer. One file per service; every call goes through
 //! [`Dispatcher::call`], the one place where cross-cutting behaviour hooks in: the
 //! [call journal](crate::journal) records it, and the [fault rules](crate::faults)
