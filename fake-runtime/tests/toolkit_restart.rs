@@ -193,3 +193,30 @@ async fn scripts_faults_and_the_journal_survive_a_restart_that_loses_state() {
     assert_eq!(env.fake.calls()[0].method, Method::Version);
     env.fake.verify();
 }
+
+#[tokio::test]
+async fn in_memory_and_tcp_fakes_serve_again_on_the_same_endpoint_after_a_restart() {
+    for listen in [
+        cri_fake::Listen::InMemory,
+        cri_fake::Listen::Tcp("127.0.0.1:0".parse().unwrap()),
+    ] {
+        let mut env = start_with(FakeRuntime::builder().listen(listen.clone())).await;
+        let endpoint = env.fake.endpoint().to_string();
+        let pod = env.run_pod(pod_config("same")).await;
+        env.fake
+            .restart(Restart {
+                mode: RestartMode::KeepState,
+                downtime: Duration::from_millis(50),
+            })
+            .await
+            .unwrap();
+        assert_eq!(env.fake.endpoint(), endpoint);
+        let ids: Vec<String> = list_pods(&mut env)
+            .await
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(ids, [pod], "{listen:?}");
+        env.fake.shutdown().await;
+    }
+}
