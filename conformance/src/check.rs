@@ -154,6 +154,8 @@ pub fn expect_eq<T: PartialEq + fmt::Debug>(what: &str, observed: T, expected: T
     if observed == expected {
         Ok(())
     } else {
-        Err(Failure::Mismatch(format!("{what}: expected {expected:?}, observed {observed:?}")))
+        Err(Failure::Mismatch(format!(
+            "{what}: expected {expected:?}, observed {observed:?}"
+        )))
     }
 }

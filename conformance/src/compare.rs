@@ -47,15 +47,25 @@ pub struct CompareReport {
 impl CompareReport {
     /// Differences that are not documented deviations.
     pub fn undocumented(&self) -> Vec<&Difference> {
-        self.differences.iter().filter(|d| d.deviation.is_none()).collect()
+        self.differences
+            .iter()
+            .filter(|d| d.deviation.is_none())
+            .collect()
     }
 
     /// A readable report.
     pub fn to_text(&self) -> String {
         let mut out = format!("A: {}\nB: {}\n", self.a, self.b);
         for d in &self.differences {
-            let tag = if d.deviation.is_some() { "documented" } else { "DIFFERENT" };
-            out.push_str(&format!("{tag} {} [{}]\n  A: {}\n  B: {}\n", d.check, d.key, d.a, d.b));
+            let tag = if d.deviation.is_some() {
+                "documented"
+            } else {
+                "DIFFERENT"
+            };
+            out.push_str(&format!(
+                "{tag} {} [{}]\n  A: {}\n  B: {}\n",
+                d.check, d.key, d.a, d.b
+            ));
             if let Some(reason) = d.deviation {
                 out.push_str(&format!("  why: {reason}\n"));
             }
@@ -78,13 +88,20 @@ pub fn mask(text: &str, run_id: &str) -> String {
         [
             (r"[0-9a-f]{64}", "<id>"),
             (r"/[^\s]*cri-conformance-logs-[A-Za-z0-9_]+", "<logs>"),
-            (r"http://127\.0\.0\.1:[0-9]+/(exec|attach|portforward)/[A-Za-z0-9_-]{8}", "<stream-url>"),
+            (
+                r"http://127\.0\.0\.1:[0-9]+/(exec|attach|portforward)/[A-Za-z0-9_-]{8}",
+                "<stream-url>",
+            ),
         ]
         .into_iter()
         .filter_map(|(p, r)| Regex::new(p).ok().map(|re| (re, r)))
         .collect()
     });
-    let mut masked = if run_id.is_empty() { text.to_owned() } else { text.replace(run_id, "<run>") };
+    let mut masked = if run_id.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(run_id, "<run>")
+    };
     for (re, replacement) in patterns {
         masked = re.replace_all(&masked, *replacement).into_owned();
     }
@@ -104,7 +121,11 @@ fn observations(report: &Report) -> BTreeMap<(String, String), String> {
         for (key, value) in &check.observations {
             let n = seen.entry(key.clone()).or_default();
             *n += 1;
-            let key = if *n == 1 { key.clone() } else { format!("{key}#{n}") };
+            let key = if *n == 1 {
+                key.clone()
+            } else {
+                format!("{key}#{n}")
+            };
             map.insert((check.name.clone(), key), value.clone());
         }
     }
@@ -127,8 +148,14 @@ pub fn diff(a: &Report, a_run: &str, b: &Report, b_run: &str) -> CompareReport {
     keys.dedup();
     let mut differences = Vec::new();
     for key in &keys {
-        let av = a_obs.get(*key).map(|v| mask(v, a_run)).unwrap_or_else(|| "<not observed>".into());
-        let bv = b_obs.get(*key).map(|v| mask(v, b_run)).unwrap_or_else(|| "<not observed>".into());
+        let av = a_obs
+            .get(*key)
+            .map(|v| mask(v, a_run))
+            .unwrap_or_else(|| "<not observed>".into());
+        let bv = b_obs
+            .get(*key)
+            .map(|v| mask(v, b_run))
+            .unwrap_or_else(|| "<not observed>".into());
         if av != bv {
             differences.push(Difference {
                 check: key.0.clone(),
@@ -139,7 +166,12 @@ pub fn diff(a: &Report, a_run: &str, b: &Report, b_run: &str) -> CompareReport {
             });
         }
     }
-    CompareReport { a: a.target.clone(), b: b.target.clone(), compared: keys.len(), differences }
+    CompareReport {
+        a: a.target.clone(),
+        b: b.target.clone(),
+        compared: keys.len(),
+        differences,
+    }
 }
 
 /// Runs the selected checks on both targets (A first, then B) and compares them.
@@ -151,12 +183,26 @@ pub async fn compare(
 ) -> (Report, Report, CompareReport) {
     let a_run = runner::new_run_id();
     let b_run = format!("{a_run}b");
-    let selected: Vec<Check> = checks.iter().filter(|c| runner::selected(c, pattern)).copied().collect();
-    let mut a_report = Report { target: a.1.endpoint.clone(), checks: Vec::new() };
-    let mut b_report = Report { target: b.1.endpoint.clone(), checks: Vec::new() };
+    let selected: Vec<Check> = checks
+        .iter()
+        .filter(|c| runner::selected(c, pattern))
+        .copied()
+        .collect();
+    let mut a_report = Report {
+        target: a.1.endpoint.clone(),
+        checks: Vec::new(),
+    };
+    let mut b_report = Report {
+        target: b.1.endpoint.clone(),
+        checks: Vec::new(),
+    };
     for check in &selected {
-        a_report.checks.push(runner::run_check(check, a.0, a.1, &a_run).await);
-        b_report.checks.push(runner::run_check(check, b.0, b.1, &b_run).await);
+        a_report
+            .checks
+            .push(runner::run_check(check, a.0, a.1, &a_run).await);
+        b_report
+            .checks
+            .push(runner::run_check(check, b.0, b.1, &b_run).await);
     }
     let report = diff(&a_report, &a_run, &b_report, &b_run);
     (a_report, b_report, report)

@@ -65,7 +65,9 @@ pub struct Ctx {
 impl Ctx {
     /// A context over a connected client.
     pub fn new(client: cri_client::Client, target: Target, run_id: &str) -> std::io::Result<Self> {
-        let log_dir = tempfile::Builder::new().prefix("cri-conformance-logs-").tempdir()?;
+        let log_dir = tempfile::Builder::new()
+            .prefix("cri-conformance-logs-")
+            .tempdir()?;
         Ok(Self {
             rt: client.runtime_client(),
             img: client.image_client(),
@@ -136,7 +138,10 @@ impl Ctx {
     pub async fn try_run_pod(&mut self, config: &PodSandboxConfig) -> Result<String, Status> {
         let id = self
             .rt
-            .run_pod_sandbox(RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() })
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(config.clone()),
+                runtime_handler: String::new(),
+            })
             .await?
             .into_inner()
             .pod_sandbox_id;
@@ -165,7 +170,9 @@ impl Ctx {
 
     /// Runs a pod; failing is a check failure.
     pub async fn run_pod(&mut self, config: &PodSandboxConfig) -> Result<String, Failure> {
-        self.try_run_pod(config).await.map_err(|s| unexpected("RunPodSandbox", &s))
+        self.try_run_pod(config)
+            .await
+            .map_err(|s| unexpected("RunPodSandbox", &s))
     }
 
     /// A new pod with a unique name: (id, config).
@@ -178,8 +185,14 @@ impl Ctx {
     /// A container config of the test image running `command`, labelled with the run.
     pub fn container_config(&self, name: &str, command: &[&str]) -> ContainerConfig {
         ContainerConfig {
-            metadata: Some(ContainerMetadata { name: name.into(), attempt: 0 }),
-            image: Some(ImageSpec { image: self.target.test_image.clone(), ..Default::default() }),
+            metadata: Some(ContainerMetadata {
+                name: name.into(),
+                attempt: 0,
+            }),
+            image: Some(ImageSpec {
+                image: self.target.test_image.clone(),
+                ..Default::default()
+            }),
             command: command.iter().map(|s| s.to_string()).collect(),
             labels: HashMap::from([(RUN_LABEL.to_owned(), self.run_id.clone())]),
             ..Default::default()
@@ -187,7 +200,12 @@ impl Ctx {
     }
 
     /// CreateContainer.
-    pub async fn create(&mut self, pod: &str, pod_config: &PodSandboxConfig, config: ContainerConfig) -> Result<String, Status> {
+    pub async fn create(
+        &mut self,
+        pod: &str,
+        pod_config: &PodSandboxConfig,
+        config: ContainerConfig,
+    ) -> Result<String, Status> {
         self.rt
             .create_container(CreateContainerRequest {
                 pod_sandbox_id: pod.into(),
@@ -200,58 +218,110 @@ impl Ctx {
 
     /// StartContainer.
     pub async fn start(&mut self, id: &str) -> Result<(), Status> {
-        self.rt.start_container(StartContainerRequest { container_id: id.into() }).await.map(|_| ())
+        self.rt
+            .start_container(StartContainerRequest {
+                container_id: id.into(),
+            })
+            .await
+            .map(|_| ())
     }
 
     /// Creates and starts `command` in a new pod: (pod id, container id).
-    pub async fn running(&mut self, base: &str, command: &[&str]) -> Result<(String, String), Failure> {
+    pub async fn running(
+        &mut self,
+        base: &str,
+        command: &[&str],
+    ) -> Result<(String, String), Failure> {
         let (pod, config) = self.pod(base).await?;
         let id = self.running_in(&pod, &config, "main", command).await?;
         Ok((pod, id))
     }
 
     /// Creates and starts a container in an existing pod.
-    pub async fn running_in(&mut self, pod: &str, config: &PodSandboxConfig, name: &str, command: &[&str]) -> Result<String, Failure> {
+    pub async fn running_in(
+        &mut self,
+        pod: &str,
+        config: &PodSandboxConfig,
+        name: &str,
+        command: &[&str],
+    ) -> Result<String, Failure> {
         let container = self.container_config(name, command);
-        let id = self.create(pod, config, container).await.map_err(|s| unexpected("CreateContainer", &s))?;
-        self.start(&id).await.map_err(|s| unexpected("StartContainer", &s))?;
+        let id = self
+            .create(pod, config, container)
+            .await
+            .map_err(|s| unexpected("CreateContainer", &s))?;
+        self.start(&id)
+            .await
+            .map_err(|s| unexpected("StartContainer", &s))?;
         Ok(id)
     }
 
     /// ContainerStatus.
     pub async fn status(&mut self, id: &str) -> Result<ContainerStatus, Status> {
         self.rt
-            .container_status(ContainerStatusRequest { container_id: id.into(), verbose: false })
+            .container_status(ContainerStatusRequest {
+                container_id: id.into(),
+                verbose: false,
+            })
             .await
             .map(|r| r.into_inner().status.unwrap_or_default())
     }
 
     /// ContainerStatus; failing is a check failure.
     pub async fn status_ok(&mut self, id: &str) -> Result<ContainerStatus, Failure> {
-        self.status(id).await.map_err(|s| unexpected("ContainerStatus", &s))
+        self.status(id)
+            .await
+            .map_err(|s| unexpected("ContainerStatus", &s))
     }
 
     /// StopContainer.
     pub async fn stop(&mut self, id: &str, timeout: i64) -> Result<(), Status> {
-        self.rt.stop_container(StopContainerRequest { container_id: id.into(), timeout }).await.map(|_| ())
+        self.rt
+            .stop_container(StopContainerRequest {
+                container_id: id.into(),
+                timeout,
+            })
+            .await
+            .map(|_| ())
     }
 
     /// RemoveContainer.
     pub async fn remove(&mut self, id: &str) -> Result<(), Status> {
-        self.rt.remove_container(RemoveContainerRequest { container_id: id.into() }).await.map(|_| ())
+        self.rt
+            .remove_container(RemoveContainerRequest {
+                container_id: id.into(),
+            })
+            .await
+            .map(|_| ())
     }
 
     /// ExecSync.
-    pub async fn exec(&mut self, id: &str, cmd: &[&str], timeout: i64) -> Result<ExecSyncResponse, Status> {
+    pub async fn exec(
+        &mut self,
+        id: &str,
+        cmd: &[&str],
+        timeout: i64,
+    ) -> Result<ExecSyncResponse, Status> {
         self.rt
-            .exec_sync(ExecSyncRequest { container_id: id.into(), cmd: cmd.iter().map(|s| s.to_string()).collect(), timeout })
+            .exec_sync(ExecSyncRequest {
+                container_id: id.into(),
+                cmd: cmd.iter().map(|s| s.to_string()).collect(),
+                timeout,
+            })
             .await
             .map(|r| r.into_inner())
     }
 
     /// ExecSync; failing is a check failure.
-    pub async fn exec_ok(&mut self, id: &str, cmd: &[&str], timeout: i64) -> Result<ExecSyncResponse, Failure> {
-        self.exec(id, cmd, timeout).await.map_err(|s| unexpected("ExecSync", &s))
+    pub async fn exec_ok(
+        &mut self,
+        id: &str,
+        cmd: &[&str],
+        timeout: i64,
+    ) -> Result<ExecSyncResponse, Failure> {
+        self.exec(id, cmd, timeout)
+            .await
+            .map_err(|s| unexpected("ExecSync", &s))
     }
 
     /// StopPodSandbox.
@@ -403,7 +473,11 @@ impl Ctx {
     }
 
     /// Polls (bounded, 20 s) until the container reaches `state`.
-    pub async fn wait_state(&mut self, id: &str, state: ContainerState) -> Result<ContainerStatus, Failure> {
+    pub async fn wait_state(
+        &mut self,
+        id: &str,
+        state: ContainerState,
+    ) -> Result<ContainerStatus, Failure> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let status = self.status_ok(id).await?;
@@ -411,7 +485,9 @@ impl Ctx {
                 return Ok(status);
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(Failure::Mismatch(format!("container never reached {state:?}: {status:?}")));
+                return Err(Failure::Mismatch(format!(
+                    "container never reached {state:?}: {status:?}"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -428,25 +504,48 @@ impl Ctx {
     }
 
     /// Expects `result` to fail with exactly `code` and `message`; records the outcome.
-    pub fn expect_error<T: Debug>(&mut self, key: &str, result: Result<T, Status>, code: Code, message: &str) -> CheckResult {
+    pub fn expect_error<T: Debug>(
+        &mut self,
+        key: &str,
+        result: Result<T, Status>,
+        code: Code,
+        message: &str,
+    ) -> CheckResult {
         let observed = outcome(&result);
         self.observe(key, observed.clone());
         let expected = format!("{code:?}: {message}");
         if observed == expected {
             Ok(())
         } else {
-            Err(Failure::Mismatch(format!("{key}: expected {expected:?}, observed {observed:?}")))
+            Err(Failure::Mismatch(format!(
+                "{key}: expected {expected:?}, observed {observed:?}"
+            )))
         }
     }
 
     /// Expects `result` to succeed; records the outcome and returns the value.
-    pub fn expect_ok<T: Debug>(&mut self, key: &str, result: Result<T, Status>) -> Result<T, Failure> {
+    pub fn expect_ok<T: Debug>(
+        &mut self,
+        key: &str,
+        result: Result<T, Status>,
+    ) -> Result<T, Failure> {
         self.observe(key, outcome(&result));
-        result.map_err(|s| Failure::Mismatch(format!("{key}: expected OK, observed {:?}: {}", s.code(), s.message())))
+        result.map_err(|s| {
+            Failure::Mismatch(format!(
+                "{key}: expected OK, observed {:?}: {}",
+                s.code(),
+                s.message()
+            ))
+        })
     }
 
     /// Expects `observed == expected`; records the observed value.
-    pub fn expect_eq<T: PartialEq + Debug>(&mut self, key: &str, observed: T, expected: T) -> CheckResult {
+    pub fn expect_eq<T: PartialEq + Debug>(
+        &mut self,
+        key: &str,
+        observed: T,
+        expected: T,
+    ) -> CheckResult {
         self.observe(key, format!("{observed:?}"));
         crate::check::expect_eq(key, observed, expected)
     }
@@ -460,11 +559,29 @@ impl Ctx {
     /// images it registered. Never touches anything else.
     pub async fn cleanup(&mut self) {
         for pod in std::mem::take(&mut self.pods) {
-            let _ = self.rt.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod.clone() }).await;
-            let _ = self.rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod }).await;
+            let _ = self
+                .rt
+                .stop_pod_sandbox(StopPodSandboxRequest {
+                    pod_sandbox_id: pod.clone(),
+                })
+                .await;
+            let _ = self
+                .rt
+                .remove_pod_sandbox(RemovePodSandboxRequest {
+                    pod_sandbox_id: pod,
+                })
+                .await;
         }
         for image in std::mem::take(&mut self.images) {
-            let _ = self.img.remove_image(RemoveImageRequest { image: Some(ImageSpec { image, ..Default::default() }) }).await;
+            let _ = self
+                .img
+                .remove_image(RemoveImageRequest {
+                    image: Some(ImageSpec {
+                        image,
+                        ..Default::default()
+                    }),
+                })
+                .await;
         }
     }
 }
@@ -479,5 +596,9 @@ pub fn outcome<T>(result: &Result<T, Status>) -> String {
 
 /// A failure for an unexpected error of a setup step.
 pub fn unexpected(step: &str, status: &Status) -> Failure {
-    Failure::Mismatch(format!("{step} failed unexpectedly: {:?}: {}", status.code(), status.message()))
+    Failure::Mismatch(format!(
+        "{step} failed unexpectedly: {:?}: {}",
+        status.code(),
+        status.message()
+    ))
 }

@@ -13,8 +13,14 @@ pub async fn start_fake() -> Result<(FakeRuntime, Target), cri_fake::StartError>
 
 /// Starts a fake imitating containerd 1.6; with `can_pull` false its pulls fail like an
 /// offline containerd's (for comparing with one).
-pub async fn start_fake_with_pulls(can_pull: bool) -> Result<(FakeRuntime, Target), cri_fake::StartError> {
-    let policy = if can_pull { PullPolicy::SimulateAny } else { PullPolicy::Offline };
+pub async fn start_fake_with_pulls(
+    can_pull: bool,
+) -> Result<(FakeRuntime, Target), cri_fake::StartError> {
+    let policy = if can_pull {
+        PullPolicy::SimulateAny
+    } else {
+        PullPolicy::Offline
+    };
     let fake = FakeRuntime::builder()
         .profile(Profile::Containerd16)
         .network_ready(false)

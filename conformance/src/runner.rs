@@ -56,11 +56,13 @@ pub struct Report {
 impl Report {
     /// (passed, failed, skipped).
     pub fn counts(&self) -> (usize, usize, usize) {
-        self.checks.iter().fold((0, 0, 0), |(p, f, s), c| match c.outcome {
-            Outcome::Pass => (p + 1, f, s),
-            Outcome::Fail(_) => (p, f + 1, s),
-            Outcome::Skip(_) => (p, f, s + 1),
-        })
+        self.checks
+            .iter()
+            .fold((0, 0, 0), |(p, f, s), c| match c.outcome {
+                Outcome::Pass => (p + 1, f, s),
+                Outcome::Fail(_) => (p, f + 1, s),
+                Outcome::Skip(_) => (p, f, s + 1),
+            })
     }
 
     /// `N passed, M failed, K skipped`.
@@ -94,7 +96,11 @@ impl Report {
                 Outcome::Fail(why) => ("FAIL", format!("  {why}")),
                 Outcome::Skip(why) => ("skip", format!("  ({why})")),
             };
-            out.push_str(&format!("{tag} {:>7.2}s  {}{detail}\n", check.duration.as_secs_f64(), check.name));
+            out.push_str(&format!(
+                "{tag} {:>7.2}s  {}{detail}\n",
+                check.duration.as_secs_f64(),
+                check.name
+            ));
         }
         out.push_str(&self.summary_line());
         out.push('\n');
@@ -121,10 +127,18 @@ pub fn selected(check: &Check, pattern: Option<&str>) -> bool {
 }
 
 /// Runs one check in a fresh context and cleans up after it, whatever happens.
-pub async fn run_check(check: &Check, client: &cri_client::Client, target: &Target, run_id: &str) -> CheckReport {
+pub async fn run_check(
+    check: &Check,
+    client: &cri_client::Client,
+    target: &Target,
+    run_id: &str,
+) -> CheckReport {
     let started = Instant::now();
     let (outcome, observations) = match Ctx::new(client.clone(), target.clone(), run_id) {
-        Err(e) => (Outcome::Fail(format!("cannot create the check's log directory: {e}")), Vec::new()),
+        Err(e) => (
+            Outcome::Fail(format!("cannot create the check's log directory: {e}")),
+            Vec::new(),
+        ),
         Ok(mut ctx) => {
             let result = tokio::time::timeout(CHECK_TIMEOUT, (check.run)(&mut ctx)).await;
             ctx.cleanup().await;
@@ -132,7 +146,10 @@ pub async fn run_check(check: &Check, client: &cri_client::Client, target: &Targ
                 Ok(Ok(())) => Outcome::Pass,
                 Ok(Err(Failure::Mismatch(why))) => Outcome::Fail(why),
                 Ok(Err(Failure::Skip(why))) => Outcome::Skip(why),
-                Err(_) => Outcome::Fail(format!("did not finish within {}s", CHECK_TIMEOUT.as_secs())),
+                Err(_) => Outcome::Fail(format!(
+                    "did not finish within {}s",
+                    CHECK_TIMEOUT.as_secs()
+                )),
             };
             (outcome, ctx.observations().to_vec())
         }
@@ -147,13 +164,21 @@ pub async fn run_check(check: &Check, client: &cri_client::Client, target: &Targ
 }
 
 /// Runs the selected checks one after the other.
-pub async fn run(checks: &[Check], client: &cri_client::Client, target: &Target, pattern: Option<&str>) -> Report {
+pub async fn run(
+    checks: &[Check],
+    client: &cri_client::Client,
+    target: &Target,
+    pattern: Option<&str>,
+) -> Report {
     let run_id = new_run_id();
     let mut reports = Vec::new();
     for check in checks.iter().filter(|c| selected(c, pattern)) {
         reports.push(run_check(check, client, target, &run_id).await);
     }
-    Report { target: target.endpoint.clone(), checks: reports }
+    Report {
+        target: target.endpoint.clone(),
+        checks: reports,
+    }
 }
 
 /// A short random id for one run (names and labels).
@@ -162,5 +187,8 @@ pub fn new_run_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("r{:08x}", (nanos as u64 ^ u64::from(std::process::id()).rotate_left(32)) as u32)
+    format!(
+        "r{:08x}",
+        (nanos as u64 ^ u64::from(std::process::id()).rotate_left(32)) as u32
+    )
 }

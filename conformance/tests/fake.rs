@@ -15,7 +15,11 @@ async fn run_area(area: Area) {
     assert!(!area_checks.is_empty(), "area {area} has no checks");
     let report = runner::run(&area_checks, &client, &target, None).await;
     println!("{}", report.to_table());
-    assert!(report.succeeded(), "failed checks:\n{}", report.failures().join("\n"));
+    assert!(
+        report.succeeded(),
+        "failed checks:\n{}",
+        report.failures().join("\n")
+    );
     assert_eq!(report.checks.len(), area_checks.len());
     fake.shutdown().await;
 }

@@ -6,19 +6,27 @@
 
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
 use cri_fake::FakeRuntime;
-use cri_proto::v1::*;
 use cri_proto::RuntimeServiceClient;
+use cri_proto::v1::*;
+use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
 
 fn pod_config() -> PodSandboxConfig {
     PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata { name: "bench".into(), uid: "bench".into(), namespace: "bench".into(), attempt: 0 }),
+        metadata: Some(PodSandboxMetadata {
+            name: "bench".into(),
+            uid: "bench".into(),
+            namespace: "bench".into(),
+            attempt: 0,
+        }),
         linux: Some(LinuxPodSandboxConfig {
             security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(NamespaceOption { network: NamespaceMode::Node as i32, ..Default::default() }),
+                namespace_options: Some(NamespaceOption {
+                    network: NamespaceMode::Node as i32,
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             ..Default::default()
@@ -29,14 +37,25 @@ fn pod_config() -> PodSandboxConfig {
 
 fn container_config(name: &str, command: &[&str]) -> ContainerConfig {
     ContainerConfig {
-        metadata: Some(ContainerMetadata { name: name.into(), attempt: 0 }),
-        image: Some(ImageSpec { image: "busybox:1.36".into(), ..Default::default() }),
+        metadata: Some(ContainerMetadata {
+            name: name.into(),
+            attempt: 0,
+        }),
+        image: Some(ImageSpec {
+            image: "busybox:1.36".into(),
+            ..Default::default()
+        }),
         command: command.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     }
 }
 
-async fn create(client: &mut RuntimeServiceClient<Channel>, pod: &str, name: &str, command: &[&str]) -> String {
+async fn create(
+    client: &mut RuntimeServiceClient<Channel>,
+    pod: &str,
+    name: &str,
+    command: &[&str],
+) -> String {
     client
         .create_container(CreateContainerRequest {
             pod_sandbox_id: pod.into(),
@@ -65,48 +84,120 @@ fn exec(c: &mut Criterion) {
     let mut client = fake.runtime_client();
     let (pod, id) = rt.block_on(async {
         let pod = client
-            .run_pod_sandbox(RunPodSandboxRequest { config: Some(pod_config()), runtime_handler: String::new() })
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(pod_config()),
+                runtime_handler: String::new(),
+            })
             .await
             .unwrap()
             .into_inner()
             .pod_sandbox_id;
         let id = create(&mut client, &pod, "sleeper", &["sleep", "infinity"]).await;
-        client.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap();
+        client
+            .start_container(StartContainerRequest {
+                container_id: id.clone(),
+            })
+            .await
+            .unwrap();
         (pod, id)
     });
-    let exec = |cmd: &[&str]| ExecSyncRequest { container_id: id.clone(), cmd: cmd.iter().map(|s| s.to_string()).collect(), timeout: 0 };
+    let exec = |cmd: &[&str]| ExecSyncRequest {
+        container_id: id.clone(),
+        cmd: cmd.iter().map(|s| s.to_string()).collect(),
+        timeout: 0,
+    };
 
     let mut group = c.benchmark_group("exec_sync");
-    group.measurement_time(Duration::from_secs(3)).sample_size(20);
+    group
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20);
     let echo = exec(&["echo", "hi"]);
     group.bench_function("echo_hi", |b| {
-        b.iter(|| rt.block_on(async { assert_eq!(client.clone().exec_sync(echo.clone()).await.unwrap().into_inner().stdout, b"hi\n") }))
+        b.iter(|| {
+            rt.block_on(async {
+                assert_eq!(
+                    client
+                        .clone()
+                        .exec_sync(echo.clone())
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .stdout,
+                    b"hi\n"
+                )
+            })
+        })
     });
     let sixteen = exec(&["head", "-c", "16777216", "/dev/zero"]);
     group.bench_function("head_16MiB_zero", |b| {
-        b.iter(|| rt.block_on(async { assert_eq!(client.clone().exec_sync(sixteen.clone()).await.unwrap_err().code(), tonic::Code::ResourceExhausted) }))
+        b.iter(|| {
+            rt.block_on(async {
+                assert_eq!(
+                    client
+                        .clone()
+                        .exec_sync(sixteen.clone())
+                        .await
+                        .unwrap_err()
+                        .code(),
+                    tonic::Code::ResourceExhausted
+                )
+            })
+        })
     });
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     let before = peak_rss_kib();
     let gib = exec(&["head", "-c", "1073741824", "/dev/zero"]);
     group.bench_function("head_1GiB_zero", |b| {
-        b.iter(|| rt.block_on(async { assert_eq!(client.clone().exec_sync(gib.clone()).await.unwrap_err().code(), tonic::Code::ResourceExhausted) }))
+        b.iter(|| {
+            rt.block_on(async {
+                assert_eq!(
+                    client
+                        .clone()
+                        .exec_sync(gib.clone())
+                        .await
+                        .unwrap_err()
+                        .code(),
+                    tonic::Code::ResourceExhausted
+                )
+            })
+        })
     });
-    eprintln!("exec_sync/head_1GiB_zero: peak RSS grew by {} KiB (cap per stream: 16384 KiB)", peak_rss_kib().saturating_sub(before));
+    eprintln!(
+        "exec_sync/head_1GiB_zero: peak RSS grew by {} KiB (cap per stream: 16384 KiB)",
+        peak_rss_kib().saturating_sub(before)
+    );
     group.finish();
 
     let mut group = c.benchmark_group("container");
-    group.measurement_time(Duration::from_secs(3)).sample_size(20);
+    group
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20);
     let mut n = 0u64;
     group.bench_function("start_to_exit_sh_exit_3", |b| {
         b.iter(|| {
             n += 1;
             rt.block_on(async {
-                let id = create(&mut client, &pod, &format!("exit{n}"), &["sh", "-c", "exit 3"]).await;
-                client.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap();
+                let id = create(
+                    &mut client,
+                    &pod,
+                    &format!("exit{n}"),
+                    &["sh", "-c", "exit 3"],
+                )
+                .await;
+                client
+                    .start_container(StartContainerRequest {
+                        container_id: id.clone(),
+                    })
+                    .await
+                    .unwrap();
                 loop {
                     let status = client
-                        .container_status(ContainerStatusRequest { container_id: id.clone(), verbose: false })
+                        .container_status(ContainerStatusRequest {
+                            container_id: id.clone(),
+                            verbose: false,
+                        })
                         .await
                         .unwrap()
                         .into_inner()
@@ -118,7 +209,10 @@ fn exec(c: &mut Criterion) {
                     }
                     tokio::task::yield_now().await;
                 }
-                client.remove_container(RemoveContainerRequest { container_id: id }).await.unwrap();
+                client
+                    .remove_container(RemoveContainerRequest { container_id: id })
+                    .await
+                    .unwrap();
             })
         })
     });

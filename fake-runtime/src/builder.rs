@@ -132,7 +132,11 @@ impl FakeRuntimeBuilder {
 
     /// Starts serving. Returns once the listener accepts connections.
     pub async fn start(self) -> Result<FakeRuntime, StartError> {
-        let mut images = if self.with_catalog { builtin_catalog() } else { Vec::new() };
+        let mut images = if self.with_catalog {
+            builtin_catalog()
+        } else {
+            Vec::new()
+        };
         images.extend(self.images);
         let toolkit = Arc::new(Toolkit::new(self.journal_limits));
         let mut programs = self.programs;
@@ -144,14 +148,20 @@ impl FakeRuntimeBuilder {
         };
         let runtime = seed.build(toolkit).await?;
 
-        let bound = transport::bind(&self.listen).await.map_err(|source| StartError::Bind {
-            listen: self.listen.clone(),
-            source,
-        })?;
+        let bound = transport::bind(&self.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                listen: self.listen.clone(),
+                source,
+            })?;
         // Where a restart with a downtime listens again (the same socket or port).
         let rebind = match (&bound.socket_path, &self.listen) {
             (Some(path), _) => Some(Listen::UnixSocket(path.clone())),
-            (None, Listen::Tcp(_)) => bound.endpoint.strip_prefix("tcp://").and_then(|a| a.parse().ok()).map(Listen::Tcp),
+            (None, Listen::Tcp(_)) => bound
+                .endpoint
+                .strip_prefix("tcp://")
+                .and_then(|a| a.parse().ok())
+                .map(Listen::Tcp),
             (None, _) => None,
         };
         let serving = Serving::start(bound.incoming, runtime.clone(), rebind);

@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use cri_proto::v1::{
     Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerState,
-    ContainerStatus, ContainerStatusResponse, ImageSpec, LinuxContainerResources,
-    PodSandboxConfig,
+    ContainerStatus, ContainerStatusResponse, ImageSpec, LinuxContainerResources, PodSandboxConfig,
 };
 use tokio::sync::watch;
 
@@ -54,10 +53,16 @@ impl ContainerProcess {
 
 /// The name containerd reserves for a container: `<ctr>_<pod>_<ns>_<uid>_<attempt>`,
 /// with the pod part taken from the request's sandbox config.
-pub fn container_reserved_name(config: &ContainerConfig, sandbox: &PodSandboxConfig) -> Option<String> {
+pub fn container_reserved_name(
+    config: &ContainerConfig,
+    sandbox: &PodSandboxConfig,
+) -> Option<String> {
     let c = config.metadata.as_ref()?;
     let p = sandbox.metadata.clone().unwrap_or_default();
-    Some(format!("{}_{}_{}_{}_{}", c.name, p.name, p.namespace, p.uid, c.attempt))
+    Some(format!(
+        "{}_{}_{}_{}_{}",
+        c.name, p.name, p.namespace, p.uid, c.attempt
+    ))
 }
 
 /// What an operation does to a container in a given state.
@@ -141,7 +146,10 @@ fn process_args(config: &ContainerConfig, image: &Image) -> Vec<String> {
 
 /// Merges `update` into `current` the way containerd does: zero fields leave values
 /// unchanged, and a memory limit without a swap limit sets swap equal to it.
-pub fn merge_resources(current: &LinuxContainerResources, update: &LinuxContainerResources) -> LinuxContainerResources {
+pub fn merge_resources(
+    current: &LinuxContainerResources,
+    update: &LinuxContainerResources,
+) -> LinuxContainerResources {
     let mut merged = current.clone();
     let zero = LinuxContainerResources::default();
     macro_rules! take_nonzero {
@@ -180,11 +188,17 @@ fn host_name() -> String {
 }
 
 /// Merges `KEY=VALUE` lists: later keys replace earlier ones in place.
-fn merge_env(base: &[String], overrides: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+fn merge_env(
+    base: &[String],
+    overrides: impl IntoIterator<Item = (String, String)>,
+) -> Vec<String> {
     let mut env: Vec<String> = base.to_vec();
     for (key, value) in overrides {
         let entry = format!("{key}={value}");
-        match env.iter_mut().find(|e| e.split_once('=').map(|(k, _)| k) == Some(key.as_str())) {
+        match env
+            .iter_mut()
+            .find(|e| e.split_once('=').map(|(k, _)| k) == Some(key.as_str()))
+        {
             Some(existing) => *existing = entry,
             None => env.push(entry),
         }
@@ -309,7 +323,10 @@ impl Runtime {
             Ok(id.clone())
         });
         if created.is_ok() {
-            self.emit_event(&id, cri_proto::v1::ContainerEventType::ContainerCreatedEvent);
+            self.emit_event(
+                &id,
+                cri_proto::v1::ContainerEventType::ContainerCreatedEvent,
+            );
         }
         created
     }
@@ -317,7 +334,9 @@ impl Runtime {
     /// StartContainer: runs the container's command in a new process world.
     pub async fn start_container(self: &Arc<Self>, prefix: &str) -> Result<(), CriError> {
         let plan = self.store.write(|s| {
-            let record = s.resolve_container(prefix).map_err(find_container_error(prefix))?;
+            let record = s
+                .resolve_container(prefix)
+                .map_err(find_container_error(prefix))?;
             let id = record.id.clone();
             match decide(Operation::Start, record.phase, &id) {
                 Decision::Start => {}
@@ -327,10 +346,21 @@ impl Runtime {
             let sandbox = s.sandboxes.get(&record.sandbox_id);
             let sandbox_ready = sandbox.is_some_and(|sb| sb.phase == SandboxPhase::Ready);
             let sandbox_config = sandbox.map(|sb| sb.config.clone()).unwrap_or_default();
-            let image = s.images.list().into_iter().find(|i| i.id == record.image_id).cloned();
-            let record = s.containers.get_mut(&id).ok_or_else(|| CriError::not_found("not found"))?;
+            let image = s
+                .images
+                .list()
+                .into_iter()
+                .find(|i| i.id == record.image_id)
+                .cloned();
+            let record = s
+                .containers
+                .get_mut(&id)
+                .ok_or_else(|| CriError::not_found("not found"))?;
             if !sandbox_ready {
-                let message = format!("sandbox container {} is not running", go_quote(&record.sandbox_id));
+                let message = format!(
+                    "sandbox container {} is not running",
+                    go_quote(&record.sandbox_id)
+                );
                 mark_start_error(record, &message);
                 return Err(CriError::unknown(message));
             }
@@ -350,13 +380,21 @@ impl Runtime {
                 let process = Arc::new(process);
                 self.store.write(|s| {
                     if let Some(record) = s.containers.get_mut(&plan.id) {
-                        record.phase = ContainerPhase::Running;
+                        // A process that ended at once may already be recorded as exited
+                        // by its monitor; it stays exited (with finished_at before
+                        // started_at, as containerd reports such containers).
+                        if record.phase == ContainerPhase::Starting {
+                            record.phase = ContainerPhase::Running;
+                        }
                         record.started_at = now_ns();
                         record.process = Some(process.clone());
                     }
                 });
                 tracing::debug!(container = %plan.id, host_pid, "container started");
-                self.emit_event(&plan.id, cri_proto::v1::ContainerEventType::ContainerStartedEvent);
+                self.emit_event(
+                    &plan.id,
+                    cri_proto::v1::ContainerEventType::ContainerStartedEvent,
+                );
                 Ok(())
             }
             Err(message) => {
@@ -444,7 +482,10 @@ impl Runtime {
                     };
                 }
             });
-            runtime.emit_event(&id, cri_proto::v1::ContainerEventType::ContainerStoppedEvent);
+            runtime.emit_event(
+                &id,
+                cri_proto::v1::ContainerEventType::ContainerStoppedEvent,
+            );
             let _ = exited_tx.send(true);
         });
         Ok(ContainerProcess {
@@ -464,7 +505,9 @@ impl Runtime {
     ) -> tokio::task::JoinHandle<()> {
         match log {
             Some(log) => log.copy_stream(stream, reader),
-            None => self.tasks.spawn(async move { while reader.next().await.is_some() {} }),
+            None => self
+                .tasks
+                .spawn(async move { while reader.next().await.is_some() {} }),
         }
     }
 
@@ -478,16 +521,28 @@ impl Runtime {
         } else if host_network {
             host_name()
         } else {
-            sandbox.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default()
+            sandbox
+                .metadata
+                .as_ref()
+                .map(|m| m.name.clone())
+                .unwrap_or_default()
         };
         let env = merge_env(
             &image.config.env,
-            config.envs.iter().map(|kv| (kv.key.clone(), kv.value.clone())),
+            config
+                .envs
+                .iter()
+                .map(|kv| (kv.key.clone(), kv.value.clone())),
         );
-        let security = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
+        let security = config
+            .linux
+            .as_ref()
+            .and_then(|l| l.security_context.clone())
+            .unwrap_or_default();
         let mut user = UserSpec {
             uid: security.run_as_user.as_ref().map(|v| v.value),
-            username: (!security.run_as_username.is_empty()).then(|| security.run_as_username.clone()),
+            username: (!security.run_as_username.is_empty())
+                .then(|| security.run_as_username.clone()),
             gid: security.run_as_group.as_ref().map(|v| v.value),
             supplemental_groups: security.supplemental_groups.clone(),
         };
@@ -528,7 +583,11 @@ impl Runtime {
                 .linux
                 .as_ref()
                 .map(|l| {
-                    let mut sysctls: Vec<_> = l.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let mut sysctls: Vec<_> = l
+                        .sysctls
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
                     sysctls.sort();
                     sysctls
                 })
@@ -549,10 +608,10 @@ impl Runtime {
                 no_new_privs: security.no_new_privs,
                 add_capabilities: capabilities.add_capabilities,
                 drop_capabilities: capabilities.drop_capabilities,
-                seccomp_enforced: security
-                    .seccomp
-                    .as_ref()
-                    .is_some_and(|s| s.profile_type != cri_proto::v1::security_profile::ProfileType::Unconfined as i32),
+                seccomp_enforced: security.seccomp.as_ref().is_some_and(|s| {
+                    s.profile_type
+                        != cri_proto::v1::security_profile::ProfileType::Unconfined as i32
+                }),
             },
         }
     }
@@ -560,7 +619,9 @@ impl Runtime {
     /// StopContainer: stop signal, grace period, then SIGKILL (reference §3c).
     pub async fn stop_container(&self, prefix: &str, timeout: i64) -> Result<(), CriError> {
         let target = self.store.write(|s| {
-            let record = s.resolve_container(prefix).map_err(find_container_error(prefix))?;
+            let record = s
+                .resolve_container(prefix)
+                .map_err(find_container_error(prefix))?;
             let id = record.id.clone();
             match decide(Operation::Stop, record.phase, &id) {
                 Decision::Nothing => return Ok(None),
@@ -568,7 +629,10 @@ impl Runtime {
                 Decision::Stop => {}
                 other => unreachable_decision(other),
             }
-            let record = s.containers.get_mut(&id).ok_or_else(|| CriError::not_found("not found"))?;
+            let record = s
+                .containers
+                .get_mut(&id)
+                .ok_or_else(|| CriError::not_found("not found"))?;
             let send_signal = timeout > 0 && !record.stop_signal_sent;
             if send_signal {
                 record.stop_signal_sent = true;
@@ -587,7 +651,10 @@ impl Runtime {
                 process.main.signal(signal);
             }
             let grace = Duration::from_secs(u64::try_from(timeout).unwrap_or(0));
-            if tokio::time::timeout(grace, process.wait_recorded_exit()).await.is_ok() {
+            if tokio::time::timeout(grace, process.wait_recorded_exit())
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
         }
@@ -613,7 +680,10 @@ impl Runtime {
 
     /// RemoveContainer: kills a running container first; a missing id is a success.
     pub async fn remove_container(&self, prefix: &str) -> Result<(), CriError> {
-        let id = match self.store.read(|s| s.container_ids.resolve(prefix).map(str::to_owned)) {
+        let id = match self
+            .store
+            .read(|s| s.container_ids.resolve(prefix).map(str::to_owned))
+        {
             Ok(id) => id,
             Err(LookupError::NotFound) => return Ok(()),
             Err(e) => return Err(find_container_error(prefix)(e)),
@@ -644,14 +714,32 @@ impl Runtime {
     }
 
     /// ContainerStatus.
-    pub fn container_status(&self, prefix: &str, verbose: bool) -> Result<ContainerStatusResponse, CriError> {
+    pub fn container_status(
+        &self,
+        prefix: &str,
+        verbose: bool,
+    ) -> Result<ContainerStatusResponse, CriError> {
         self.store.read(|s| {
-            let record = s.resolve_container(prefix).map_err(find_container_error(prefix))?;
-            let image = s.images.list().into_iter().find(|i| i.id == record.image_id);
+            let record = s
+                .resolve_container(prefix)
+                .map_err(find_container_error(prefix))?;
+            let image = s
+                .images
+                .list()
+                .into_iter()
+                .find(|i| i.id == record.image_id);
             let (image_name, image_ref) = match image {
                 Some(image) => (
-                    image.repo_tags.first().cloned().unwrap_or_else(|| record.image_requested.clone()),
-                    image.repo_digests.first().cloned().unwrap_or_else(|| image.id.clone()),
+                    image
+                        .repo_tags
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| record.image_requested.clone()),
+                    image
+                        .repo_digests
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| image.id.clone()),
                 ),
                 None => (record.image_requested.clone(), record.image_id.clone()),
             };
@@ -719,8 +807,19 @@ impl Runtime {
                     && labels_match(&r.config.labels, &filter.label_selector)
             };
             match id {
-                Some(id) => s.containers.get(id).filter(|r| matches(r)).map(list_item).into_iter().collect(),
-                None => s.containers.values().filter(matches).map(list_item).collect(),
+                Some(id) => s
+                    .containers
+                    .get(id)
+                    .filter(|r| matches(r))
+                    .map(list_item)
+                    .into_iter()
+                    .collect(),
+                None => s
+                    .containers
+                    .values()
+                    .filter(matches)
+                    .map(list_item)
+                    .collect(),
             }
         })
     }
@@ -765,16 +864,18 @@ impl Runtime {
     /// ReopenContainerLog: reopens a running container's log file.
     pub fn reopen_container_log(&self, prefix: &str) -> Result<(), CriError> {
         let log = self.store.read(|s| {
-            let record = s.resolve_container(prefix).map_err(find_container_error(prefix))?;
+            let record = s
+                .resolve_container(prefix)
+                .map_err(find_container_error(prefix))?;
             if record.phase != ContainerPhase::Running {
                 return Err(CriError::unknown("container is not running"));
             }
             Ok(record.process.as_ref().and_then(|p| p.log.clone()))
         })?;
         match log {
-            Some(log) => log.reopen().map_err(|e| {
-                CriError::unknown(format!("failed to create and open log file: {e}"))
-            }),
+            Some(log) => log
+                .reopen()
+                .map_err(|e| CriError::unknown(format!("failed to create and open log file: {e}"))),
             None => Ok(()),
         }
     }
@@ -825,7 +926,12 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
         0
     };
     let args: Vec<String> = [record.config.command.clone(), record.config.args.clone()].concat();
-    let env: Vec<String> = record.config.envs.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+    let env: Vec<String> = record
+        .config
+        .envs
+        .iter()
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect();
     serde_json::json!({
         "sandboxID": record.sandbox_id,
         "pid": pid,
@@ -876,7 +982,10 @@ mod tests {
                 "failed to set starting state for container \"c1\": container is in CONTAINER_EXITED state"
             ))
         );
-        assert!(matches!(decide(Operation::Start, Starting, id), Decision::Fail(_)));
+        assert!(matches!(
+            decide(Operation::Start, Starting, id),
+            Decision::Fail(_)
+        ));
         assert_eq!(decide(Operation::Stop, Created, id), Decision::Nothing);
         assert_eq!(decide(Operation::Stop, Exited, id), Decision::Nothing);
         assert_eq!(decide(Operation::Stop, Running, id), Decision::Stop);
@@ -918,7 +1027,10 @@ mod tests {
     fn env_overrides_replace_keys_in_place_and_append_new_ones() {
         let env = merge_env(
             &["PATH=/bin".to_owned(), "A=1".to_owned()],
-            [("A".to_owned(), "2".to_owned()), ("B".to_owned(), "3".to_owned())],
+            [
+                ("A".to_owned(), "2".to_owned()),
+                ("B".to_owned(), "3".to_owned()),
+            ],
         );
         assert_eq!(env, ["PATH=/bin", "A=2", "B=3"]);
     }

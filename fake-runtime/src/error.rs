@@ -172,9 +172,13 @@ mod tests {
 
     #[test]
     fn lookup_failures_read_like_containerd_and_only_missing_ids_are_not_found() {
-        let missing = LookupError::NotFound.with_prefix("an error occurred when try to find sandbox");
+        let missing =
+            LookupError::NotFound.with_prefix("an error occurred when try to find sandbox");
         assert_eq!(missing.code(), ErrorCode::NotFound);
-        assert_eq!(missing.message(), "an error occurred when try to find sandbox: not found");
+        assert_eq!(
+            missing.message(),
+            "an error occurred when try to find sandbox: not found"
+        );
         let empty = LookupError::Empty.with_prefix(format!(
             "an error occurred when try to find container {}",
             go_quote("")
@@ -186,7 +190,10 @@ mod tests {
         );
         let ambiguous = LookupError::Ambiguous("00".into()).with_prefix("x");
         assert_eq!(ambiguous.code(), ErrorCode::Unknown);
-        assert_eq!(ambiguous.message(), "x: Multiple IDs found with provided prefix: 00");
+        assert_eq!(
+            ambiguous.message(),
+            "x: Multiple IDs found with provided prefix: 00"
+        );
     }
 
     #[test]

@@ -168,13 +168,15 @@ impl Runtime {
             stderr,
         };
         // Exec scripts (crate::script) take precedence over the simulation.
-        let exec = self.spawn_exec(prefix, &process.sim, &cmd, stdio).map_err(|e| {
-            exec_error(format!(
-                "failed to start exec {}: OCI runtime exec failed: exec failed: {}: unknown",
-                go_quote(&exec_id),
-                e.runc_message()
-            ))
-        })?;
+        let exec = self
+            .spawn_exec(prefix, &process.sim, &cmd, stdio)
+            .map_err(|e| {
+                exec_error(format!(
+                    "failed to start exec {}: OCI runtime exec failed: exec failed: {}: unknown",
+                    go_quote(&exec_id),
+                    e.runc_message()
+                ))
+            })?;
         let mut guard = KillOnDrop {
             process: Some(exec.clone()),
             collectors: Vec::new(),
@@ -241,12 +243,13 @@ pub fn check_send_size<M: Message>(message: &M) -> Result<(), CriError> {
     if size > MAX_SEND_MESSAGE_SIZE {
         return Err(CriError::new(
             ErrorCode::ResourceExhausted,
-            format!("grpc: trying to send message larger than max ({size} vs. {MAX_SEND_MESSAGE_SIZE})"),
+            format!(
+                "grpc: trying to send message larger than max ({size} vs. {MAX_SEND_MESSAGE_SIZE})"
+            ),
         ));
     }
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -31,7 +31,10 @@ pub fn to_proto_image(image: &Image) -> cri_proto::v1::Image {
 }
 
 fn local_resolve_error(reference: &str, error: &ImageLookupError) -> CriError {
-    CriError::unknown(format!("can not resolve {} locally: {error}", go_quote(reference)))
+    CriError::unknown(format!(
+        "can not resolve {} locally: {error}",
+        go_quote(reference)
+    ))
 }
 
 impl Runtime {
@@ -42,7 +45,11 @@ impl Runtime {
     }
 
     /// ImageStatus: an absent image is a success with no image.
-    pub fn image_status(&self, reference: &str, verbose: bool) -> Result<ImageStatusResponse, CriError> {
+    pub fn image_status(
+        &self,
+        reference: &str,
+        verbose: bool,
+    ) -> Result<ImageStatusResponse, CriError> {
         let image = self
             .store
             .read(|s| s.images.resolve(reference).map(|i| i.cloned()))

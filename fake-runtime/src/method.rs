@@ -97,6 +97,9 @@ mod tests {
         for rpc in rpcs {
             assert!(Method::ALL.iter().any(|m| m.name() == rpc), "{rpc} missing");
         }
-        assert_eq!(Method::PullImage.path(), "/runtime.v1.ImageService/PullImage");
+        assert_eq!(
+            Method::PullImage.path(),
+            "/runtime.v1.ImageService/PullImage"
+        );
     }
 }

@@ -18,8 +18,13 @@ impl IpPool {
     /// `10.88.0.0/16`. The network address, the gateway (`.1`) and the broadcast
     /// address are never handed out.
     pub fn new(cidr: &str) -> Self {
-        let (base, prefix) = parse_cidr(cidr).unwrap_or((u32::from(Ipv4Addr::new(10, 88, 0, 0)), 16));
-        let size = if prefix >= 31 { 4 } else { 1u32 << (32 - prefix) };
+        let (base, prefix) =
+            parse_cidr(cidr).unwrap_or((u32::from(Ipv4Addr::new(10, 88, 0, 0)), 16));
+        let size = if prefix >= 31 {
+            4
+        } else {
+            1u32 << (32 - prefix)
+        };
         Self {
             base: base & !(size - 1),
             size,

@@ -14,7 +14,8 @@ fn pool() -> Option<&'static DescriptorPool> {
 /// The JSON of `message`, a `runtime.v1.<type_name>` message. `Null` if the type is
 /// unknown (never for the messages of the CRI proto).
 pub fn to_json<M: prost::Message>(type_name: &str, message: &M) -> serde_json::Value {
-    let Some(descriptor) = pool().and_then(|p| p.get_message_by_name(&format!("runtime.v1.{type_name}")))
+    let Some(descriptor) =
+        pool().and_then(|p| p.get_message_by_name(&format!("runtime.v1.{type_name}")))
     else {
         return serde_json::Value::Null;
     };
@@ -65,6 +66,9 @@ mod tests {
         assert_eq!(json["metadata"]["name"], "web");
         assert_eq!(json["metadata"].get("attempt"), None);
         assert_eq!(json["log_directory"], "/var/log/pods/x");
-        assert_eq!(json["linux"]["security_context"]["namespace_options"]["network"], 2);
+        assert_eq!(
+            json["linux"]["security_context"]["namespace_options"]["network"],
+            2
+        );
     }
 }

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use cri_proto::v1::{
-    LinuxPodSandboxStatus, Namespace, NamespaceMode, NamespaceOption, PodSandbox,
-    PodSandboxConfig, PodSandboxFilter, PodSandboxNetworkStatus, PodSandboxState,
-    PodSandboxStatus, PodSandboxStatusResponse,
+    LinuxPodSandboxStatus, Namespace, NamespaceMode, NamespaceOption, PodSandbox, PodSandboxConfig,
+    PodSandboxFilter, PodSandboxNetworkStatus, PodSandboxState, PodSandboxStatus,
+    PodSandboxStatusResponse,
 };
 
 use crate::error::{CriError, LookupError, go_quote};
@@ -18,7 +18,10 @@ use crate::state::{SandboxPhase, SandboxRecord, new_id};
 /// The name containerd reserves for a sandbox: `<name>_<namespace>_<uid>_<attempt>`.
 pub fn sandbox_reserved_name(config: &PodSandboxConfig) -> Option<String> {
     let m = config.metadata.as_ref()?;
-    Some(format!("{}_{}_{}_{}", m.name, m.namespace, m.uid, m.attempt))
+    Some(format!(
+        "{}_{}_{}_{}",
+        m.name, m.namespace, m.uid, m.attempt
+    ))
 }
 
 /// The namespace options of a sandbox config (all `POD` when unset).
@@ -53,16 +56,21 @@ impl Runtime {
         };
         let id = new_id();
         self.store.write(|s| {
-            s.sandbox_names.reserve(&reserved_name, &id).map_err(|held| {
-                CriError::unknown(format!(
-                    "failed to reserve sandbox name {}: name {} is reserved for {}",
-                    go_quote(&reserved_name),
-                    go_quote(&reserved_name),
-                    go_quote(&held.holder)
-                ))
-            })
+            s.sandbox_names
+                .reserve(&reserved_name, &id)
+                .map_err(|held| {
+                    CriError::unknown(format!(
+                        "failed to reserve sandbox name {}: name {} is reserved for {}",
+                        go_quote(&reserved_name),
+                        go_quote(&reserved_name),
+                        go_quote(&held.holder)
+                    ))
+                })
         })?;
-        let release_name = || self.store.write(|s| s.sandbox_names.release(&reserved_name));
+        let release_name = || {
+            self.store
+                .write(|s| s.sandbox_names.release(&reserved_name))
+        };
         if !self.settings.runtime_handlers.contains(&runtime_handler) {
             release_name();
             return Err(CriError::unknown(format!(
@@ -106,8 +114,14 @@ impl Runtime {
             pid: self.allocate_host_pid(),
         };
         self.store.write(|s| s.insert_sandbox(record));
-        self.emit_event(&id, cri_proto::v1::ContainerEventType::ContainerCreatedEvent);
-        self.emit_event(&id, cri_proto::v1::ContainerEventType::ContainerStartedEvent);
+        self.emit_event(
+            &id,
+            cri_proto::v1::ContainerEventType::ContainerCreatedEvent,
+        );
+        self.emit_event(
+            &id,
+            cri_proto::v1::ContainerEventType::ContainerStartedEvent,
+        );
         Ok(id)
     }
 
@@ -288,8 +302,19 @@ impl Runtime {
                     && labels_match(&r.config.labels, &filter.label_selector)
             };
             match id {
-                Some(id) => s.sandboxes.get(id).filter(|r| matches(r)).map(list_item).into_iter().collect(),
-                None => s.sandboxes.values().filter(matches).map(list_item).collect(),
+                Some(id) => s
+                    .sandboxes
+                    .get(id)
+                    .filter(|r| matches(r))
+                    .map(list_item)
+                    .into_iter()
+                    .collect(),
+                None => s
+                    .sandboxes
+                    .values()
+                    .filter(matches)
+                    .map(list_item)
+                    .collect(),
             }
         })
     }

@@ -87,9 +87,15 @@ async fn answer(mut stream: tokio::net::TcpStream, tokens: Arc<Mutex<HashSet<Str
     }
     let text = String::from_utf8_lossy(&request);
     let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let known = tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&path);
+    let known = tokens
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&path);
     let (status, body) = if known {
-        ("400 Bad Request", "unable to upgrade: X-Stream-Protocol-Version is required\n")
+        (
+            "400 Bad Request",
+            "unable to upgrade: X-Stream-Protocol-Version is required\n",
+        )
     } else {
         ("404 Not Found", "404 page not found\n")
     };
@@ -110,7 +116,11 @@ fn container_state_name(phase: ContainerPhase) -> &'static str {
 }
 
 impl Runtime {
-    fn running_container_check(&self, prefix: &str, not_found_prefix: String) -> Result<(), CriError> {
+    fn running_container_check(
+        &self,
+        prefix: &str,
+        not_found_prefix: String,
+    ) -> Result<(), CriError> {
         let phase = self
             .store
             .read(|s| s.resolve_container(prefix).map(|r| r.phase))
@@ -128,10 +138,16 @@ impl Runtime {
     pub fn exec_url(&self, request: &ExecRequest) -> Result<String, CriError> {
         self.running_container_check(
             &request.container_id,
-            format!("failed to find container {} in store", go_quote(&request.container_id)),
+            format!(
+                "failed to find container {} in store",
+                go_quote(&request.container_id)
+            ),
         )?;
         if request.tty && request.stderr {
-            return Err(CriError::new(ErrorCode::InvalidArgument, "tty and stderr cannot both be true"));
+            return Err(CriError::new(
+                ErrorCode::InvalidArgument,
+                "tty and stderr cannot both be true",
+            ));
         }
         if !request.stdin && !request.stdout && !request.stderr {
             return Err(CriError::new(
@@ -144,9 +160,15 @@ impl Runtime {
 
     /// Attach: a URL on the streaming server to attach to the main process.
     pub fn attach_url(&self, request: &AttachRequest) -> Result<String, CriError> {
-        self.running_container_check(&request.container_id, "failed to find container in store".into())?;
+        self.running_container_check(
+            &request.container_id,
+            "failed to find container in store".into(),
+        )?;
         if request.tty && request.stderr {
-            return Err(CriError::new(ErrorCode::InvalidArgument, "tty and stderr cannot both be true"));
+            return Err(CriError::new(
+                ErrorCode::InvalidArgument,
+                "tty and stderr cannot both be true",
+            ));
         }
         if !request.stdin && !request.stdout && !request.stderr {
             return Err(CriError::new(

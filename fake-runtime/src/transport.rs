@@ -83,11 +83,17 @@ impl AsyncWrite for Conn {
         self.0.as_mut().poll_write(cx, buf)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         self.0.as_mut().poll_flush(cx)
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         self.0.as_mut().poll_shutdown(cx)
     }
 }
@@ -205,7 +211,10 @@ pub async fn bind(listen: &Listen) -> std::io::Result<Bound> {
                     async move {
                         let (client, server) = tokio::io::duplex(1 << 20);
                         tx.send(Ok(server)).await.map_err(|_| {
-                            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "the fake has shut down")
+                            std::io::Error::new(
+                                std::io::ErrorKind::ConnectionRefused,
+                                "the fake has shut down",
+                            )
                         })?;
                         Ok::<_, std::io::Error>(TokioIo::new(client))
                     }
@@ -228,9 +237,18 @@ mod tests {
 
     #[test]
     fn endpoints_parse_to_listen_addresses() {
-        assert_eq!(Listen::parse("unix:///tmp/x.sock"), Ok(Listen::UnixSocket("/tmp/x.sock".into())));
-        assert_eq!(Listen::parse("/tmp/x.sock"), Ok(Listen::UnixSocket("/tmp/x.sock".into())));
-        assert_eq!(Listen::parse("tcp://127.0.0.1:0"), Ok(Listen::Tcp("127.0.0.1:0".parse().unwrap())));
+        assert_eq!(
+            Listen::parse("unix:///tmp/x.sock"),
+            Ok(Listen::UnixSocket("/tmp/x.sock".into()))
+        );
+        assert_eq!(
+            Listen::parse("/tmp/x.sock"),
+            Ok(Listen::UnixSocket("/tmp/x.sock".into()))
+        );
+        assert_eq!(
+            Listen::parse("tcp://127.0.0.1:0"),
+            Ok(Listen::Tcp("127.0.0.1:0".parse().unwrap()))
+        );
         assert!(Listen::parse("tcp://nope").is_err());
         assert!(Listen::parse("http://x").is_err());
         assert!(Listen::parse("unix://").is_err());

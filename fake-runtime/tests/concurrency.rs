@@ -16,7 +16,10 @@ async fn thirty_two_tasks_creating_and_removing_at_once_leave_consistent_state()
         tasks.push(tokio::spawn(async move {
             let config = pod_config(&format!("pod{task}"));
             let pod = rt
-                .run_pod_sandbox(RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() })
+                .run_pod_sandbox(RunPodSandboxRequest {
+                    config: Some(config.clone()),
+                    runtime_handler: String::new(),
+                })
                 .await
                 .unwrap()
                 .into_inner()
@@ -33,15 +36,25 @@ async fn thirty_two_tasks_creating_and_removing_at_once_leave_consistent_state()
                     .unwrap()
                     .into_inner()
                     .container_id;
-                rt.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap();
+                rt.start_container(StartContainerRequest {
+                    container_id: id.clone(),
+                })
+                .await
+                .unwrap();
                 if n % 2 == 0 {
-                    rt.remove_container(RemoveContainerRequest { container_id: id }).await.unwrap();
+                    rt.remove_container(RemoveContainerRequest { container_id: id })
+                        .await
+                        .unwrap();
                 } else {
                     kept.push(id);
                 }
             }
             if task % 4 == 0 {
-                rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod }).await.unwrap();
+                rt.remove_pod_sandbox(RemovePodSandboxRequest {
+                    pod_sandbox_id: pod,
+                })
+                .await
+                .unwrap();
                 (None, Vec::new())
             } else {
                 (Some(pod), kept)
@@ -57,12 +70,32 @@ async fn thirty_two_tasks_creating_and_removing_at_once_leave_consistent_state()
     }
     assert_eq!(pods.len(), 24);
     assert_eq!(containers.len(), 48);
-    let listed_pods: HashSet<String> = env.rt.clone().list_pod_sandbox(ListPodSandboxRequest::default()).await.unwrap().into_inner().items.into_iter().map(|p| p.id).collect();
+    let listed_pods: HashSet<String> = env
+        .rt
+        .clone()
+        .list_pod_sandbox(ListPodSandboxRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .items
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
     assert_eq!(listed_pods, pods);
-    let listed: Vec<Container> = env.rt.clone().list_containers(ListContainersRequest::default()).await.unwrap().into_inner().containers;
+    let listed: Vec<Container> = env
+        .rt
+        .clone()
+        .list_containers(ListContainersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .containers;
     let listed_ids: HashSet<String> = listed.iter().map(|c| c.id.clone()).collect();
     assert_eq!(listed_ids, containers);
-    assert!(listed.iter().all(|c| pods.contains(&c.pod_sandbox_id) && c.state == ContainerState::ContainerRunning as i32));
+    assert!(
+        listed.iter().all(|c| pods.contains(&c.pod_sandbox_id)
+            && c.state == ContainerState::ContainerRunning as i32)
+    );
     env.fake.inspect(|s| {
         assert_eq!(s.sandboxes.len(), 24);
         assert_eq!(s.containers.len(), 48);
@@ -78,14 +111,24 @@ async fn racing_runs_of_the_same_sandbox_name_create_exactly_one() {
     for _ in 0..32 {
         let mut rt = env.rt.clone();
         tasks.push(tokio::spawn(async move {
-            rt.run_pod_sandbox(RunPodSandboxRequest { config: Some(pod_config("same")), runtime_handler: String::new() }).await
+            rt.run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(pod_config("same")),
+                runtime_handler: String::new(),
+            })
+            .await
         }));
     }
     let mut ok = 0;
     for task in tasks {
         match task.await.unwrap() {
             Ok(_) => ok += 1,
-            Err(status) => assert!(status.message().starts_with("failed to reserve sandbox name"), "{}", status.message()),
+            Err(status) => assert!(
+                status
+                    .message()
+                    .starts_with("failed to reserve sandbox name"),
+                "{}",
+                status.message()
+            ),
         }
     }
     assert_eq!(ok, 1);

@@ -16,9 +16,19 @@ fn parse_log(path: &PathBuf) -> Vec<(String, String, String)> {
         .map(|line| {
             let mut parts = line.splitn(4, ' ');
             let ts = parts.next().unwrap();
-            assert!(ts.ends_with('Z') && ts.len() >= 20 && ts.len() <= 30, "timestamp {ts:?}");
-            assert!(!ts.trim_end_matches('Z').ends_with('0') || !ts.contains('.'), "trailing zeros trimmed: {ts}");
-            (parts.next().unwrap().into(), parts.next().unwrap().into(), parts.next().unwrap_or_default().into())
+            assert!(
+                ts.ends_with('Z') && ts.len() >= 20 && ts.len() <= 30,
+                "timestamp {ts:?}"
+            );
+            assert!(
+                !ts.trim_end_matches('Z').ends_with('0') || !ts.contains('.'),
+                "trailing zeros trimmed: {ts}"
+            );
+            (
+                parts.next().unwrap().into(),
+                parts.next().unwrap().into(),
+                parts.next().unwrap_or_default().into(),
+            )
         })
         .collect()
 }
@@ -41,12 +51,28 @@ fn line(stream: &str, tag: &str, content: &str) -> (String, String, String) {
 #[tokio::test]
 async fn container_output_lands_in_the_log_with_stream_and_tag() {
     let mut env = start().await;
-    let path = run_to_exit(&mut env, "out", &["sh", "-c", "echo hi; echo err >&2; echo; printf 'a\\r\\n'; printf 'tab\\there\\n'"], false).await;
+    let path = run_to_exit(
+        &mut env,
+        "out",
+        &[
+            "sh",
+            "-c",
+            "echo hi; echo err >&2; echo; printf 'a\\r\\n'; printf 'tab\\there\\n'",
+        ],
+        false,
+    )
+    .await;
     let mut lines = parse_log(&path);
     lines.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         lines,
-        [line("stderr", "F", "err"), line("stdout", "F", "hi"), line("stdout", "F", ""), line("stdout", "F", "a"), line("stdout", "F", "tab\there")]
+        [
+            line("stderr", "F", "err"),
+            line("stdout", "F", "hi"),
+            line("stdout", "F", ""),
+            line("stdout", "F", "a"),
+            line("stdout", "F", "tab\there")
+        ]
     );
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
@@ -57,22 +83,43 @@ async fn long_lines_split_into_16384_byte_partial_chunks() {
     let mut env = start().await;
     let path = run_to_exit(&mut env, "long", &["sh", "-c", "head -c 40000 /dev/zero | tr '\\000' x; echo; head -c 16384 /dev/zero | tr '\\000' y; echo"], false).await;
     let lines = parse_log(&path);
-    let shape: Vec<(&str, usize)> = lines.iter().map(|(_, tag, c)| (tag.as_str(), c.len())).collect();
-    assert_eq!(shape, [("P", 16384), ("P", 16384), ("F", 7232), ("F", 16384)]);
+    let shape: Vec<(&str, usize)> = lines
+        .iter()
+        .map(|(_, tag, c)| (tag.as_str(), c.len()))
+        .collect();
+    assert_eq!(
+        shape,
+        [("P", 16384), ("P", 16384), ("F", 7232), ("F", 16384)]
+    );
 }
 
 #[tokio::test]
 async fn unterminated_output_is_flushed_as_one_partial_line_at_exit() {
     let mut env = start().await;
-    let path = run_to_exit(&mut env, "nonl", &["sh", "-c", "printf nonl; sleep 0.05; printf more"], false).await;
+    let path = run_to_exit(
+        &mut env,
+        "nonl",
+        &["sh", "-c", "printf nonl; sleep 0.05; printf more"],
+        false,
+    )
+    .await;
     assert_eq!(parse_log(&path), [line("stdout", "P", "nonlmore")]);
 }
 
 #[tokio::test]
 async fn with_a_tty_everything_goes_to_stdout() {
     let mut env = start().await;
-    let path = run_to_exit(&mut env, "tty", &["sh", "-c", "echo ttyout; echo ttyerr >&2"], true).await;
-    assert_eq!(parse_log(&path), [line("stdout", "F", "ttyout"), line("stdout", "F", "ttyerr")]);
+    let path = run_to_exit(
+        &mut env,
+        "tty",
+        &["sh", "-c", "echo ttyout; echo ttyerr >&2"],
+        true,
+    )
+    .await;
+    assert_eq!(
+        parse_log(&path),
+        [line("stdout", "F", "ttyout"), line("stdout", "F", "ttyerr")]
+    );
 }
 
 #[tokio::test]
@@ -86,7 +133,12 @@ async fn exec_output_never_reaches_the_container_log_and_logs_outlive_the_contai
     let path = env.log_dir.path().join("nested/dir/c.log");
     env.exec(&id, &["echo", "from exec"], 5).await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), b"");
-    env.rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod }).await.unwrap();
+    env.rt
+        .remove_pod_sandbox(RemovePodSandboxRequest {
+            pod_sandbox_id: pod,
+        })
+        .await
+        .unwrap();
     assert!(path.exists(), "log files are never deleted");
 }
 
@@ -94,36 +146,66 @@ async fn exec_output_never_reaches_the_container_log_and_logs_outlive_the_contai
 async fn reopen_container_log_moves_later_lines_to_a_new_file() {
     let mut env = start().await;
     let (pod, config) = env.pod("reopen").await;
-    let mut c = container_config("c", &["sh", "-c", "echo one; while true; do sleep 0.02; if [ -e /tmp/go ]; then echo two; exit 0; fi; done"]);
+    let mut c = container_config(
+        "c",
+        &[
+            "sh",
+            "-c",
+            "echo one; while true; do sleep 0.02; if [ -e /tmp/go ]; then echo two; exit 0; fi; done",
+        ],
+    );
     c.log_path = "c.log".into();
     let id = env.create(&pod, &config, c).await.unwrap();
     env.start(&id).await.unwrap();
     let path = env.log_dir.path().join("c.log");
     for _ in 0..500 {
-        if std::fs::read_to_string(&path).unwrap_or_default().contains("one") {
+        if std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .contains("one")
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     std::fs::rename(&path, path.with_extension("log.1")).unwrap();
-    env.rt.reopen_container_log(ReopenContainerLogRequest { container_id: id[..12].into() }).await.unwrap();
+    env.rt
+        .reopen_container_log(ReopenContainerLogRequest {
+            container_id: id[..12].into(),
+        })
+        .await
+        .unwrap();
     env.exec(&id, &["touch", "/tmp/go"], 5).await.unwrap();
     env.wait_state(&id, ContainerState::ContainerExited).await;
-    assert_eq!(parse_log(&path.with_extension("log.1")), [line("stdout", "F", "one")]);
+    assert_eq!(
+        parse_log(&path.with_extension("log.1")),
+        [line("stdout", "F", "one")]
+    );
     assert_eq!(parse_log(&path), [line("stdout", "F", "two")]);
     assert_status(
-        env.rt.reopen_container_log(ReopenContainerLogRequest { container_id: id.clone() }).await,
+        env.rt
+            .reopen_container_log(ReopenContainerLogRequest {
+                container_id: id.clone(),
+            })
+            .await,
         Code::Unknown,
         "container is not running",
     );
     let missing = "f".repeat(64);
     assert_status(
-        env.rt.reopen_container_log(ReopenContainerLogRequest { container_id: missing.clone() }).await,
+        env.rt
+            .reopen_container_log(ReopenContainerLogRequest {
+                container_id: missing.clone(),
+            })
+            .await,
         Code::NotFound,
         &format!("an error occurred when try to find container \"{missing}\": not found"),
     );
     assert_status(
-        env.rt.reopen_container_log(ReopenContainerLogRequest { container_id: String::new() }).await,
+        env.rt
+            .reopen_container_log(ReopenContainerLogRequest {
+                container_id: String::new(),
+            })
+            .await,
         Code::Unknown,
         "an error occurred when try to find container \"\": Prefix can't be empty",
     );

@@ -61,13 +61,24 @@ fn code<T>(r: Result<T, tonic::Status>) -> Outcome {
     r.map(|_| ()).map_err(|s| s.code())
 }
 
-async fn step(rt: &mut cri_proto::RuntimeServiceClient<tonic::transport::Channel>, model: &mut Model, op: &Op) -> Option<(Outcome, Outcome)> {
+async fn step(
+    rt: &mut cri_proto::RuntimeServiceClient<tonic::transport::Channel>,
+    model: &mut Model,
+    op: &Op,
+) -> Option<(Outcome, Outcome)> {
     match *op {
         Op::RunPod(p) => {
             let actual = rt
-                .run_pod_sandbox(RunPodSandboxRequest { config: Some(pod_config(&format!("p{p}"))), runtime_handler: String::new() })
+                .run_pod_sandbox(RunPodSandboxRequest {
+                    config: Some(pod_config(&format!("p{p}"))),
+                    runtime_handler: String::new(),
+                })
                 .await;
-            let expected = if model.pods.contains_key(&p) { Err(Code::Unknown) } else { Ok(()) };
+            let expected = if model.pods.contains_key(&p) {
+                Err(Code::Unknown)
+            } else {
+                Ok(())
+            };
             if let Ok(r) = &actual {
                 let id = r.get_ref().pod_sandbox_id.clone();
                 model.pods.insert(p, (id.clone(), true));
@@ -77,7 +88,11 @@ async fn step(rt: &mut cri_proto::RuntimeServiceClient<tonic::transport::Channel
         }
         Op::StopPod(p) => {
             let id = model.last_pod_id.get(&p)?.clone();
-            let actual = rt.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await;
+            let actual = rt
+                .stop_pod_sandbox(StopPodSandboxRequest {
+                    pod_sandbox_id: id.clone(),
+                })
+                .await;
             let expected = match model.pods.get_mut(&p) {
                 Some(pod) => {
                     pod.1 = false;
@@ -94,7 +109,9 @@ async fn step(rt: &mut cri_proto::RuntimeServiceClient<tonic::transport::Channel
         }
         Op::RemovePod(p) => {
             let id = model.last_pod_id.get(&p)?.clone();
-            let actual = rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }).await;
+            let actual = rt
+                .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id })
+                .await;
             model.pods.remove(&p);
             model.containers.retain(|(cp, _), _| *cp != p);
             Some((code(actual), Ok(())))
@@ -122,7 +139,9 @@ async fn step(rt: &mut cri_proto::RuntimeServiceClient<tonic::transport::Channel
         }
         Op::Start(p, c) => {
             let id = model.last_ctr_id.get(&(p, c))?.clone();
-            let actual = rt.start_container(StartContainerRequest { container_id: id }).await;
+            let actual = rt
+                .start_container(StartContainerRequest { container_id: id })
+                .await;
             let ready = model.pods.get(&p).is_some_and(|pod| pod.1);
             let expected = match model.containers.get_mut(&(p, c)) {
                 None => Err(Code::NotFound),
@@ -140,7 +159,12 @@ async fn step(rt: &mut cri_proto::RuntimeServiceClient<tonic::transport::Channel
         }
         Op::Stop(p, c) => {
             let id = model.last_ctr_id.get(&(p, c))?.clone();
-            let actual = rt.stop_container(StopContainerRequest { container_id: id, timeout: 0 }).await;
+            let actual = rt
+                .stop_container(StopContainerRequest {
+                    container_id: id,
+                    timeout: 0,
+                })
+                .await;
             let expected = match model.containers.get_mut(&(p, c)) {
                 None => Err(Code::NotFound),
                 Some((_, state)) => {
@@ -154,7 +178,9 @@ async fn step(rt: &mut cri_proto::RuntimeServiceClient<tonic::transport::Channel
         }
         Op::Remove(p, c) => {
             let id = model.last_ctr_id.get(&(p, c))?.clone();
-            let actual = rt.remove_container(RemoveContainerRequest { container_id: id }).await;
+            let actual = rt
+                .remove_container(RemoveContainerRequest { container_id: id })
+                .await;
             model.containers.remove(&(p, c));
             Some((code(actual), Ok(())))
         }
@@ -170,7 +196,11 @@ fn cri_state(state: C) -> i32 {
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let fake = FakeRuntime::builder().listen(Listen::InMemory).start().await.expect("fake");
+    let fake = FakeRuntime::builder()
+        .listen(Listen::InMemory)
+        .start()
+        .await
+        .expect("fake");
     let mut rt = fake.runtime_client();
     let mut model = Model::default();
     for (n, op) in ops.iter().enumerate() {
@@ -190,7 +220,16 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let expected_pods: BTreeMap<String, i32> = model
         .pods
         .values()
-        .map(|(id, ready)| (id.clone(), if *ready { PodSandboxState::SandboxReady as i32 } else { PodSandboxState::SandboxNotready as i32 }))
+        .map(|(id, ready)| {
+            (
+                id.clone(),
+                if *ready {
+                    PodSandboxState::SandboxReady as i32
+                } else {
+                    PodSandboxState::SandboxNotready as i32
+                },
+            )
+        })
         .collect();
     prop_assert_eq!(pods, expected_pods);
     let containers: BTreeMap<String, i32> = rt
@@ -202,7 +241,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .into_iter()
         .map(|c| (c.id, c.state))
         .collect();
-    let expected: BTreeMap<String, i32> = model.containers.values().map(|(id, s)| (id.clone(), cri_state(*s))).collect();
+    let expected: BTreeMap<String, i32> = model
+        .containers
+        .values()
+        .map(|(id, s)| (id.clone(), cri_state(*s)))
+        .collect();
     prop_assert_eq!(containers, expected);
     fake.shutdown().await;
     Ok(())

@@ -7,7 +7,11 @@ use common::*;
 use cri_proto::v1::*;
 use tonic::Code;
 
-async fn sandbox_status(env: &mut Env, id: &str, verbose: bool) -> Result<PodSandboxStatusResponse, tonic::Status> {
+async fn sandbox_status(
+    env: &mut Env,
+    id: &str,
+    verbose: bool,
+) -> Result<PodSandboxStatusResponse, tonic::Status> {
     env.rt
         .pod_sandbox_status(PodSandboxStatusRequest {
             pod_sandbox_id: id.into(),
@@ -19,14 +23,18 @@ async fn sandbox_status(env: &mut Env, id: &str, verbose: bool) -> Result<PodSan
 
 async fn stop_pod(env: &mut Env, id: &str) -> Result<(), tonic::Status> {
     env.rt
-        .stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.into() })
+        .stop_pod_sandbox(StopPodSandboxRequest {
+            pod_sandbox_id: id.into(),
+        })
         .await
         .map(|_| ())
 }
 
 async fn remove_pod(env: &mut Env, id: &str) -> Result<(), tonic::Status> {
     env.rt
-        .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id.into() })
+        .remove_pod_sandbox(RemovePodSandboxRequest {
+            pod_sandbox_id: id.into(),
+        })
         .await
         .map(|_| ())
 }
@@ -39,7 +47,10 @@ async fn run_pod_sandbox_returns_a_64_hex_id_and_a_ready_status_echoing_the_conf
     config.annotations = labels(&[("note", "n")]);
     let id = env.run_pod(config.clone()).await;
     assert_eq!(id.len(), 64);
-    assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    );
 
     let response = sandbox_status(&mut env, &id, false).await.unwrap();
     assert!(response.info.is_empty());
@@ -47,12 +58,19 @@ async fn run_pod_sandbox_returns_a_64_hex_id_and_a_ready_status_echoing_the_conf
     assert_eq!(status.id, id);
     assert_eq!(status.metadata, config.metadata);
     assert_eq!(status.state, PodSandboxState::SandboxReady as i32);
-    assert!(status.created_at > 1_700_000_000_000_000_000, "created_at is in ns");
+    assert!(
+        status.created_at > 1_700_000_000_000_000_000,
+        "created_at is in ns"
+    );
     assert_eq!(status.network, Some(PodSandboxNetworkStatus::default()));
     let options = status.linux.unwrap().namespaces.unwrap().options.unwrap();
     assert_eq!(
         (options.network, options.pid, options.ipc),
-        (NamespaceMode::Node as i32, NamespaceMode::Pod as i32, NamespaceMode::Pod as i32)
+        (
+            NamespaceMode::Node as i32,
+            NamespaceMode::Pod as i32,
+            NamespaceMode::Pod as i32
+        )
     );
     assert_eq!(status.labels, config.labels);
     assert_eq!(status.annotations, config.annotations);
@@ -66,26 +84,48 @@ async fn verbose_sandbox_status_has_one_info_key_with_containerd_fields() {
     let response = sandbox_status(&mut env, &id, true).await.unwrap();
     assert_eq!(response.info.keys().collect::<Vec<_>>(), ["info"]);
     let info: serde_json::Value = serde_json::from_str(&response.info["info"]).unwrap();
-    let mut keys: Vec<&str> = info.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = info
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
         [
-            "cniResult", "config", "image", "netNamespaceClosed", "pid", "processStatus", "runtimeHandler",
-            "runtimeOptions", "runtimeSpec", "runtimeType", "snapshotKey", "snapshotter"
+            "cniResult",
+            "config",
+            "image",
+            "netNamespaceClosed",
+            "pid",
+            "processStatus",
+            "runtimeHandler",
+            "runtimeOptions",
+            "runtimeSpec",
+            "runtimeType",
+            "snapshotKey",
+            "snapshotter"
         ]
     );
     assert_eq!(info["processStatus"], "running");
     assert_eq!(info["snapshotKey"], id.as_str());
     assert_eq!(info["image"], "registry.k8s.io/pause:3.6");
     assert_eq!(info["config"]["metadata"]["name"], "verbose");
-    assert_eq!(info["config"]["linux"]["security_context"]["namespace_options"]["network"], 2);
-    assert_eq!(info["runtimeSpec"]["linux"]["cgroupsPath"], format!("/k8s.io/{id}"));
+    assert_eq!(
+        info["config"]["linux"]["security_context"]["namespace_options"]["network"],
+        2
+    );
+    assert_eq!(
+        info["runtimeSpec"]["linux"]["cgroupsPath"],
+        format!("/k8s.io/{id}")
+    );
     assert!(info["pid"].as_u64().unwrap() > 0);
 
     stop_pod(&mut env, &id).await.unwrap();
     let info: serde_json::Value =
-        serde_json::from_str(&sandbox_status(&mut env, &id, true).await.unwrap().info["info"]).unwrap();
+        serde_json::from_str(&sandbox_status(&mut env, &id, true).await.unwrap().info["info"])
+            .unwrap();
     assert_eq!(info["pid"], 0);
     assert_eq!(info["processStatus"], "deleted");
 }
@@ -96,7 +136,11 @@ async fn stop_is_idempotent_and_remove_of_a_missing_sandbox_succeeds() {
     let id = env.run_pod(pod_config("sb")).await;
     stop_pod(&mut env, &id).await.unwrap();
     stop_pod(&mut env, &id).await.unwrap();
-    let status = sandbox_status(&mut env, &id, false).await.unwrap().status.unwrap();
+    let status = sandbox_status(&mut env, &id, false)
+        .await
+        .unwrap()
+        .status
+        .unwrap();
     assert_eq!(status.state, PodSandboxState::SandboxNotready as i32);
     remove_pod(&mut env, &id).await.unwrap();
     remove_pod(&mut env, &id).await.unwrap();
@@ -152,19 +196,31 @@ async fn a_sandbox_name_stays_reserved_until_the_sandbox_is_removed() {
     let name = "dup_test_uid-dup_0";
     let conflict = env
         .rt
-        .run_pod_sandbox(RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() })
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(config.clone()),
+            runtime_handler: String::new(),
+        })
         .await;
     assert_status(
         conflict,
         Code::Unknown,
-        &format!("failed to reserve sandbox name \"{name}\": name \"{name}\" is reserved for \"{first}\""),
+        &format!(
+            "failed to reserve sandbox name \"{name}\": name \"{name}\" is reserved for \"{first}\""
+        ),
     );
     stop_pod(&mut env, &first).await.unwrap();
     let still = env
         .rt
-        .run_pod_sandbox(RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() })
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(config.clone()),
+            runtime_handler: String::new(),
+        })
         .await;
-    assert_eq!(still.unwrap_err().code(), Code::Unknown, "NOTREADY still holds the name");
+    assert_eq!(
+        still.unwrap_err().code(),
+        Code::Unknown,
+        "NOTREADY still holds the name"
+    );
 
     let mut next_attempt = config.clone();
     next_attempt.metadata.as_mut().unwrap().attempt = 1;
@@ -178,44 +234,80 @@ async fn a_sandbox_name_stays_reserved_until_the_sandbox_is_removed() {
 #[tokio::test]
 async fn run_pod_sandbox_validates_metadata_handler_and_hostname_like_containerd() {
     let mut env = start().await;
-    let no_metadata = env.rt.run_pod_sandbox(RunPodSandboxRequest::default()).await;
-    assert_status(no_metadata, Code::Unknown, "sandbox config must include metadata");
+    let no_metadata = env
+        .rt
+        .run_pod_sandbox(RunPodSandboxRequest::default())
+        .await;
+    assert_status(
+        no_metadata,
+        Code::Unknown,
+        "sandbox config must include metadata",
+    );
     let mut config = pod_config("h");
     config.metadata = None;
     let result = env
         .rt
-        .run_pod_sandbox(RunPodSandboxRequest { config: Some(config), runtime_handler: String::new() })
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(config),
+            runtime_handler: String::new(),
+        })
         .await;
-    assert_status(result, Code::Unknown, "sandbox config must include metadata");
+    assert_status(
+        result,
+        Code::Unknown,
+        "sandbox config must include metadata",
+    );
 
     let result = env
         .rt
-        .run_pod_sandbox(RunPodSandboxRequest { config: Some(pod_config("h")), runtime_handler: "nope".into() })
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(pod_config("h")),
+            runtime_handler: "nope".into(),
+        })
         .await;
-    assert_status(result, Code::Unknown, "failed to get sandbox runtime: no runtime for \"nope\" is configured");
+    assert_status(
+        result,
+        Code::Unknown,
+        "failed to get sandbox runtime: no runtime for \"nope\" is configured",
+    );
 
     let id = env
         .rt
-        .run_pod_sandbox(RunPodSandboxRequest { config: Some(pod_config("h")), runtime_handler: "runc".into() })
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(pod_config("h")),
+            runtime_handler: "runc".into(),
+        })
         .await
         .unwrap()
         .into_inner()
         .pod_sandbox_id;
-    let status = sandbox_status(&mut env, &id, false).await.unwrap().status.unwrap();
+    let status = sandbox_status(&mut env, &id, false)
+        .await
+        .unwrap()
+        .status
+        .unwrap();
     assert_eq!(status.runtime_handler, "runc");
 
     let mut named = pod_config("named");
     named.hostname = "myhost".into();
     let result = env
         .rt
-        .run_pod_sandbox(RunPodSandboxRequest { config: Some(named.clone()), runtime_handler: String::new() })
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(named.clone()),
+            runtime_handler: String::new(),
+        })
         .await;
     assert_status(
         result,
         Code::Unknown,
         "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to set hostname without a private UTS namespace: unknown",
     );
-    assert!(env.list_pods(PodSandboxFilter::default()).await.iter().all(|p| p.metadata.as_ref().unwrap().name != "named"));
+    assert!(
+        env.list_pods(PodSandboxFilter::default())
+            .await
+            .iter()
+            .all(|p| p.metadata.as_ref().unwrap().name != "named")
+    );
     named.hostname.clear();
     env.run_pod(named).await;
 }
@@ -239,8 +331,22 @@ async fn pod_network_sandboxes_get_unique_ips_and_host_network_ones_none() {
     b.linux = None;
     let a = env.run_pod(a).await;
     let b = env.run_pod(b).await;
-    let ip_a = sandbox_status(&mut env, &a, false).await.unwrap().status.unwrap().network.unwrap().ip;
-    let ip_b = sandbox_status(&mut env, &b, false).await.unwrap().status.unwrap().network.unwrap().ip;
+    let ip_a = sandbox_status(&mut env, &a, false)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .network
+        .unwrap()
+        .ip;
+    let ip_b = sandbox_status(&mut env, &b, false)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .network
+        .unwrap()
+        .ip;
     assert!(ip_a.starts_with("10.88."), "{ip_a}");
     assert!(ip_b.starts_with("10.88."), "{ip_b}");
     assert_ne!(ip_a, ip_b);
@@ -266,25 +372,99 @@ async fn list_pod_sandbox_filters_by_id_prefix_state_and_label_subset_anded() {
     let mut both = vec![a.clone(), b.clone()];
     both.sort();
     assert_eq!(ids(env.list_pods(PodSandboxFilter::default()).await), both);
-    assert_eq!(ids(env.list_pods(PodSandboxFilter { id: a[..12].into(), ..Default::default() }).await), [a.clone()]);
-    assert_eq!(ids(env.list_pods(PodSandboxFilter { id: "f".repeat(64), ..Default::default() }).await), Vec::<String>::new());
-    let ready = Some(PodSandboxStateValue { state: PodSandboxState::SandboxReady as i32 });
-    let not_ready = Some(PodSandboxStateValue { state: PodSandboxState::SandboxNotready as i32 });
-    assert_eq!(ids(env.list_pods(PodSandboxFilter { state: ready, ..Default::default() }).await), [a.clone()]);
-    assert_eq!(ids(env.list_pods(PodSandboxFilter { state: not_ready, ..Default::default() }).await), [b.clone()]);
     assert_eq!(
-        ids(env.list_pods(PodSandboxFilter { label_selector: labels(&[("suite", "s")]), ..Default::default() }).await),
+        ids(env
+            .list_pods(PodSandboxFilter {
+                id: a[..12].into(),
+                ..Default::default()
+            })
+            .await),
+        [a.as_str()]
+    );
+    assert_eq!(
+        ids(env
+            .list_pods(PodSandboxFilter {
+                id: "f".repeat(64),
+                ..Default::default()
+            })
+            .await),
+        Vec::<String>::new()
+    );
+    let ready = Some(PodSandboxStateValue {
+        state: PodSandboxState::SandboxReady as i32,
+    });
+    let not_ready = Some(PodSandboxStateValue {
+        state: PodSandboxState::SandboxNotready as i32,
+    });
+    assert_eq!(
+        ids(env
+            .list_pods(PodSandboxFilter {
+                state: ready,
+                ..Default::default()
+            })
+            .await),
+        [a.as_str()]
+    );
+    assert_eq!(
+        ids(env
+            .list_pods(PodSandboxFilter {
+                state: not_ready,
+                ..Default::default()
+            })
+            .await),
+        [b.as_str()]
+    );
+    assert_eq!(
+        ids(env
+            .list_pods(PodSandboxFilter {
+                label_selector: labels(&[("suite", "s")]),
+                ..Default::default()
+            })
+            .await),
         both
     );
     assert_eq!(
-        ids(env.list_pods(PodSandboxFilter { label_selector: labels(&[("suite", "s"), ("app", "a")]), ..Default::default() }).await),
-        [a.clone()]
+        ids(env
+            .list_pods(PodSandboxFilter {
+                label_selector: labels(&[("suite", "s"), ("app", "a")]),
+                ..Default::default()
+            })
+            .await),
+        [a.as_str()]
     );
-    assert!(env.list_pods(PodSandboxFilter { label_selector: labels(&[("tier", "")]), ..Default::default() }).await.is_empty());
-    assert!(env.list_pods(PodSandboxFilter { label_selector: labels(&[("anno", "x")]), ..Default::default() }).await.is_empty());
-    assert!(env.list_pods(PodSandboxFilter { id: a.clone(), state: not_ready, ..Default::default() }).await.is_empty());
+    assert!(
+        env.list_pods(PodSandboxFilter {
+            label_selector: labels(&[("tier", "")]),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    assert!(
+        env.list_pods(PodSandboxFilter {
+            label_selector: labels(&[("anno", "x")]),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    assert!(
+        env.list_pods(PodSandboxFilter {
+            id: a.clone(),
+            state: not_ready,
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
 
-    let item = env.list_pods(PodSandboxFilter { id: a.clone(), ..Default::default() }).await.remove(0);
+    let item = env
+        .list_pods(PodSandboxFilter {
+            id: a.clone(),
+            ..Default::default()
+        })
+        .await
+        .remove(0);
     assert_eq!(item.annotations, labels(&[("anno", "x")]));
     assert_eq!(item.state, PodSandboxState::SandboxReady as i32);
     remove_pod(&mut env, &b).await.unwrap();
@@ -298,20 +478,35 @@ async fn sandbox_ids_resolve_from_any_unique_prefix_and_ambiguous_ones_fail() {
     for i in 0..17 {
         ids.push(env.run_pod(pod_config(&format!("p{i}"))).await);
     }
-    let status = sandbox_status(&mut env, &ids[0][..12], false).await.unwrap().status.unwrap();
+    let status = sandbox_status(&mut env, &ids[0][..12], false)
+        .await
+        .unwrap()
+        .status
+        .unwrap();
     assert_eq!(status.id, ids[0]);
     let shared = shared_first_char(&ids).expect("17 ids share a first hex digit");
     assert_status(
         sandbox_status(&mut env, &shared, false).await,
         Code::Unknown,
-        &format!("an error occurred when try to find sandbox: Multiple IDs found with provided prefix: {shared}"),
+        &format!(
+            "an error occurred when try to find sandbox: Multiple IDs found with provided prefix: {shared}"
+        ),
     );
     assert_status(
         stop_pod(&mut env, &shared).await,
         Code::Unknown,
-        &format!("an error occurred when try to find sandbox \"{shared}\": Multiple IDs found with provided prefix: {shared}"),
+        &format!(
+            "an error occurred when try to find sandbox \"{shared}\": Multiple IDs found with provided prefix: {shared}"
+        ),
     );
-    assert!(env.list_pods(PodSandboxFilter { id: shared.clone(), ..Default::default() }).await.is_empty());
+    assert!(
+        env.list_pods(PodSandboxFilter {
+            id: shared.clone(),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
     assert_status(
         sandbox_status(&mut env, &ids[0].to_uppercase(), false).await,
         Code::NotFound,

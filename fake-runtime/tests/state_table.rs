@@ -68,33 +68,61 @@ async fn apply(env: &mut Env, op: Op, id: &str) -> Result<(), tonic::Status> {
         Op::Remove => env.remove(&id).await,
         Op::Status => env.status(&id).await.map(|_| ()),
         Op::Exec => env.exec(&id, &["true"], 5).await.map(|_| ()),
-        Op::ReopenLog => env.rt.reopen_container_log(ReopenContainerLogRequest { container_id: id }).await.map(|_| ()),
+        Op::ReopenLog => env
+            .rt
+            .reopen_container_log(ReopenContainerLogRequest { container_id: id })
+            .await
+            .map(|_| ()),
         Op::UpdateResources => env
             .rt
             .update_container_resources(UpdateContainerResourcesRequest {
                 container_id: id,
-                linux: Some(LinuxContainerResources { cpu_shares: 512, ..Default::default() }),
+                linux: Some(LinuxContainerResources {
+                    cpu_shares: 512,
+                    ..Default::default()
+                }),
                 ..Default::default()
             })
             .await
             .map(|_| ()),
-        Op::Stats => env.rt.container_stats(ContainerStatsRequest { container_id: id }).await.map(|_| ()),
+        Op::Stats => env
+            .rt
+            .container_stats(ContainerStatsRequest { container_id: id })
+            .await
+            .map(|_| ()),
     }
 }
 
 #[tokio::test]
 async fn every_state_and_operation_pair_answers_like_containerd() {
     let mut env = start().await;
-    let ops = [Op::Start, Op::Stop, Op::Remove, Op::Status, Op::Exec, Op::ReopenLog, Op::UpdateResources, Op::Stats];
+    let ops = [
+        Op::Start,
+        Op::Stop,
+        Op::Remove,
+        Op::Status,
+        Op::Exec,
+        Op::ReopenLog,
+        Op::UpdateResources,
+        Op::Stats,
+    ];
     let mut n = 0;
     let mut mismatches = Vec::new();
-    for state in [State::Created, State::Running, State::Exited, State::Removed] {
+    for state in [
+        State::Created,
+        State::Running,
+        State::Exited,
+        State::Removed,
+    ] {
         for op in ops {
             n += 1;
             let id = container_in(&mut env, state, n).await;
             let got = apply(&mut env, op, &id).await.err().map(|s| s.code());
             if got != expected(state, op) {
-                mismatches.push(format!("{state:?} x {op:?}: expected {:?}, got {got:?}", expected(state, op)));
+                mismatches.push(format!(
+                    "{state:?} x {op:?}: expected {:?}, got {got:?}",
+                    expected(state, op)
+                ));
             }
         }
     }
@@ -120,20 +148,48 @@ async fn every_sandbox_state_and_operation_pair_answers_like_containerd() {
     ] {
         let (pod, config) = env.pod(&format!("{state}-{op}")).await;
         if state != "ready" {
-            env.rt.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod.clone() }).await.unwrap();
+            env.rt
+                .stop_pod_sandbox(StopPodSandboxRequest {
+                    pod_sandbox_id: pod.clone(),
+                })
+                .await
+                .unwrap();
         }
         if state == "removed" {
-            env.rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod.clone() }).await.unwrap();
+            env.rt
+                .remove_pod_sandbox(RemovePodSandboxRequest {
+                    pod_sandbox_id: pod.clone(),
+                })
+                .await
+                .unwrap();
         }
         let got = match op {
-            "stop" => env.rt.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod.clone() }).await.map(|_| ()),
-            "remove" => env.rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod.clone() }).await.map(|_| ()),
-            "status" => env
+            "stop" => env
                 .rt
-                .pod_sandbox_status(PodSandboxStatusRequest { pod_sandbox_id: pod.clone(), verbose: false })
+                .stop_pod_sandbox(StopPodSandboxRequest {
+                    pod_sandbox_id: pod.clone(),
+                })
                 .await
                 .map(|_| ()),
-            _ => env.create(&pod, &config, container_config("c", &["true"])).await.map(|_| ()),
+            "remove" => env
+                .rt
+                .remove_pod_sandbox(RemovePodSandboxRequest {
+                    pod_sandbox_id: pod.clone(),
+                })
+                .await
+                .map(|_| ()),
+            "status" => env
+                .rt
+                .pod_sandbox_status(PodSandboxStatusRequest {
+                    pod_sandbox_id: pod.clone(),
+                    verbose: false,
+                })
+                .await
+                .map(|_| ()),
+            _ => env
+                .create(&pod, &config, container_config("c", &["true"]))
+                .await
+                .map(|_| ()),
         };
         assert_eq!(got.err().map(|s| s.code()), want, "{state} x {op}");
     }

@@ -11,10 +11,19 @@ async fn the_default_socket_lives_in_a_private_directory_and_is_removed_at_shutd
     let fake = FakeRuntime::start().await.unwrap();
     let path = fake.socket_path().unwrap().to_path_buf();
     assert_eq!(fake.endpoint(), format!("unix://{}", path.display()));
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let dir = path.parent().unwrap().to_path_buf();
-    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-    fake.runtime_client().version(VersionRequest::default()).await.unwrap();
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    fake.runtime_client()
+        .version(VersionRequest::default())
+        .await
+        .unwrap();
     fake.shutdown().await;
     assert!(!path.exists());
     assert!(!dir.exists());
@@ -32,27 +41,63 @@ async fn dropping_the_handle_removes_the_socket() {
 async fn a_socket_at_a_given_path_and_tcp_on_loopback_both_serve() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/cri.sock");
-    let fake = FakeRuntime::builder().listen(Listen::UnixSocket(path.clone())).start().await.unwrap();
-    let version = fake.runtime_client().version(VersionRequest::default()).await.unwrap().into_inner();
+    let fake = FakeRuntime::builder()
+        .listen(Listen::UnixSocket(path.clone()))
+        .start()
+        .await
+        .unwrap();
+    let version = fake
+        .runtime_client()
+        .version(VersionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(version.runtime_api_version, "v1");
-    let second = FakeRuntime::builder().listen(Listen::UnixSocket(path.clone())).start().await;
+    let second = FakeRuntime::builder()
+        .listen(Listen::UnixSocket(path.clone()))
+        .start()
+        .await;
     assert!(second.is_err(), "a live socket is not stolen");
     fake.shutdown().await;
     assert!(!path.exists());
 
-    let tcp = FakeRuntime::builder().listen(Listen::Tcp("127.0.0.1:0".parse().unwrap())).start().await.unwrap();
+    let tcp = FakeRuntime::builder()
+        .listen(Listen::Tcp("127.0.0.1:0".parse().unwrap()))
+        .start()
+        .await
+        .unwrap();
     assert!(tcp.endpoint().starts_with("tcp://127.0.0.1:"));
-    tcp.runtime_client().version(VersionRequest::default()).await.unwrap();
-    let plain = tonic::transport::Endpoint::from_shared(tcp.endpoint().replace("tcp://", "http://")).unwrap().connect().await.unwrap();
-    cri_proto::RuntimeServiceClient::new(plain).version(VersionRequest::default()).await.unwrap();
+    tcp.runtime_client()
+        .version(VersionRequest::default())
+        .await
+        .unwrap();
+    let plain =
+        tonic::transport::Endpoint::from_shared(tcp.endpoint().replace("tcp://", "http://"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    cri_proto::RuntimeServiceClient::new(plain)
+        .version(VersionRequest::default())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn the_in_memory_transport_needs_no_socket() {
-    let fake = FakeRuntime::builder().listen(Listen::InMemory).start().await.unwrap();
+    let fake = FakeRuntime::builder()
+        .listen(Listen::InMemory)
+        .start()
+        .await
+        .unwrap();
     assert_eq!(fake.endpoint(), "inmemory://");
     assert!(fake.socket_path().is_none());
-    let version = fake.runtime_client().version(VersionRequest::default()).await.unwrap().into_inner();
+    let version = fake
+        .runtime_client()
+        .version(VersionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(version.runtime_name, "containerd");
     fake.shutdown().await;
 }

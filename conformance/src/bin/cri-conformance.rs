@@ -109,7 +109,9 @@ fn build_images(args: &[String]) -> Result<(), CliError> {
     Ok(())
 }
 
-fn block_on(future: impl std::future::Future<Output = Result<(), CliError>>) -> Result<(), CliError> {
+fn block_on(
+    future: impl std::future::Future<Output = Result<(), CliError>>,
+) -> Result<(), CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -126,7 +128,11 @@ struct SuiteOptions {
     can_pull: bool,
 }
 
-fn parse_suite_options(args: &[String], command: &str, endpoint_flag: bool) -> Result<SuiteOptions, CliError> {
+fn parse_suite_options(
+    args: &[String],
+    command: &str,
+    endpoint_flag: bool,
+) -> Result<SuiteOptions, CliError> {
     let mut options = SuiteOptions::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -145,8 +151,14 @@ fn parse_suite_options(args: &[String], command: &str, endpoint_flag: bool) -> R
             "--only" => options.only = Some(value()?),
             "--format" => options.format = Some(value()?),
             "--can-pull" => options.can_pull = true,
-            other if !other.starts_with("--") && !endpoint_flag => options.endpoints.push(other.to_owned()),
-            other => return Err(CliError::Usage(format!("{command}: unknown argument {other:?}"))),
+            other if !other.starts_with("--") && !endpoint_flag => {
+                options.endpoints.push(other.to_owned())
+            }
+            other => {
+                return Err(CliError::Usage(format!(
+                    "{command}: unknown argument {other:?}"
+                )));
+            }
         }
     }
     Ok(options)
@@ -179,7 +191,11 @@ async fn connect(endpoint: Option<&str>, can_pull: bool) -> Result<Connected, Cl
     let client = cri_client::Client::connect(target.endpoint.clone(), Duration::from_secs(10))
         .await
         .map_err(|e| CliError::Failed(format!("cannot connect to {}: {e}", target.endpoint)))?;
-    Ok(Connected { client, target, _fake: fake })
+    Ok(Connected {
+        client,
+        target,
+        _fake: fake,
+    })
 }
 
 /// `run [--endpoint URI] [--only PATTERN] [--format table|json] [--can-pull]`.
@@ -190,22 +206,39 @@ async fn run(args: &[String]) -> Result<(), CliError> {
     }
     let format = options.format.as_deref().unwrap_or("table");
     if !matches!(format, "table" | "json") {
-        return Err(CliError::Usage(format!("run: --format must be table or json, not {format:?}")));
+        return Err(CliError::Usage(format!(
+            "run: --format must be table or json, not {format:?}"
+        )));
     }
-    let connected = connect(options.endpoints.first().map(String::as_str), options.can_pull).await?;
+    let connected = connect(
+        options.endpoints.first().map(String::as_str),
+        options.can_pull,
+    )
+    .await?;
     let checks = cri_conformance::checks::all();
-    let report = runner::run(&checks, &connected.client, &connected.target, options.only.as_deref()).await;
+    let report = runner::run(
+        &checks,
+        &connected.client,
+        &connected.target,
+        options.only.as_deref(),
+    )
+    .await;
     match format {
         "json" => println!("{}", report.to_json()),
         _ => print!("{}", report.to_table()),
     }
     if report.checks.is_empty() {
-        return Err(CliError::Failed("no check matches the --only pattern".into()));
+        return Err(CliError::Failed(
+            "no check matches the --only pattern".into(),
+        ));
     }
     if report.succeeded() {
         Ok(())
     } else {
-        Err(CliError::Failed(format!("{} check(s) failed", report.counts().1)))
+        Err(CliError::Failed(format!(
+            "{} check(s) failed",
+            report.counts().1
+        )))
     }
 }
 
@@ -213,11 +246,15 @@ async fn run(args: &[String]) -> Result<(), CliError> {
 async fn compare(args: &[String]) -> Result<(), CliError> {
     let options = parse_suite_options(args, "compare", false)?;
     let [a, b] = options.endpoints.as_slice() else {
-        return Err(CliError::Usage("compare: give exactly two endpoints, A and B".into()));
+        return Err(CliError::Usage(
+            "compare: give exactly two endpoints, A and B".into(),
+        ));
     };
     let format = options.format.as_deref().unwrap_or("text");
     if !matches!(format, "text" | "json") {
-        return Err(CliError::Usage(format!("compare: --format must be text or json, not {format:?}")));
+        return Err(CliError::Usage(format!(
+            "compare: --format must be text or json, not {format:?}"
+        )));
     }
     let a = connect(Some(a), options.can_pull).await?;
     let b = connect(Some(b), options.can_pull).await?;
@@ -237,10 +274,15 @@ async fn compare(args: &[String]) -> Result<(), CliError> {
     println!("B: {}", b_report.summary_line());
     let undocumented = report.undocumented().len();
     if !a_report.succeeded() {
-        return Err(CliError::Failed(format!("checks failed on A:\n{}", a_report.failures().join("\n"))));
+        return Err(CliError::Failed(format!(
+            "checks failed on A:\n{}",
+            a_report.failures().join("\n")
+        )));
     }
     if undocumented > 0 {
-        return Err(CliError::Failed(format!("{undocumented} undocumented difference(s) between A and B")));
+        return Err(CliError::Failed(format!(
+            "{undocumented} undocumented difference(s) between A and B"
+        )));
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 
 use cri_proto::v1::{
     ImageFsInfoRequest, ImageFsInfoResponse, ImageStatusRequest, ImageStatusResponse,
-    ListImagesRequest, ListImagesResponse, PullImageRequest, PullImageResponse,
-    RemoveImageRequest, RemoveImageResponse,
+    ListImagesRequest, ListImagesResponse, PullImageRequest, PullImageResponse, RemoveImageRequest,
+    RemoveImageResponse,
 };
 use tonic::{Request, Response, Status};
 
@@ -29,15 +29,23 @@ fn image_ref(spec: Option<&cri_proto::v1::ImageSpec>) -> String {
 
 #[tonic::async_trait]
 impl cri_proto::ImageService for ImageApi {
-    async fn list_images(&self, request: Request<ListImagesRequest>) -> Result<Response<ListImagesResponse>, Status> {
+    async fn list_images(
+        &self,
+        request: Request<ListImagesRequest>,
+    ) -> Result<Response<ListImagesResponse>, Status> {
         self.dispatcher
             .call(Method::ListImages, request, |rt, _| async move {
-                Ok(ListImagesResponse { images: rt.list_images() })
+                Ok(ListImagesResponse {
+                    images: rt.list_images(),
+                })
             })
             .await
     }
 
-    async fn image_status(&self, request: Request<ImageStatusRequest>) -> Result<Response<ImageStatusResponse>, Status> {
+    async fn image_status(
+        &self,
+        request: Request<ImageStatusRequest>,
+    ) -> Result<Response<ImageStatusResponse>, Status> {
         self.dispatcher
             .call(Method::ImageStatus, request, |rt, req| async move {
                 rt.image_status(&image_ref(req.image.as_ref()), req.verbose)
@@ -45,7 +53,10 @@ impl cri_proto::ImageService for ImageApi {
             .await
     }
 
-    async fn pull_image(&self, request: Request<PullImageRequest>) -> Result<Response<PullImageResponse>, Status> {
+    async fn pull_image(
+        &self,
+        request: Request<PullImageRequest>,
+    ) -> Result<Response<PullImageResponse>, Status> {
         self.dispatcher
             .call(Method::PullImage, request, |rt, req| async move {
                 let image_ref = rt.pull_image(&image_ref(req.image.as_ref()))?;
@@ -54,7 +65,10 @@ impl cri_proto::ImageService for ImageApi {
             .await
     }
 
-    async fn remove_image(&self, request: Request<RemoveImageRequest>) -> Result<Response<RemoveImageResponse>, Status> {
+    async fn remove_image(
+        &self,
+        request: Request<RemoveImageRequest>,
+    ) -> Result<Response<RemoveImageResponse>, Status> {
         self.dispatcher
             .call(Method::RemoveImage, request, |rt, req| async move {
                 rt.remove_image(&image_ref(req.image.as_ref()))?;
@@ -63,9 +77,14 @@ impl cri_proto::ImageService for ImageApi {
             .await
     }
 
-    async fn image_fs_info(&self, request: Request<ImageFsInfoRequest>) -> Result<Response<ImageFsInfoResponse>, Status> {
+    async fn image_fs_info(
+        &self,
+        request: Request<ImageFsInfoRequest>,
+    ) -> Result<Response<ImageFsInfoResponse>, Status> {
         self.dispatcher
-            .call(Method::ImageFsInfo, request, |rt, _| async move { Ok(rt.image_fs_info()) })
+            .call(Method::ImageFsInfo, request, |rt, _| async move {
+                Ok(rt.image_fs_info())
+            })
             .await
     }
 }

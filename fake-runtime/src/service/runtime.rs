@@ -33,13 +33,23 @@ fn unimplemented(text: &str) -> CriError {
 
 #[tonic::async_trait]
 impl cri_proto::RuntimeService for RuntimeApi {
-    async fn version(&self, request: Request<VersionRequest>) -> Result<Response<VersionResponse>, Status> {
+    async fn version(
+        &self,
+        request: Request<VersionRequest>,
+    ) -> Result<Response<VersionResponse>, Status> {
         self.dispatcher
-            .call(Method::Version, request, |rt, _| async move { Ok(rt.version()) })
+            .call(
+                Method::Version,
+                request,
+                |rt, _| async move { Ok(rt.version()) },
+            )
             .await
     }
 
-    async fn run_pod_sandbox(&self, request: Request<RunPodSandboxRequest>) -> Result<Response<RunPodSandboxResponse>, Status> {
+    async fn run_pod_sandbox(
+        &self,
+        request: Request<RunPodSandboxRequest>,
+    ) -> Result<Response<RunPodSandboxResponse>, Status> {
         self.dispatcher
             .call(Method::RunPodSandbox, request, |rt, req| async move {
                 let pod_sandbox_id = rt.run_pod_sandbox(req.config, req.runtime_handler)?;
@@ -48,7 +58,10 @@ impl cri_proto::RuntimeService for RuntimeApi {
             .await
     }
 
-    async fn stop_pod_sandbox(&self, request: Request<StopPodSandboxRequest>) -> Result<Response<StopPodSandboxResponse>, Status> {
+    async fn stop_pod_sandbox(
+        &self,
+        request: Request<StopPodSandboxRequest>,
+    ) -> Result<Response<StopPodSandboxResponse>, Status> {
         self.dispatcher
             .call(Method::StopPodSandbox, request, |rt, req| async move {
                 rt.stop_pod_sandbox(&req.pod_sandbox_id).await?;
@@ -57,7 +70,10 @@ impl cri_proto::RuntimeService for RuntimeApi {
             .await
     }
 
-    async fn remove_pod_sandbox(&self, request: Request<RemovePodSandboxRequest>) -> Result<Response<RemovePodSandboxResponse>, Status> {
+    async fn remove_pod_sandbox(
+        &self,
+        request: Request<RemovePodSandboxRequest>,
+    ) -> Result<Response<RemovePodSandboxResponse>, Status> {
         self.dispatcher
             .call(Method::RemovePodSandbox, request, |rt, req| async move {
                 rt.remove_pod_sandbox(&req.pod_sandbox_id).await?;
@@ -66,7 +82,10 @@ impl cri_proto::RuntimeService for RuntimeApi {
             .await
     }
 
-    async fn pod_sandbox_status(&self, request: Request<PodSandboxStatusRequest>) -> Result<Response<PodSandboxStatusResponse>, Status> {
+    async fn pod_sandbox_status(
+        &self,
+        request: Request<PodSandboxStatusRequest>,
+    ) -> Result<Response<PodSandboxStatusResponse>, Status> {
         self.dispatcher
             .call(Method::PodSandboxStatus, request, |rt, req| async move {
                 rt.pod_sandbox_status(&req.pod_sandbox_id, req.verbose)
@@ -74,24 +93,36 @@ impl cri_proto::RuntimeService for RuntimeApi {
             .await
     }
 
-    async fn list_pod_sandbox(&self, request: Request<ListPodSandboxRequest>) -> Result<Response<ListPodSandboxResponse>, Status> {
+    async fn list_pod_sandbox(
+        &self,
+        request: Request<ListPodSandboxRequest>,
+    ) -> Result<Response<ListPodSandboxResponse>, Status> {
         self.dispatcher
             .call(Method::ListPodSandbox, request, |rt, req| async move {
-                Ok(ListPodSandboxResponse { items: rt.list_pod_sandbox(req.filter) })
+                Ok(ListPodSandboxResponse {
+                    items: rt.list_pod_sandbox(req.filter),
+                })
             })
             .await
     }
 
-    async fn create_container(&self, request: Request<CreateContainerRequest>) -> Result<Response<CreateContainerResponse>, Status> {
+    async fn create_container(
+        &self,
+        request: Request<CreateContainerRequest>,
+    ) -> Result<Response<CreateContainerResponse>, Status> {
         self.dispatcher
             .call(Method::CreateContainer, request, |rt, req| async move {
-                let container_id = rt.create_container(&req.pod_sandbox_id, req.config, req.sandbox_config)?;
+                let container_id =
+                    rt.create_container(&req.pod_sandbox_id, req.config, req.sandbox_config)?;
                 Ok(CreateContainerResponse { container_id })
             })
             .await
     }
 
-    async fn start_container(&self, request: Request<StartContainerRequest>) -> Result<Response<StartContainerResponse>, Status> {
+    async fn start_container(
+        &self,
+        request: Request<StartContainerRequest>,
+    ) -> Result<Response<StartContainerResponse>, Status> {
         self.dispatcher
             .call(Method::StartContainer, request, |rt, req| async move {
                 rt.start_container(&req.container_id).await?;
@@ -100,7 +131,10 @@ impl cri_proto::RuntimeService for RuntimeApi {
             .await
     }
 
-    async fn stop_container(&self, request: Request<StopContainerRequest>) -> Result<Response<StopContainerResponse>, Status> {
+    async fn stop_container(
+        &self,
+        request: Request<StopContainerRequest>,
+    ) -> Result<Response<StopContainerResponse>, Status> {
         self.dispatcher
             .call(Method::StopContainer, request, |rt, req| async move {
                 rt.stop_container(&req.container_id, req.timeout).await?;
@@ -109,7 +143,10 @@ impl cri_proto::RuntimeService for RuntimeApi {
             .await
     }
 
-    async fn remove_container(&self, request: Request<RemoveContainerRequest>) -> Result<Response<RemoveContainerResponse>, Status> {
+    async fn remove_container(
+        &self,
+        request: Request<RemoveContainerRequest>,
+    ) -> Result<Response<RemoveContainerResponse>, Status> {
         self.dispatcher
             .call(Method::RemoveContainer, request, |rt, req| async move {
                 rt.remove_container(&req.container_id).await?;
@@ -118,15 +155,23 @@ impl cri_proto::RuntimeService for RuntimeApi {
             .await
     }
 
-    async fn list_containers(&self, request: Request<ListContainersRequest>) -> Result<Response<ListContainersResponse>, Status> {
+    async fn list_containers(
+        &self,
+        request: Request<ListContainersRequest>,
+    ) -> Result<Response<ListContainersResponse>, Status> {
         self.dispatcher
             .call(Method::ListContainers, request, |rt, req| async move {
-                Ok(ListContainersResponse { containers: rt.list_containers(req.filter) })
+                Ok(ListContainersResponse {
+                    containers: rt.list_containers(req.filter),
+                })
             })
             .await
     }
 
-    async fn container_status(&self, request: Request<ContainerStatusRequest>) -> Result<Response<ContainerStatusResponse>, Status> {
+    async fn container_status(
+        &self,
+        request: Request<ContainerStatusRequest>,
+    ) -> Result<Response<ContainerStatusResponse>, Status> {
         self.dispatcher
             .call(Method::ContainerStatus, request, |rt, req| async move {
                 rt.container_status(&req.container_id, req.verbose)
@@ -139,14 +184,21 @@ impl cri_proto::RuntimeService for RuntimeApi {
         request: Request<UpdateContainerResourcesRequest>,
     ) -> Result<Response<UpdateContainerResourcesResponse>, Status> {
         self.dispatcher
-            .call(Method::UpdateContainerResources, request, |rt, req| async move {
-                rt.update_container_resources(&req.container_id, req.linux)?;
-                Ok(UpdateContainerResourcesResponse {})
-            })
+            .call(
+                Method::UpdateContainerResources,
+                request,
+                |rt, req| async move {
+                    rt.update_container_resources(&req.container_id, req.linux)?;
+                    Ok(UpdateContainerResourcesResponse {})
+                },
+            )
             .await
     }
 
-    async fn reopen_container_log(&self, request: Request<ReopenContainerLogRequest>) -> Result<Response<ReopenContainerLogResponse>, Status> {
+    async fn reopen_container_log(
+        &self,
+        request: Request<ReopenContainerLogRequest>,
+    ) -> Result<Response<ReopenContainerLogResponse>, Status> {
         self.dispatcher
             .call(Method::ReopenContainerLog, request, |rt, req| async move {
                 rt.reopen_container_log(&req.container_id)?;
@@ -155,7 +207,10 @@ impl cri_proto::RuntimeService for RuntimeApi {
             .await
     }
 
-    async fn exec_sync(&self, request: Request<ExecSyncRequest>) -> Result<Response<ExecSyncResponse>, Status> {
+    async fn exec_sync(
+        &self,
+        request: Request<ExecSyncRequest>,
+    ) -> Result<Response<ExecSyncResponse>, Status> {
         self.dispatcher
             .call(Method::ExecSync, request, |rt, req| async move {
                 rt.exec_sync(&req.container_id, req.cmd, req.timeout).await
@@ -166,70 +221,115 @@ impl cri_proto::RuntimeService for RuntimeApi {
     async fn exec(&self, request: Request<ExecRequest>) -> Result<Response<ExecResponse>, Status> {
         self.dispatcher
             .call(Method::Exec, request, |rt, req| async move {
-                Ok(ExecResponse { url: rt.exec_url(&req)? })
+                Ok(ExecResponse {
+                    url: rt.exec_url(&req)?,
+                })
             })
             .await
     }
 
-    async fn attach(&self, request: Request<AttachRequest>) -> Result<Response<AttachResponse>, Status> {
+    async fn attach(
+        &self,
+        request: Request<AttachRequest>,
+    ) -> Result<Response<AttachResponse>, Status> {
         self.dispatcher
             .call(Method::Attach, request, |rt, req| async move {
-                Ok(AttachResponse { url: rt.attach_url(&req)? })
+                Ok(AttachResponse {
+                    url: rt.attach_url(&req)?,
+                })
             })
             .await
     }
 
-    async fn port_forward(&self, request: Request<PortForwardRequest>) -> Result<Response<PortForwardResponse>, Status> {
+    async fn port_forward(
+        &self,
+        request: Request<PortForwardRequest>,
+    ) -> Result<Response<PortForwardResponse>, Status> {
         self.dispatcher
             .call(Method::PortForward, request, |rt, req| async move {
-                Ok(PortForwardResponse { url: rt.port_forward_url(&req)? })
+                Ok(PortForwardResponse {
+                    url: rt.port_forward_url(&req)?,
+                })
             })
             .await
     }
 
-    async fn container_stats(&self, request: Request<ContainerStatsRequest>) -> Result<Response<ContainerStatsResponse>, Status> {
+    async fn container_stats(
+        &self,
+        request: Request<ContainerStatsRequest>,
+    ) -> Result<Response<ContainerStatsResponse>, Status> {
         self.dispatcher
-            .call(Method::ContainerStats, request, |rt, req| async move { rt.container_stats(&req.container_id) })
+            .call(Method::ContainerStats, request, |rt, req| async move {
+                rt.container_stats(&req.container_id)
+            })
             .await
     }
 
-    async fn list_container_stats(&self, request: Request<ListContainerStatsRequest>) -> Result<Response<ListContainerStatsResponse>, Status> {
+    async fn list_container_stats(
+        &self,
+        request: Request<ListContainerStatsRequest>,
+    ) -> Result<Response<ListContainerStatsResponse>, Status> {
         self.dispatcher
             .call(Method::ListContainerStats, request, |rt, req| async move {
-                Ok(ListContainerStatsResponse { stats: rt.list_container_stats(req.filter) })
+                Ok(ListContainerStatsResponse {
+                    stats: rt.list_container_stats(req.filter),
+                })
             })
             .await
     }
 
-    async fn pod_sandbox_stats(&self, request: Request<PodSandboxStatsRequest>) -> Result<Response<PodSandboxStatsResponse>, Status> {
+    async fn pod_sandbox_stats(
+        &self,
+        request: Request<PodSandboxStatsRequest>,
+    ) -> Result<Response<PodSandboxStatsResponse>, Status> {
         self.dispatcher
             .call(Method::PodSandboxStats, request, |rt, req| async move {
-                Ok(PodSandboxStatsResponse { stats: Some(rt.pod_sandbox_stats(&req.pod_sandbox_id)?) })
+                Ok(PodSandboxStatsResponse {
+                    stats: Some(rt.pod_sandbox_stats(&req.pod_sandbox_id)?),
+                })
             })
             .await
     }
 
-    async fn list_pod_sandbox_stats(&self, request: Request<ListPodSandboxStatsRequest>) -> Result<Response<ListPodSandboxStatsResponse>, Status> {
+    async fn list_pod_sandbox_stats(
+        &self,
+        request: Request<ListPodSandboxStatsRequest>,
+    ) -> Result<Response<ListPodSandboxStatsResponse>, Status> {
         self.dispatcher
             .call(Method::ListPodSandboxStats, request, |rt, req| async move {
-                Ok(ListPodSandboxStatsResponse { stats: rt.list_pod_sandbox_stats(req.filter)? })
+                Ok(ListPodSandboxStatsResponse {
+                    stats: rt.list_pod_sandbox_stats(req.filter)?,
+                })
             })
             .await
     }
 
-    async fn update_runtime_config(&self, request: Request<UpdateRuntimeConfigRequest>) -> Result<Response<UpdateRuntimeConfigResponse>, Status> {
+    async fn update_runtime_config(
+        &self,
+        request: Request<UpdateRuntimeConfigRequest>,
+    ) -> Result<Response<UpdateRuntimeConfigResponse>, Status> {
         self.dispatcher
-            .call(Method::UpdateRuntimeConfig, request, |_, _| async move { Ok(UpdateRuntimeConfigResponse {}) })
+            .call(Method::UpdateRuntimeConfig, request, |_, _| async move {
+                Ok(UpdateRuntimeConfigResponse {})
+            })
             .await
     }
 
-    async fn status(&self, request: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {
+    async fn status(
+        &self,
+        request: Request<StatusRequest>,
+    ) -> Result<Response<StatusResponse>, Status> {
         self.dispatcher
-            .call(Method::Status, request, |rt, req| async move { Ok(rt.status(req.verbose)) })
+            .call(Method::Status, request, |rt, req| async move {
+                Ok(rt.status(req.verbose))
+            })
             .await
     }
 
-    async fn checkpoint_container(&self, request: Request<CheckpointContainerRequest>) -> Result<Response<CheckpointContainerResponse>, Status> {
+    async fn checkpoint_container(
+        &self,
+        request: Request<CheckpointContainerRequest>,
+    ) -> Result<Response<CheckpointContainerResponse>, Status> {
         self.dispatcher
             .call(Method::CheckpointContainer, request, |_, _| async move {
                 Err(unimplemented("method CheckpointContainer not implemented"))
@@ -239,31 +339,51 @@ impl cri_proto::RuntimeService for RuntimeApi {
 
     type GetContainerEventsStream = ContainerEventStream;
 
-    async fn get_container_events(&self, request: Request<GetEventsRequest>) -> Result<Response<Self::GetContainerEventsStream>, Status> {
+    async fn get_container_events(
+        &self,
+        request: Request<GetEventsRequest>,
+    ) -> Result<Response<Self::GetContainerEventsStream>, Status> {
         self.dispatcher
-            .call(Method::GetContainerEvents, request, |rt, _| async move { rt.container_events() })
+            .call(Method::GetContainerEvents, request, |rt, _| async move {
+                rt.container_events()
+            })
             .await
     }
 
-    async fn list_metric_descriptors(&self, request: Request<ListMetricDescriptorsRequest>) -> Result<Response<ListMetricDescriptorsResponse>, Status> {
+    async fn list_metric_descriptors(
+        &self,
+        request: Request<ListMetricDescriptorsRequest>,
+    ) -> Result<Response<ListMetricDescriptorsResponse>, Status> {
         self.dispatcher
             .call(Method::ListMetricDescriptors, request, |rt, _| async move {
-                Ok(ListMetricDescriptorsResponse { descriptors: rt.list_metric_descriptors()? })
+                Ok(ListMetricDescriptorsResponse {
+                    descriptors: rt.list_metric_descriptors()?,
+                })
             })
             .await
     }
 
-    async fn list_pod_sandbox_metrics(&self, request: Request<ListPodSandboxMetricsRequest>) -> Result<Response<ListPodSandboxMetricsResponse>, Status> {
+    async fn list_pod_sandbox_metrics(
+        &self,
+        request: Request<ListPodSandboxMetricsRequest>,
+    ) -> Result<Response<ListPodSandboxMetricsResponse>, Status> {
         self.dispatcher
             .call(Method::ListPodSandboxMetrics, request, |rt, _| async move {
-                Ok(ListPodSandboxMetricsResponse { pod_metrics: rt.list_pod_sandbox_metrics()? })
+                Ok(ListPodSandboxMetricsResponse {
+                    pod_metrics: rt.list_pod_sandbox_metrics()?,
+                })
             })
             .await
     }
 
-    async fn runtime_config(&self, request: Request<RuntimeConfigRequest>) -> Result<Response<RuntimeConfigResponse>, Status> {
+    async fn runtime_config(
+        &self,
+        request: Request<RuntimeConfigRequest>,
+    ) -> Result<Response<RuntimeConfigResponse>, Status> {
         self.dispatcher
-            .call(Method::RuntimeConfig, request, |rt, _| async move { rt.runtime_config() })
+            .call(Method::RuntimeConfig, request, |rt, _| async move {
+                rt.runtime_config()
+            })
             .await
     }
 }

@@ -61,7 +61,10 @@ impl IdIndex {
         }
         let mut matches = self
             .ids
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|id| id.starts_with(prefix));
         match (matches.next(), matches.next()) {
             (None, _) => Err(LookupError::NotFound),
@@ -80,7 +83,10 @@ mod tests {
         let a = new_id();
         let b = new_id();
         assert_eq!(a.len(), 64);
-        assert!(a.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        );
         assert_ne!(a, b);
     }
 
@@ -93,7 +99,10 @@ mod tests {
         assert_eq!(index.resolve("f"), Ok("f000"));
         assert_eq!(index.resolve("abc"), Ok("abc1"));
         assert_eq!(index.resolve("abc1"), Ok("abc1"));
-        assert_eq!(index.resolve("ab"), Err(LookupError::Ambiguous("ab".into())));
+        assert_eq!(
+            index.resolve("ab"),
+            Err(LookupError::Ambiguous("ab".into()))
+        );
         assert_eq!(index.resolve(""), Err(LookupError::Empty));
         assert_eq!(index.resolve("ABC1"), Err(LookupError::NotFound));
         assert_eq!(index.resolve("abc1x"), Err(LookupError::NotFound));

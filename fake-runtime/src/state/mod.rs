@@ -126,7 +126,10 @@ pub struct Inner {
 
 impl Inner {
     /// The sandbox a prefix names.
-    pub fn resolve_sandbox(&self, prefix: &str) -> Result<&SandboxRecord, crate::error::LookupError> {
+    pub fn resolve_sandbox(
+        &self,
+        prefix: &str,
+    ) -> Result<&SandboxRecord, crate::error::LookupError> {
         let id = self.sandbox_ids.resolve(prefix)?;
         self.sandboxes
             .get(id)
@@ -207,7 +210,9 @@ impl Store {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock would be a bug in the fake; the data is still
         // consistent enough to keep serving, so recover the guard instead of cascading.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Reads the state.

@@ -53,7 +53,9 @@ mod tests {
         assert_eq!(names.reserve("a_ns_uid_0", "id1"), Ok(()));
         assert_eq!(
             names.reserve("a_ns_uid_0", "id2"),
-            Err(NameReserved { holder: "id1".into() })
+            Err(NameReserved {
+                holder: "id1".into()
+            })
         );
         names.release("a_ns_uid_0");
         assert_eq!(names.reserve("a_ns_uid_0", "id2"), Ok(()));

@@ -58,7 +58,10 @@ pub fn pod_config(name: &str) -> PodSandboxConfig {
 }
 
 pub fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// A busybox container config running `command`.
@@ -124,7 +127,13 @@ impl Env {
     }
 
     /// Creates and starts a container running `command` in `pod`.
-    pub async fn running(&mut self, pod_id: &str, pod: &PodSandboxConfig, name: &str, command: &[&str]) -> String {
+    pub async fn running(
+        &mut self,
+        pod_id: &str,
+        pod: &PodSandboxConfig,
+        name: &str,
+        command: &[&str],
+    ) -> String {
         let id = self
             .create(pod_id, pod, container_config(name, command))
             .await
@@ -162,7 +171,12 @@ impl Env {
             .map(|_| ())
     }
 
-    pub async fn exec(&mut self, id: &str, cmd: &[&str], timeout: i64) -> Result<ExecSyncResponse, tonic::Status> {
+    pub async fn exec(
+        &mut self,
+        id: &str,
+        cmd: &[&str],
+        timeout: i64,
+    ) -> Result<ExecSyncResponse, tonic::Status> {
         self.rt
             .exec_sync(ExecSyncRequest {
                 container_id: id.into(),
@@ -187,7 +201,9 @@ impl Env {
 
     pub async fn list_containers(&mut self, filter: ContainerFilter) -> Vec<Container> {
         self.rt
-            .list_containers(ListContainersRequest { filter: Some(filter) })
+            .list_containers(ListContainersRequest {
+                filter: Some(filter),
+            })
             .await
             .expect("ListContainers")
             .into_inner()
@@ -196,7 +212,9 @@ impl Env {
 
     pub async fn list_pods(&mut self, filter: PodSandboxFilter) -> Vec<PodSandbox> {
         self.rt
-            .list_pod_sandbox(ListPodSandboxRequest { filter: Some(filter) })
+            .list_pod_sandbox(ListPodSandboxRequest {
+                filter: Some(filter),
+            })
             .await
             .expect("ListPodSandbox")
             .into_inner()
@@ -206,7 +224,11 @@ impl Env {
 
 /// Asserts an exact gRPC code and message.
 #[track_caller]
-pub fn assert_status<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: tonic::Code, message: &str) {
+pub fn assert_status<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: tonic::Code,
+    message: &str,
+) {
     match result {
         Ok(value) => panic!("expected {code:?} {message:?}, got Ok({value:?})"),
         Err(status) => {
