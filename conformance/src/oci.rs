@@ -65,47 +65,14 @@ pub const BUSYBOX_ARCHIVE: &str = "busybox.tar";
 /// File name of the sandbox image archive written by [`write_test_images`].
 pub const PAUSE_ARCHIVE: &str = "pause.tar";
 
-/// `/etc/passwd` of the test images, like the one in the official busybox image.
-pub const ETC_PASSWD: &str = "root:x:0:0:root:/root:/bin/sh
-daemon:x:1:1:daemon:/usr/sbin:/bin/false
-bin:x:2:2:bin:/bin:/bin/false
-sys:x:3:3:sys:/dev:/bin/false
-sync:x:4:100:sync:/bin:/bin/sync
-mail:x:8:8:mail:/var/spool/mail:/bin/false
-www-data:x:33:33:www-data:/var/www:/bin/false
-operator:x:37:37:Operator:/var:/bin/false
-nobody:x:65534:65534:nobody:/home:/bin/false
-";
+/// `/etc/passwd` of the test images: the same file the fake's busybox image has, so both
+/// runtimes resolve users alike.
+pub use cri_fake::process::rootfs::BUSYBOX_PASSWD as ETC_PASSWD;
 
-/// `/etc/group` of the test images. Like the busybox image's, except that root is a member
-/// of no supplementary group, so `id` prints `groups=0(root)` as in the reference runs.
-pub const ETC_GROUP: &str = "root:x:0:
-daemon:x:1:
-bin:x:2:
-sys:x:3:
-adm:x:4:
-tty:x:5:
-disk:x:6:
-lp:x:7:
-mail:x:8:
-kmem:x:9:
-wheel:x:10:
-cdrom:x:11:
-dialout:x:18:
-floppy:x:19:
-video:x:28:
-audio:x:29:
-tape:x:32:
-www-data:x:33:
-operator:x:37:
-utmp:x:43:
-plugdev:x:46:
-staff:x:50:
-lock:x:54:
-netdev:x:82:
-users:x:100:
-nogroup:x:65534:
-";
+/// `/etc/group` of the test images: the fake's busybox image's (like the busybox image's,
+/// except that root is a member of no supplementary group, so `id` prints
+/// `groups=0(root)` as in the reference runs).
+pub use cri_fake::process::rootfs::BUSYBOX_GROUP as ETC_GROUP;
 
 /// Entrypoint of the sandbox image: a shell that sleeps forever and exits 0 on SIGTERM or
 /// SIGINT. The trap matters: as PID 1 of the pod, a process without a handler ignores
