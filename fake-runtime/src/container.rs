@@ -814,12 +814,16 @@ impl Runtime {
                     .map(list_item)
                     .into_iter()
                     .collect(),
-                None => s
-                    .containers
-                    .values()
-                    .filter(matches)
-                    .map(list_item)
-                    .collect(),
+                None => {
+                    // Unfiltered lists are the big ones: size the answer once.
+                    let unfiltered = sandbox_id.is_none()
+                        && wanted_state.is_none()
+                        && filter.label_selector.is_empty();
+                    let mut items =
+                        Vec::with_capacity(if unfiltered { s.containers.len() } else { 0 });
+                    items.extend(s.containers.values().filter(matches).map(list_item));
+                    items
+                }
             }
         })
     }
