@@ -10,7 +10,7 @@
 //!
 //! - [`check`]: the [`Check`] type, areas, failures, the `checks!` macro.
 //! - [`ctx`]: [`Ctx`] (clients, unique names, cleanup, observations) and [`Target`].
-//! - [`checks`]: the checks, one module per area.
+//! - [`checks`](mod@checks): the checks, one module per area.
 //! - [`runner`]: runs checks and formats reports (table, JSON, summary line).
 //! - [`compare`]: runs two targets and diffs their observations, minus documented deviations.
 //! - [`fake`]: starts an in-process fake configured like the reference containerd.

@@ -2,7 +2,7 @@
 //! UpdateContainerResources and ReopenContainerLog, with containerd's checks, texts and
 //! codes (reference §3, §4, §5, §7, §9).
 //!
-//! Every (state x operation) decision is in [`decide`]; the RPC methods carry the
+//! Every (state x operation) decision is in one function, `decide`; the RPC methods carry the
 //! decision out (and run the simulated process, outside the store lock).
 
 use std::collections::HashMap;
