@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cri_proto::v1::{
-    Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerState,
-    ContainerStatus, ContainerStatusResponse, ImageSpec, LinuxContainerResources, PodSandboxConfig,
+    Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerStatus,
+    ContainerStatusResponse, ImageSpec, LinuxContainerResources, PodSandboxConfig,
 };
 use tokio::sync::watch;
 
@@ -102,8 +102,7 @@ fn decide(op: Operation, phase: ContainerPhase, id: &str) -> Decision {
             "failed to set starting state for container {}: container is already in starting state",
             go_quote(id)
         ))),
-        (Operation::Start, Running) => starting_error("CONTAINER_RUNNING"),
-        (Operation::Start, Exited) => starting_error("CONTAINER_EXITED"),
+        (Operation::Start, Running | Exited) => starting_error(phase.to_cri().as_str_name()),
         (Operation::Stop, Created | Exited) => Decision::Nothing,
         (Operation::Stop, Starting | Running) => Decision::Stop,
         (Operation::Remove, _) => Decision::Remove,
@@ -116,14 +115,6 @@ fn find_container_error(prefix: &str) -> impl Fn(LookupError) -> CriError + '_ {
             "an error occurred when try to find container {}",
             go_quote(prefix)
         ))
-    }
-}
-
-fn cri_state(phase: ContainerPhase) -> ContainerState {
-    match phase {
-        ContainerPhase::Created | ContainerPhase::Starting => ContainerState::ContainerCreated,
-        ContainerPhase::Running => ContainerState::ContainerRunning,
-        ContainerPhase::Exited => ContainerState::ContainerExited,
     }
 }
 
@@ -746,7 +737,7 @@ impl Runtime {
             let status = ContainerStatus {
                 id: record.id.clone(),
                 metadata: record.config.metadata.clone(),
-                state: cri_state(record.phase) as i32,
+                state: record.phase.to_cri() as i32,
                 created_at: record.created_at,
                 started_at: record.started_at,
                 finished_at: record.finished_at,
@@ -803,7 +794,7 @@ impl Runtime {
             let matches = |r: &&ContainerRecord| {
                 id.is_none_or(|id| r.id == id)
                     && sandbox_id.is_none_or(|sid| r.sandbox_id == sid)
-                    && wanted_state.is_none_or(|st| cri_state(r.phase) as i32 == st)
+                    && wanted_state.is_none_or(|st| r.phase.to_cri() as i32 == st)
                     && labels_match(&r.config.labels, &filter.label_selector)
             };
             match id {
@@ -913,7 +904,7 @@ fn list_item(record: &ContainerRecord) -> Container {
             ..Default::default()
         }),
         image_ref: record.image_id.clone(),
-        state: cri_state(record.phase) as i32,
+        state: record.phase.to_cri() as i32,
         created_at: record.created_at,
         labels: record.config.labels.clone(),
         annotations: record.config.annotations.clone(),

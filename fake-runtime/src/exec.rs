@@ -149,12 +149,13 @@ impl Runtime {
                     go_quote(prefix)
                 ))
             })?;
-            let state = match record.phase {
-                ContainerPhase::Running => return Ok(record.process.clone()),
-                ContainerPhase::Created | ContainerPhase::Starting => "CONTAINER_CREATED",
-                ContainerPhase::Exited => "CONTAINER_EXITED",
-            };
-            Err(exec_error(format!("container is in {state} state")))
+            if record.phase == ContainerPhase::Running {
+                return Ok(record.process.clone());
+            }
+            Err(exec_error(format!(
+                "container is in {} state",
+                record.phase.to_cri().as_str_name()
+            )))
         })?;
         let Some(process) = process else {
             return Err(exec_error("container is in CONTAINER_CREATED state"));

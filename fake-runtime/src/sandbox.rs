@@ -6,8 +6,7 @@ use std::collections::HashMap;
 
 use cri_proto::v1::{
     LinuxPodSandboxStatus, Namespace, NamespaceMode, NamespaceOption, PodSandbox, PodSandboxConfig,
-    PodSandboxFilter, PodSandboxNetworkStatus, PodSandboxState, PodSandboxStatus,
-    PodSandboxStatusResponse,
+    PodSandboxFilter, PodSandboxNetworkStatus, PodSandboxStatus, PodSandboxStatusResponse,
 };
 
 use crate::error::{CriError, LookupError, go_quote};
@@ -210,7 +209,7 @@ impl Runtime {
         let status = PodSandboxStatus {
             id: record.id.clone(),
             metadata: record.config.metadata.clone(),
-            state: sandbox_state(record.phase) as i32,
+            state: record.phase.to_cri() as i32,
             created_at: record.created_at,
             network: Some(PodSandboxNetworkStatus {
                 ip: record.ip.clone().unwrap_or_default(),
@@ -298,7 +297,7 @@ impl Runtime {
             let wanted_state = filter.state.as_ref().map(|v| v.state);
             let matches = |r: &&SandboxRecord| {
                 id.is_none_or(|id| r.id == id)
-                    && wanted_state.is_none_or(|st| sandbox_state(r.phase) as i32 == st)
+                    && wanted_state.is_none_or(|st| r.phase.to_cri() as i32 == st)
                     && labels_match(&r.config.labels, &filter.label_selector)
             };
             match id {
@@ -320,18 +319,11 @@ impl Runtime {
     }
 }
 
-fn sandbox_state(phase: SandboxPhase) -> PodSandboxState {
-    match phase {
-        SandboxPhase::Ready => PodSandboxState::SandboxReady,
-        SandboxPhase::NotReady => PodSandboxState::SandboxNotready,
-    }
-}
-
 fn list_item(record: &SandboxRecord) -> PodSandbox {
     PodSandbox {
         id: record.id.clone(),
         metadata: record.config.metadata.clone(),
-        state: sandbox_state(record.phase) as i32,
+        state: record.phase.to_cri() as i32,
         created_at: record.created_at,
         labels: record.config.labels.clone(),
         annotations: record.config.annotations.clone(),

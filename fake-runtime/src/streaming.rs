@@ -107,14 +107,6 @@ async fn answer(mut stream: tokio::net::TcpStream, tokens: Arc<Mutex<HashSet<Str
     let _ = stream.shutdown().await;
 }
 
-fn container_state_name(phase: ContainerPhase) -> &'static str {
-    match phase {
-        ContainerPhase::Created | ContainerPhase::Starting => "CONTAINER_CREATED",
-        ContainerPhase::Running => "CONTAINER_RUNNING",
-        ContainerPhase::Exited => "CONTAINER_EXITED",
-    }
-}
-
 impl Runtime {
     fn running_container_check(
         &self,
@@ -128,7 +120,7 @@ impl Runtime {
         if phase != ContainerPhase::Running {
             return Err(CriError::unknown(format!(
                 "container is in {} state",
-                container_state_name(phase)
+                phase.to_cri().as_str_name()
             )));
         }
         Ok(())

@@ -37,14 +37,6 @@ impl std::error::Error for StateWaitError {}
 
 const RECHECK: Duration = Duration::from_millis(50);
 
-fn container_state(phase: ContainerPhase) -> ContainerState {
-    match phase {
-        ContainerPhase::Created | ContainerPhase::Starting => ContainerState::ContainerCreated,
-        ContainerPhase::Running => ContainerState::ContainerRunning,
-        ContainerPhase::Exited => ContainerState::ContainerExited,
-    }
-}
-
 impl FakeRuntime {
     /// Re-evaluates `check` at every state change until it gives `Ok`, or `timeout`.
     async fn wait_state<T>(
@@ -109,16 +101,14 @@ impl FakeRuntime {
                     .store()
                     .read(|s| s.resolve_container(id).map(|r| r.phase).ok());
                 match phase {
-                    Some(phase)
-                        if container_state(phase) == state && phase != ContainerPhase::Starting =>
-                    {
+                    Some(phase) if phase.to_cri() == state && phase != ContainerPhase::Starting => {
                         runtime
                             .container_status(id, false)
                             .ok()
                             .and_then(|r| r.status)
                             .ok_or_else(|| "absent".to_owned())
                     }
-                    Some(phase) => Err(container_state(phase).as_str_name().to_owned()),
+                    Some(phase) => Err(phase.to_cri().as_str_name().to_owned()),
                     None => Err("absent".to_owned()),
                 }
             },
@@ -134,7 +124,7 @@ impl FakeRuntime {
     ) -> Result<(), StateWaitError> {
         self.wait_state(format!("container {id} to be removed"), timeout, |fake| {
             fake.runtime().store().read(|s| match s.containers.get(id) {
-                Some(record) => Err(container_state(record.phase).as_str_name().to_owned()),
+                Some(record) => Err(record.phase.to_cri().as_str_name().to_owned()),
                 None => Ok(()),
             })
         })
@@ -157,10 +147,7 @@ impl FakeRuntime {
                 let phase = runtime
                     .store()
                     .read(|s| s.resolve_sandbox(id).map(|r| r.phase).ok());
-                let current = |phase: SandboxPhase| match phase {
-                    SandboxPhase::Ready => PodSandboxState::SandboxReady,
-                    SandboxPhase::NotReady => PodSandboxState::SandboxNotready,
-                };
+                let current = SandboxPhase::to_cri;
                 match phase {
                     Some(phase) if current(phase) == state => runtime
                         .pod_sandbox_status(id, false)
@@ -183,10 +170,7 @@ impl FakeRuntime {
     ) -> Result<(), StateWaitError> {
         self.wait_state(format!("sandbox {id} to be removed"), timeout, |fake| {
             fake.runtime().store().read(|s| match s.sandboxes.get(id) {
-                Some(record) => Err(match record.phase {
-                    SandboxPhase::Ready => "SANDBOX_READY".to_owned(),
-                    SandboxPhase::NotReady => "SANDBOX_NOTREADY".to_owned(),
-                }),
+                Some(record) => Err(record.phase.to_cri().as_str_name().to_owned()),
                 None => Ok(()),
             })
         })

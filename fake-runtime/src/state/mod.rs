@@ -28,6 +28,16 @@ pub enum SandboxPhase {
     NotReady,
 }
 
+impl SandboxPhase {
+    /// The CRI state this phase is reported as.
+    pub fn to_cri(self) -> cri_proto::v1::PodSandboxState {
+        match self {
+            SandboxPhase::Ready => cri_proto::v1::PodSandboxState::SandboxReady,
+            SandboxPhase::NotReady => cri_proto::v1::PodSandboxState::SandboxNotready,
+        }
+    }
+}
+
 /// Everything the fake remembers of one pod sandbox.
 #[derive(Debug, Clone)]
 pub struct SandboxRecord {
@@ -60,6 +70,21 @@ pub enum ContainerPhase {
     Running,
     /// Its main process has ended (or never could start).
     Exited,
+}
+
+impl ContainerPhase {
+    /// The CRI state this phase is reported as (a start in progress is still CREATED).
+    /// Its `as_str_name()` is the name containerd's messages use, e.g.
+    /// `CONTAINER_EXITED`.
+    pub fn to_cri(self) -> cri_proto::v1::ContainerState {
+        match self {
+            ContainerPhase::Created | ContainerPhase::Starting => {
+                cri_proto::v1::ContainerState::ContainerCreated
+            }
+            ContainerPhase::Running => cri_proto::v1::ContainerState::ContainerRunning,
+            ContainerPhase::Exited => cri_proto::v1::ContainerState::ContainerExited,
+        }
+    }
 }
 
 /// Everything the fake remembers of one container.
