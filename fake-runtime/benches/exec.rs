@@ -6,49 +6,15 @@
 
 use std::time::Duration;
 
+mod support;
+
 use cri_fake::FakeRuntime;
 use cri_proto::RuntimeServiceClient;
 use cri_proto::v1::*;
 use criterion::{Criterion, criterion_group, criterion_main};
+use support::{container_config, pod_config};
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
-
-fn pod_config() -> PodSandboxConfig {
-    PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: "bench".into(),
-            uid: "bench".into(),
-            namespace: "bench".into(),
-            attempt: 0,
-        }),
-        linux: Some(LinuxPodSandboxConfig {
-            security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(NamespaceOption {
-                    network: NamespaceMode::Node as i32,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn container_config(name: &str, command: &[&str]) -> ContainerConfig {
-    ContainerConfig {
-        metadata: Some(ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: Some(ImageSpec {
-            image: "busybox:1.36".into(),
-            ..Default::default()
-        }),
-        command: command.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
-}
 
 async fn create(
     client: &mut RuntimeServiceClient<Channel>,
@@ -60,7 +26,7 @@ async fn create(
         .create_container(CreateContainerRequest {
             pod_sandbox_id: pod.into(),
             config: Some(container_config(name, command)),
-            sandbox_config: Some(pod_config()),
+            sandbox_config: Some(pod_config("bench")),
         })
         .await
         .unwrap()
@@ -85,7 +51,7 @@ fn exec(c: &mut Criterion) {
     let (pod, id) = rt.block_on(async {
         let pod = client
             .run_pod_sandbox(RunPodSandboxRequest {
-                config: Some(pod_config()),
+                config: Some(pod_config("bench")),
                 runtime_handler: String::new(),
             })
             .await

@@ -7,10 +7,13 @@
 
 use std::time::{Duration, Instant};
 
+mod support;
+
 use cri_fake::FakeRuntime;
 use cri_proto::v1::*;
 use cri_proto::{RuntimeService, RuntimeServiceClient, RuntimeServiceServer};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use support::{container_config, pod_config};
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
@@ -87,43 +90,6 @@ async fn start_floor() -> FloorServer {
     FloorServer {
         channel: cri_fake::transport::unix_channel(&path),
         _dir: dir,
-    }
-}
-
-fn pod_config(name: &str) -> PodSandboxConfig {
-    PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: name.into(),
-            uid: name.into(),
-            namespace: "bench".into(),
-            attempt: 0,
-        }),
-        linux: Some(LinuxPodSandboxConfig {
-            security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(NamespaceOption {
-                    network: NamespaceMode::Node as i32,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn container_config(name: &str, command: &[&str]) -> ContainerConfig {
-    ContainerConfig {
-        metadata: Some(ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: Some(ImageSpec {
-            image: "busybox:1.36".into(),
-            ..Default::default()
-        }),
-        command: command.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
     }
 }
 
