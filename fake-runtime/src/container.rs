@@ -774,21 +774,11 @@ impl Runtime {
     pub fn list_containers(&self, filter: Option<ContainerFilter>) -> Vec<Container> {
         let filter = filter.unwrap_or_default();
         self.store.read(|s| {
-            let id = if filter.id.is_empty() {
-                None
-            } else {
-                match s.container_ids.resolve(&filter.id) {
-                    Ok(id) => Some(id),
-                    Err(_) => return Vec::new(),
-                }
+            let Some(id) = s.container_ids.resolve_filter(&filter.id) else {
+                return Vec::new();
             };
-            let sandbox_id = if filter.pod_sandbox_id.is_empty() {
-                None
-            } else {
-                match s.sandbox_ids.resolve(&filter.pod_sandbox_id) {
-                    Ok(id) => Some(id),
-                    Err(_) => return Vec::new(),
-                }
+            let Some(sandbox_id) = s.sandbox_ids.resolve_filter(&filter.pod_sandbox_id) else {
+                return Vec::new();
             };
             let wanted_state = filter.state.as_ref().map(|v| v.state);
             let matches = |r: &&ContainerRecord| {

@@ -286,13 +286,8 @@ impl Runtime {
     pub fn list_pod_sandbox(&self, filter: Option<PodSandboxFilter>) -> Vec<PodSandbox> {
         let filter = filter.unwrap_or_default();
         self.store.read(|s| {
-            let id = if filter.id.is_empty() {
-                None
-            } else {
-                match s.sandbox_ids.resolve(&filter.id) {
-                    Ok(id) => Some(id),
-                    Err(_) => return Vec::new(),
-                }
+            let Some(id) = s.sandbox_ids.resolve_filter(&filter.id) else {
+                return Vec::new();
             };
             let wanted_state = filter.state.as_ref().map(|v| v.state);
             let matches = |r: &&SandboxRecord| {

@@ -48,7 +48,7 @@ use cri_proto::v1::{
 
 use crate::builder::FakeRuntime;
 pub use crate::container::SIMULATED_MEMORY_USAGE;
-use crate::error::{CriError, ErrorCode, LookupError};
+use crate::error::{CriError, ErrorCode};
 use crate::runtime::{Profile, Runtime, now_ns};
 use crate::sandbox::labels_match;
 use crate::state::{ContainerPhase, ContainerRecord, Inner, SandboxPhase, SandboxRecord};
@@ -267,17 +267,17 @@ impl Runtime {
         let filter = filter.unwrap_or_default();
         let now = now_ns();
         self.store.read(|s| {
-            let Some(id) = resolve_filter(&s.container_ids, &filter.id) else {
+            let Some(id) = s.container_ids.resolve_filter(&filter.id) else {
                 return Vec::new();
             };
-            let Some(sandbox_id) = resolve_filter(&s.sandbox_ids, &filter.pod_sandbox_id) else {
+            let Some(sandbox_id) = s.sandbox_ids.resolve_filter(&filter.pod_sandbox_id) else {
                 return Vec::new();
             };
             s.containers
                 .values()
                 .filter(|r| matches!(r.phase, ContainerPhase::Created | ContainerPhase::Running))
-                .filter(|r| id.as_deref().is_none_or(|id| r.id == id))
-                .filter(|r| sandbox_id.as_deref().is_none_or(|sid| r.sandbox_id == sid))
+                .filter(|r| id.is_none_or(|id| r.id == id))
+                .filter(|r| sandbox_id.is_none_or(|sid| r.sandbox_id == sid))
                 .filter(|r| labels_match(&r.config.labels, &filter.label_selector))
                 .map(|r| self.stats_of(r, now))
                 .collect()
@@ -400,12 +400,12 @@ impl Runtime {
         self.store.read(|s| {
             let filtered = filter.is_some();
             let filter = filter.unwrap_or_default();
-            let Some(id) = resolve_filter(&s.sandbox_ids, &filter.id) else {
+            let Some(id) = s.sandbox_ids.resolve_filter(&filter.id) else {
                 return Ok(Vec::new());
             };
             let mut stats = Vec::new();
             for sandbox in s.sandboxes.values() {
-                if id.as_deref().is_some_and(|id| sandbox.id != id)
+                if id.is_some_and(|id| sandbox.id != id)
                     || !labels_match(&sandbox.config.labels, &filter.label_selector)
                     || (filtered && sandbox.phase != SandboxPhase::Ready)
                 {
@@ -595,17 +595,6 @@ fn metrics_of(figures: &Figures, labels: &[String], now: i64) -> Vec<Metric> {
             value: value((m.value)(figures)),
         })
         .collect()
-}
-
-/// `Some(None)`: no id filter; `Some(Some(id))`: the resolved id; `None`: nothing matches.
-fn resolve_filter(index: &crate::state::IdIndex, prefix: &str) -> Option<Option<String>> {
-    if prefix.is_empty() {
-        return Some(None);
-    }
-    match index.resolve(prefix) {
-        Ok(id) => Some(Some(id.to_owned())),
-        Err(LookupError::NotFound | LookupError::Ambiguous(_) | LookupError::Empty) => None,
-    }
 }
 
 impl FakeRuntime {

@@ -54,6 +54,16 @@ impl IdIndex {
         self.ids.is_empty()
     }
 
+    /// How a List call's id filter resolves, as containerd does it: `Some(None)` when the
+    /// filter is empty (no id criterion), `Some(Some(id))` when it names one id, `None`
+    /// when it names none or several (the answer is then empty, not an error).
+    pub fn resolve_filter(&self, prefix: &str) -> Option<Option<&str>> {
+        if prefix.is_empty() {
+            return Some(None);
+        }
+        self.resolve(prefix).ok().map(Some)
+    }
+
     /// The one id that starts with `prefix`.
     pub fn resolve(&self, prefix: &str) -> Result<&str, LookupError> {
         if prefix.is_empty() {
@@ -109,5 +119,16 @@ mod tests {
         assert_eq!(index.resolve("0"), Err(LookupError::NotFound));
         index.remove("abd2");
         assert_eq!(index.resolve("ab"), Ok("abc1"));
+    }
+
+    #[test]
+    fn list_filters_treat_empty_as_no_criterion_and_unresolvable_as_nothing() {
+        let mut index = IdIndex::default();
+        index.insert("abc1");
+        index.insert("abd2");
+        assert_eq!(index.resolve_filter(""), Some(None));
+        assert_eq!(index.resolve_filter("abc"), Some(Some("abc1")));
+        assert_eq!(index.resolve_filter("ab"), None, "ambiguous");
+        assert_eq!(index.resolve_filter("ff"), None, "unknown");
     }
 }
