@@ -118,10 +118,42 @@ impl FakeRuntimeBuilder {
         self
     }
 
-    /// Which containerd release to imitate where they differ.
+    /// Which containerd release to imitate where they differ (default
+    /// [`Profile::Containerd23`]). The runtime version and sandbox image follow the
+    /// profile unless they were set to something else.
+    ///
+    /// ```
+    /// use cri_fake::{FakeRuntime, Profile};
+    ///
+    /// let builder = FakeRuntime::builder().profile(Profile::Containerd16);
+    /// assert_eq!(builder.current_settings().runtime_version, "1.6.20~ds1");
+    /// assert_eq!(builder.current_settings().sandbox_image, "registry.k8s.io/pause:3.6");
+    /// ```
     pub fn profile(mut self, profile: Profile) -> Self {
+        let old = self.settings.profile;
+        if self.settings.runtime_version == old.runtime_version() {
+            self.settings.runtime_version = profile.runtime_version().into();
+        }
+        if self.settings.sandbox_image == old.sandbox_image() {
+            self.settings.sandbox_image = profile.sandbox_image().into();
+        }
         self.settings.profile = profile;
         self
+    }
+
+    /// Deprecation warnings (id, text) the `ContainerdHasNoDeprecationWarnings` Status
+    /// condition of containerd 2.3 reports (default none: the condition is true).
+    pub fn deprecation_warnings(
+        mut self,
+        warnings: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        self.settings.deprecation_warnings = warnings.into_iter().collect();
+        self
+    }
+
+    /// The settings as configured so far.
+    pub fn current_settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// How much the call journal keeps (default: the last 10 000 calls, 64 MiB).
@@ -133,7 +165,14 @@ impl FakeRuntimeBuilder {
     /// Starts serving. Returns once the listener accepts connections.
     pub async fn start(self) -> Result<FakeRuntime, StartError> {
         let mut images = if self.with_catalog {
-            builtin_catalog()
+            let mut catalog = builtin_catalog();
+            // The pause image is tagged as the profile's sandbox image.
+            for image in &mut catalog {
+                if image.id == crate::images::PAUSE_ID {
+                    image.repo_tags = vec![self.settings.sandbox_image.clone()];
+                }
+            }
+            catalog
         } else {
             Vec::new()
         };
@@ -196,7 +235,7 @@ impl Seed {
         let mut runtime = Runtime::new(self.settings.clone(), store, self.programs.clone());
         runtime.toolkit = toolkit;
         let runtime = Arc::new(runtime);
-        let stream_server = StreamServer::start(&runtime.tasks, runtime.shutdown.clone())
+        let stream_server = StreamServer::start(&runtime.tasks, runtime.shutdown.clone(), runtime.dialect())
             .await
             .map_err(StartError::StreamServer)?;
         let _ = runtime.stream_server.set(stream_server);

@@ -5,8 +5,9 @@
 //! ```toml
 //! [settings]
 //! runtime_name = "containerd"         # VersionResponse.runtime_name
-//! runtime_version = "1.7.13"          # VersionResponse.runtime_version
-//! profile = "latest"                  # or "containerd-1.6" (UNIMPLEMENTED events, metrics, RuntimeConfig)
+//! runtime_version = "1.7.13"          # VersionResponse.runtime_version (default: the profile's)
+//! profile = "containerd-2.3"          # the default; or "containerd-1.6" (see README "Fidelity")
+//! deprecation_warnings = { "io.containerd.deprecation/cgroup-v1" = "The support for cgroup v1 is deprecated" }
 //! drain_exec_sync_io_timeout = "10s"  # "0s" = wait for ever (the default)
 //! network_ready = true
 //! pull_policy = "simulate-any"        # or "catalog-only", "offline"
@@ -294,8 +295,10 @@ pub struct SettingsConfig {
     pub runtime_name: Option<String>,
     /// `VersionResponse.runtime_version`.
     pub runtime_version: Option<String>,
-    /// `"latest"` or `"containerd-1.6"`.
+    /// `"containerd-2.3"` (also `"latest"`) or `"containerd-1.6"`.
     pub profile: Option<ProfileName>,
+    /// Deprecation warnings (id to text) the 2.3 Status condition reports.
+    pub deprecation_warnings: Option<std::collections::BTreeMap<String, String>>,
     /// ExecSync's IO drain bound.
     pub drain_exec_sync_io_timeout: Option<ConfigDuration>,
     /// Whether Status reports the network ready.
@@ -311,12 +314,22 @@ pub struct SettingsConfig {
 /// A [`Profile`] by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum ProfileName {
-    /// [`Profile::Latest`].
-    #[serde(rename = "latest")]
-    Latest,
+    /// [`Profile::Containerd23`].
+    #[serde(rename = "containerd-2.3", alias = "latest")]
+    Containerd23,
     /// [`Profile::Containerd16`].
     #[serde(rename = "containerd-1.6")]
     Containerd16,
+}
+
+impl ProfileName {
+    /// The profile this name stands for.
+    pub fn profile(self) -> Profile {
+        match self {
+            ProfileName::Containerd23 => Profile::Containerd23,
+            ProfileName::Containerd16 => Profile::Containerd16,
+        }
+    }
 }
 
 /// A [`PullPolicy`] by name.
@@ -548,22 +561,25 @@ impl Config {
     /// Applies the settings and images to a builder.
     pub fn apply(&self, mut builder: FakeRuntimeBuilder) -> FakeRuntimeBuilder {
         let s = &self.settings;
+        let profile = s.profile.map(ProfileName::profile);
+        if let Some(profile) = profile {
+            builder = builder.profile(profile);
+        }
+        if let Some(warnings) = &s.deprecation_warnings {
+            builder = builder.deprecation_warnings(
+                warnings.iter().map(|(id, text)| (id.clone(), text.clone())),
+            );
+        }
         if let (Some(name), Some(version)) = (&s.runtime_name, &s.runtime_version) {
             builder = builder.runtime_identity(name.clone(), version.clone());
         } else if s.runtime_name.is_some() || s.runtime_version.is_some() {
-            let defaults = crate::runtime::Settings::default();
+            let defaults = crate::runtime::Settings::for_profile(profile.unwrap_or_default());
             builder = builder.runtime_identity(
                 s.runtime_name.clone().unwrap_or(defaults.runtime_name),
                 s.runtime_version
                     .clone()
                     .unwrap_or(defaults.runtime_version),
             );
-        }
-        if let Some(profile) = s.profile {
-            builder = builder.profile(match profile {
-                ProfileName::Latest => Profile::Latest,
-                ProfileName::Containerd16 => Profile::Containerd16,
-            });
         }
         if let Some(timeout) = s.drain_exec_sync_io_timeout {
             builder = builder.drain_exec_sync_io_timeout(timeout.0);

@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cri_proto::v1::{
-    Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerStatus,
+    Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerState, ContainerStatus,
     ContainerStatusResponse, ImageSpec, LinuxContainerResources, PodSandboxConfig,
 };
 use tokio::sync::watch;
 
 use crate::error::{CriError, LookupError, go_quote};
+use crate::profile::{Dialect, StoppedSandboxCreate};
 use crate::images::{Image, Rootfs};
 use crate::logs::{ContainerLog, LogStream};
 use crate::process::pipe::{Input, Output, OutputReader};
@@ -109,12 +110,18 @@ fn decide(op: Operation, phase: ContainerPhase, id: &str) -> Decision {
     }
 }
 
-fn find_container_error(prefix: &str) -> impl Fn(LookupError) -> CriError + '_ {
+fn find_container_error<'a>(
+    dialect: &'a Dialect,
+    prefix: &'a str,
+) -> impl Fn(LookupError) -> CriError + 'a {
     move |e| {
-        e.with_prefix(format!(
-            "an error occurred when try to find container {}",
-            go_quote(prefix)
-        ))
+        e.with_prefix(
+            dialect,
+            format!(
+                "an error occurred when try to find container {}",
+                go_quote(prefix)
+            ),
+        )
     }
 }
 
@@ -218,13 +225,19 @@ impl Runtime {
         let id = new_id();
         let created = self.store.write(|s| {
             let sandbox = s.resolve_sandbox(sandbox_prefix).map_err(|e| {
-                e.with_prefix(format!("failed to find sandbox id {}", go_quote(sandbox_prefix)))
+                e.with_prefix(self.dialect(), format!("failed to find sandbox id {}", go_quote(sandbox_prefix)))
             })?;
             if sandbox.phase != SandboxPhase::Ready {
-                return Err(CriError::not_found(format!(
-                    "failed to get sandbox container task: no running task found: task {} not found: not found",
-                    sandbox.id
-                )));
+                return Err(match self.dialect().stopped_sandbox_create {
+                    StoppedSandboxCreate::NoRunningTask => CriError::not_found(format!(
+                        "failed to get sandbox container task: no running task found: task {} not found: not found",
+                        sandbox.id
+                    )),
+                    StoppedSandboxCreate::NotRunning => CriError::unknown(format!(
+                        "sandbox container {} is not running",
+                        go_quote(&sandbox.id)
+                    )),
+                });
             }
             let sandbox_id = sandbox.id.clone();
             let sandbox_log_dir = sandbox.config.log_directory.clone();
@@ -235,19 +248,16 @@ impl Runtime {
             // containerd dereferences the request's sandbox config here (and crashes
             // without one); the fake reports an error instead.
             let Some(request_sandbox_config) = sandbox_config else {
-                return Err(CriError::unknown(
-                    "sandbox config must be set in the CreateContainer request",
-                ));
+                return Err(CriError::unknown(self.dialect().missing_sandbox_config));
             };
             let reserved_name = container_reserved_name(&config, &request_sandbox_config)
                 .unwrap_or_default();
             s.container_names.reserve(&reserved_name, &id).map_err(|held| {
-                CriError::unknown(format!(
-                    "failed to reserve container name {}: name {} is reserved for {}",
-                    go_quote(&reserved_name),
-                    go_quote(&reserved_name),
-                    go_quote(&held.holder)
-                ))
+                CriError::new(
+                    self.dialect().name_conflict_code,
+                    self.dialect()
+                        .container_name_conflict(&reserved_name, &held.holder),
+                )
             })?;
             let image_requested = config.image.as_ref().map(|i| i.image.clone()).unwrap_or_default();
             let image = match s.images.resolve(&image_requested) {
@@ -255,14 +265,16 @@ impl Runtime {
                 Ok(None) => {
                     s.container_names.release(&reserved_name);
                     return Err(CriError::not_found(format!(
-                        "failed to resolve image {}: not found",
+                        "{}failed to resolve image {}: not found",
+                        self.dialect().create_image_error_prefix,
                         go_quote(&image_requested)
                     )));
                 }
                 Err(e) => {
                     s.container_names.release(&reserved_name);
                     return Err(CriError::unknown(format!(
-                        "failed to resolve image {}: {e}",
+                        "{}failed to resolve image {}: {e}",
+                        self.dialect().create_image_error_prefix,
                         go_quote(&image_requested)
                     )));
                 }
@@ -327,7 +339,7 @@ impl Runtime {
         let plan = self.store.write(|s| {
             let record = s
                 .resolve_container(prefix)
-                .map_err(find_container_error(prefix))?;
+                .map_err(find_container_error(self.dialect(), prefix))?;
             let id = record.id.clone();
             match decide(Operation::Start, record.phase, &id) {
                 Decision::Start => {}
@@ -437,10 +449,10 @@ impl Runtime {
         };
         // Container scripts (crate::script) take precedence over the simulation.
         let main = self.spawn_main(&plan.id, &sim, &argv, stdio).map_err(|e| {
-            format!(
-                "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: {}: unknown",
+            self.dialect().oci_error(format_args!(
+                "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: {}",
                 e.runc_message()
-            )
+            ))
         })?;
         let mut copiers = vec![self.copy_output(log.as_ref(), LogStream::Stdout, stdout_reader)];
         if let Some(reader) = stderr_reader {
@@ -607,12 +619,59 @@ impl Runtime {
         }
     }
 
-    /// StopContainer: stop signal, grace period, then SIGKILL (reference §3c).
+    /// CheckpointContainer: UNIMPLEMENTED in containerd 1.6. In 2.3 the container is
+    /// looked up through ContainerStatus, must be running, and then the checkpoint fails
+    /// the way it does on a host whose criu cannot dump (the fake has no checkpoint
+    /// images; see README "Fidelity").
+    pub fn checkpoint_container(&self, prefix: &str) -> Result<(), CriError> {
+        if !self.dialect().newer_rpcs {
+            return Err(CriError::new(
+                crate::error::ErrorCode::Unimplemented,
+                "method CheckpointContainer not implemented",
+            ));
+        }
+        let (id, phase) = self
+            .container_status(prefix, false)
+            .map_err(|e| {
+                e.context(format!(
+                    "an error occurred when trying to find container the container status {}",
+                    go_quote(prefix)
+                ))
+            })
+            .and_then(|_| {
+                self.store.read(|s| {
+                    s.resolve_container(prefix)
+                        .map(|r| (r.id.clone(), r.phase))
+                        .map_err(find_container_error(self.dialect(), prefix))
+                })
+            })?;
+        let state = phase.to_cri();
+        if state != ContainerState::ContainerRunning {
+            return Err(CriError::unknown(format!(
+                "container {} is in {} state. only {} containers can be checkpointed",
+                go_quote(&id),
+                state.as_str_name(),
+                ContainerState::ContainerRunning.as_str_name()
+            )));
+        }
+        Err(CriError::unknown(format!(
+            "checkpointing container {} failed: runc did not terminate successfully: exit status 1: criu failed: type NOTIFY errno 0",
+            go_quote(&id)
+        )))
+    }
+
+    /// StopContainer: stop signal, grace period, then SIGKILL (reference §3c). A missing
+    /// container is NOT_FOUND in containerd 1.6 and a success in 2.3.
     pub async fn stop_container(&self, prefix: &str, timeout: i64) -> Result<(), CriError> {
         let target = self.store.write(|s| {
-            let record = s
-                .resolve_container(prefix)
-                .map_err(find_container_error(prefix))?;
+            let record = match s.resolve_container(prefix) {
+                Ok(record) => record,
+                // containerd 2.3: stopping what is not there is done.
+                Err(LookupError::NotFound) if self.dialect().stop_missing_is_ok => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(find_container_error(self.dialect(), prefix)(e)),
+            };
             let id = record.id.clone();
             match decide(Operation::Stop, record.phase, &id) {
                 Decision::Nothing => return Ok(None),
@@ -677,7 +736,7 @@ impl Runtime {
         {
             Ok(id) => id,
             Err(LookupError::NotFound) => return Ok(()),
-            Err(e) => return Err(find_container_error(prefix)(e)),
+            Err(e) => return Err(find_container_error(self.dialect(), prefix)(e)),
         };
         self.remove_container_by_id(&id).await;
         Ok(())
@@ -713,7 +772,7 @@ impl Runtime {
         self.store.read(|s| {
             let record = s
                 .resolve_container(prefix)
-                .map_err(find_container_error(prefix))?;
+                .map_err(find_container_error(self.dialect(), prefix))?;
             let image = s
                 .images
                 .list()
@@ -820,7 +879,7 @@ impl Runtime {
                 .container_ids
                 .resolve(prefix)
                 .map(str::to_owned)
-                .map_err(|e| e.with_prefix("failed to find container"))?;
+                .map_err(|e| e.with_prefix(self.dialect(), "failed to find container"))?;
             let record = s.containers.get_mut(&id).ok_or_else(|| CriError::not_found("failed to find container: not found"))?;
             if record.removing {
                 return Err(CriError::unknown(format!(
@@ -835,10 +894,10 @@ impl Runtime {
             if record.phase == ContainerPhase::Running && update.memory_limit_in_bytes > 0 {
                 let usage = SIMULATED_MEMORY_USAGE;
                 if update.memory_limit_in_bytes < usage {
-                    return Err(CriError::unknown(format!(
-                        "failed to update resources: failed to update resources: runc did not terminate successfully: exit status 1: unable to set memory limit to {} (current usage: {usage}, peak usage: {})\n: unknown",
+                    return Err(CriError::unknown(self.dialect().oci_error(format_args!(
+                        "failed to update resources: failed to update resources: runc did not terminate successfully: exit status 1: unable to set memory limit to {} (current usage: {usage}, peak usage: {})\n",
                         update.memory_limit_in_bytes, SIMULATED_PEAK_MEMORY_USAGE
-                    )));
+                    ))));
                 }
             }
             record.resources = merged;
@@ -851,7 +910,7 @@ impl Runtime {
         let log = self.store.read(|s| {
             let record = s
                 .resolve_container(prefix)
-                .map_err(find_container_error(prefix))?;
+                .map_err(find_container_error(self.dialect(), prefix))?;
             if record.phase != ContainerPhase::Running {
                 return Err(CriError::unknown("container is not running"));
             }

@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use crate::profile::Dialect;
+
 /// The gRPC codes containerd's CRI plugin answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -23,6 +25,10 @@ pub enum ErrorCode {
     ResourceExhausted,
     /// A method the runtime does not implement.
     Unimplemented,
+    /// Name reservation conflicts (containerd 2.3; UNKNOWN in 1.6).
+    FailedPrecondition,
+    /// Stats of a sandbox that is not ready (containerd 2.3).
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -35,6 +41,8 @@ impl ErrorCode {
             ErrorCode::DeadlineExceeded => tonic::Code::DeadlineExceeded,
             ErrorCode::ResourceExhausted => tonic::Code::ResourceExhausted,
             ErrorCode::Unimplemented => tonic::Code::Unimplemented,
+            ErrorCode::FailedPrecondition => tonic::Code::FailedPrecondition,
+            ErrorCode::Unavailable => tonic::Code::Unavailable,
         }
     }
 }
@@ -121,21 +129,28 @@ impl LookupError {
         }
     }
 
-    /// A [`CriError`] with this failure's code and `prefix: <failure>` as message.
-    pub fn with_prefix(&self, prefix: impl fmt::Display) -> CriError {
-        CriError::new(self.code(), format!("{prefix}: {self}"))
+    /// A [`CriError`] with this failure's code and `prefix: <failure>` as message, in
+    /// the wording of `dialect`'s release.
+    pub(crate) fn with_prefix(&self, dialect: &Dialect, prefix: impl fmt::Display) -> CriError {
+        CriError::new(self.code(), format!("{prefix}: {}", self.text(dialect)))
+    }
+
+    /// The failure in the wording of `dialect`'s release.
+    pub(crate) fn text(&self, dialect: &Dialect) -> std::borrow::Cow<'static, str> {
+        match self {
+            LookupError::Empty => dialect.empty_prefix.into(),
+            LookupError::NotFound => "not found".into(),
+            LookupError::Ambiguous(prefix) => {
+                format!("Multiple IDs found with provided prefix: {prefix}").into()
+            }
+        }
     }
 }
 
+/// The wording of the default profile.
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LookupError::Empty => f.write_str("Prefix can't be empty"),
-            LookupError::NotFound => f.write_str("not found"),
-            LookupError::Ambiguous(prefix) => {
-                write!(f, "Multiple IDs found with provided prefix: {prefix}")
-            }
-        }
+        f.write_str(&self.text(crate::profile::Profile::default().dialect()))
     }
 }
 
@@ -172,23 +187,30 @@ mod tests {
 
     #[test]
     fn lookup_failures_read_like_containerd_and_only_missing_ids_are_not_found() {
+        let old = crate::profile::Profile::Containerd16.dialect();
+        let new = crate::profile::Profile::Containerd23.dialect();
         let missing =
-            LookupError::NotFound.with_prefix("an error occurred when try to find sandbox");
+            LookupError::NotFound.with_prefix(new, "an error occurred when try to find sandbox");
         assert_eq!(missing.code(), ErrorCode::NotFound);
         assert_eq!(
             missing.message(),
             "an error occurred when try to find sandbox: not found"
         );
-        let empty = LookupError::Empty.with_prefix(format!(
+        let prefix = format!(
             "an error occurred when try to find container {}",
             go_quote("")
-        ));
+        );
+        let empty = LookupError::Empty.with_prefix(old, &prefix);
         assert_eq!(empty.code(), ErrorCode::Unknown);
         assert_eq!(
             empty.message(),
             "an error occurred when try to find container \"\": Prefix can't be empty"
         );
-        let ambiguous = LookupError::Ambiguous("00".into()).with_prefix("x");
+        assert_eq!(
+            LookupError::Empty.with_prefix(new, &prefix).message(),
+            "an error occurred when try to find container \"\": prefix can't be empty"
+        );
+        let ambiguous = LookupError::Ambiguous("00".into()).with_prefix(new, "x");
         assert_eq!(ambiguous.code(), ErrorCode::Unknown);
         assert_eq!(
             ambiguous.message(),

@@ -10,9 +10,11 @@
 //!
 //! Events go to every subscriber through a broadcast channel: a subscriber that falls
 //! more than [`EVENT_BUFFER`] events behind loses the oldest ones; the runtime never
-//! waits for a subscriber.
+//! waits for a subscriber. As in containerd 2.3, events published while nobody
+//! subscribes are kept ([`BACKLOG_KEEP`], at most [`BACKLOG_LIMIT`]) and the next
+//! subscriber receives that backlog first.
 //!
-//! With [`Profile::Containerd16`] the stream fails at once
+//! With [`Profile::Containerd16`](crate::Profile::Containerd16) the stream fails at once
 //! with UNIMPLEMENTED `method GetContainerEvents not implemented`, as containerd 1.6
 //! does (reference §9).
 //!
@@ -45,54 +47,119 @@
 //! # }
 //! ```
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use cri_proto::v1::{ContainerEventResponse, ContainerEventType};
 use tokio::sync::broadcast;
 
 use crate::error::{CriError, ErrorCode};
-use crate::runtime::{Profile, Runtime, now_ns};
+use crate::runtime::{Runtime, now_ns};
 use crate::service::ContainerEventStream;
 
 /// How many events a slow subscriber may fall behind before it loses the oldest.
 pub const EVENT_BUFFER: usize = 1024;
 
-/// The broadcast channel behind GetContainerEvents.
+/// How long an event published while nobody subscribes is kept for the next
+/// subscriber (containerd 2.3's event queue: 5 minutes).
+pub const BACKLOG_KEEP: Duration = Duration::from_secs(5 * 60);
+
+/// At most this many events wait for a subscriber; beyond that the oldest go (containerd
+/// bounds the backlog by time only; the fake also bounds its memory).
+pub const BACKLOG_LIMIT: usize = 4096;
+
+/// The broadcast channel behind GetContainerEvents, and the backlog of events published
+/// while nobody listened.
 #[derive(Debug)]
 pub struct EventBus {
     sender: broadcast::Sender<ContainerEventResponse>,
+    /// Whether events published without subscribers are kept (containerd 2.3).
+    keeps_backlog: bool,
+    backlog: Mutex<VecDeque<(Instant, ContainerEventResponse)>>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
-        Self {
-            sender: broadcast::channel(EVENT_BUFFER).0,
-        }
+        Self::new(false)
     }
 }
 
 impl EventBus {
+    /// A bus that keeps a backlog for later subscribers when `keeps_backlog`.
+    pub fn new(keeps_backlog: bool) -> Self {
+        Self {
+            sender: broadcast::channel(EVENT_BUFFER).0,
+            keeps_backlog,
+            backlog: Mutex::default(),
+        }
+    }
+
     /// A new subscription: every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<ContainerEventResponse> {
         self.sender.subscribe()
     }
 
-    /// Whether anyone listens (events are only built then).
-    fn has_subscribers(&self) -> bool {
-        self.sender.receiver_count() > 0
+    /// A new subscription and the backlog it receives first (taken: the next
+    /// subscriber does not get it again), in publication order.
+    fn subscribe_with_backlog(
+        &self,
+    ) -> (
+        Vec<ContainerEventResponse>,
+        broadcast::Receiver<ContainerEventResponse>,
+    ) {
+        let mut backlog = self.backlog.lock().unwrap_or_else(|p| p.into_inner());
+        let receiver = self.sender.subscribe();
+        let now = Instant::now();
+        let kept = backlog
+            .drain(..)
+            .filter(|(at, _)| now.duration_since(*at) < BACKLOG_KEEP)
+            .map(|(_, event)| event)
+            .collect();
+        (kept, receiver)
+    }
+
+    /// Whether published events go anywhere (they are only built then).
+    fn wants_events(&self) -> bool {
+        self.keeps_backlog || self.sender.receiver_count() > 0
+    }
+
+    /// Sends to the subscribers, or keeps the event for the next one.
+    fn send(&self, event: ContainerEventResponse) {
+        let mut backlog = self.backlog.lock().unwrap_or_else(|p| p.into_inner());
+        if self.sender.receiver_count() > 0 {
+            // An error only means that the last subscriber just left.
+            let _ = self.sender.send(event);
+            return;
+        }
+        if !self.keeps_backlog {
+            return;
+        }
+        let now = Instant::now();
+        while backlog
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) >= BACKLOG_KEEP)
+            || backlog.len() >= BACKLOG_LIMIT
+        {
+            backlog.pop_front();
+        }
+        backlog.push_back((now, event));
     }
 }
 
 impl Runtime {
     /// The container event stream (GetContainerEvents).
     pub fn container_events(&self) -> Result<ContainerEventStream, CriError> {
-        if self.settings.profile == Profile::Containerd16 {
+        if !self.dialect().newer_rpcs {
             return Err(CriError::new(
                 ErrorCode::Unimplemented,
                 "method GetContainerEvents not implemented",
             ));
         }
-        let receiver = self.events.subscribe();
+        let (backlog, receiver) = self.events.subscribe_with_backlog();
         let shutdown = self.shutdown.clone();
-        let stream = futures::stream::unfold(
+        let backlog = futures::stream::iter(backlog.into_iter().map(Ok));
+        let live = futures::stream::unfold(
             (receiver, shutdown),
             |(mut receiver, shutdown)| async move {
                 loop {
@@ -109,7 +176,7 @@ impl Runtime {
                 }
             },
         );
-        Ok(Box::pin(stream))
+        Ok(Box::pin(futures::StreamExt::chain(backlog, live)))
     }
 
     /// Subscribes to container events directly (no gRPC), from now on.
@@ -121,7 +188,7 @@ impl Runtime {
     /// store, and wakes the state waiters.
     pub(crate) fn emit_event(&self, id: &str, kind: ContainerEventType) {
         self.toolkit.state_changed();
-        if !self.events.has_subscribers() {
+        if !self.events.wants_events() {
             return;
         }
         let sandbox_id = self.store.read(|s| {
@@ -140,7 +207,7 @@ impl Runtime {
     /// (already gone from the store), and wakes the state waiters.
     pub(crate) fn emit_deleted_event(&self, id: &str, sandbox_id: &str) {
         self.toolkit.state_changed();
-        if self.events.has_subscribers() {
+        if self.events.wants_events() {
             self.publish(id, sandbox_id, ContainerEventType::ContainerDeletedEvent);
         }
     }
@@ -163,7 +230,6 @@ impl Runtime {
             pod_sandbox_status,
             containers_statuses,
         };
-        // An error only means that nobody listens any more.
-        let _ = self.events.sender.send(event);
+        self.events.send(event);
     }
 }

@@ -144,7 +144,7 @@ impl Runtime {
     ) -> Result<ExecSyncResponse, CriError> {
         let process = self.store.read(|s| {
             let record = s.resolve_container(prefix).map_err(|e| {
-                e.with_prefix(format!(
+                e.with_prefix(self.dialect(), format!(
                     "failed to exec in container: failed to find container {} in store",
                     go_quote(prefix)
                 ))
@@ -172,11 +172,11 @@ impl Runtime {
         let exec = self
             .spawn_exec(prefix, &process.sim, &cmd, stdio)
             .map_err(|e| {
-                exec_error(format!(
-                    "failed to start exec {}: OCI runtime exec failed: exec failed: {}: unknown",
+                exec_error(self.dialect().oci_error(format_args!(
+                    "failed to start exec {}: OCI runtime exec failed: exec failed: {}",
                     go_quote(&exec_id),
                     e.runc_message()
-                ))
+                )))
             })?;
         let mut guard = KillOnDrop {
             process: Some(exec.clone()),

@@ -9,7 +9,7 @@ use cri_proto::v1::{
 };
 
 use crate::error::{CriError, ErrorCode};
-use crate::runtime::{Profile, Runtime};
+use crate::runtime::Runtime;
 
 /// The CRI API version the fake serves.
 pub const RUNTIME_API_VERSION: &str = "v1";
@@ -43,7 +43,7 @@ impl Runtime {
                 message: "Network plugin returns error: cni plugin not initialized".into(),
             }
         };
-        let conditions = vec![
+        let mut conditions = vec![
             RuntimeCondition {
                 r#type: "RuntimeReady".into(),
                 status: true,
@@ -51,6 +51,9 @@ impl Runtime {
             },
             network,
         ];
+        if self.dialect().deprecation_condition {
+            conditions.push(self.deprecation_condition());
+        }
         let mut info = HashMap::new();
         if verbose {
             let cni_status = if self.settings.network_ready {
@@ -81,6 +84,30 @@ impl Runtime {
         }
     }
 
+    /// containerd 2.3's `ContainerdHasNoDeprecationWarnings` condition: true without
+    /// warnings, else false with the warnings as a JSON object (keys sorted, like Go).
+    fn deprecation_condition(&self) -> RuntimeCondition {
+        let warnings: std::collections::BTreeMap<&str, &str> = self
+            .settings
+            .deprecation_warnings
+            .iter()
+            .map(|(id, text)| (id.as_str(), text.as_str()))
+            .collect();
+        if warnings.is_empty() {
+            return RuntimeCondition {
+                r#type: "ContainerdHasNoDeprecationWarnings".into(),
+                status: true,
+                ..Default::default()
+            };
+        }
+        RuntimeCondition {
+            r#type: "ContainerdHasNoDeprecationWarnings".into(),
+            status: false,
+            reason: "ContainerdHasDeprecationWarnings".into(),
+            message: crate::proto_json::go_json_string(&warnings),
+        }
+    }
+
     fn config_json(&self) -> serde_json::Value {
         let s = &self.settings;
         serde_json::json!({
@@ -107,16 +134,16 @@ impl Runtime {
 
     /// RuntimeConfig: the cgroup driver (UNIMPLEMENTED in the containerd 1.6 profile).
     pub fn runtime_config(&self) -> Result<RuntimeConfigResponse, CriError> {
-        match self.settings.profile {
-            Profile::Containerd16 => Err(CriError::new(
+        if !self.dialect().newer_rpcs {
+            return Err(CriError::new(
                 ErrorCode::Unimplemented,
                 "unknown method RuntimeConfig for service runtime.v1.RuntimeService",
-            )),
-            Profile::Latest => Ok(RuntimeConfigResponse {
-                linux: Some(LinuxRuntimeConfiguration {
-                    cgroup_driver: CgroupDriver::Cgroupfs as i32,
-                }),
-            }),
+            ));
         }
+        Ok(RuntimeConfigResponse {
+            linux: Some(LinuxRuntimeConfiguration {
+                cgroup_driver: CgroupDriver::Cgroupfs as i32,
+            }),
+        })
     }
 }

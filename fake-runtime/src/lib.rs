@@ -58,6 +58,8 @@
 //! - [`method`]: every RPC as an enum.
 //! - [`error`]: the domain error and its single conversion to `tonic::Status`.
 //! - [`runtime`]: the core shared by the services, and its [`Settings`].
+//! - [`profile`]: the imitated containerd release ([`Profile`]): every text, code and
+//!   RPC where containerd 1.6 and 2.3 differ, in one table.
 //! - [`state`]: the Store: sandboxes, containers, images, id prefix index, name reservations.
 //! - [`sandbox`], [`container`]: lifecycle rules of each RPC.
 //! - [`process`]: simulated processes: shell interpreter, applets, virtual filesystem, signals.
@@ -90,6 +92,7 @@ pub mod logs;
 pub mod method;
 pub mod network;
 pub mod process;
+pub mod profile;
 pub mod proto_json;
 pub mod restart;
 pub mod runtime;

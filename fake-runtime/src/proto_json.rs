@@ -32,6 +32,32 @@ pub fn to_json<M: prost::Message>(type_name: &str, message: &M) -> serde_json::V
         .unwrap_or(serde_json::Value::Null)
 }
 
+/// `value` as Go's `json.Marshal` writes it: compact, with `<`, `>`, `&`, U+2028 and
+/// U+2029 escaped (Go's HTML-safe default).
+///
+/// ```
+/// let warnings = std::collections::BTreeMap::from([("b", "x<y"), ("a", "&")]);
+/// assert_eq!(
+///     cri_fake::proto_json::go_json_string(&warnings),
+///     r#"{"a":"\u0026","b":"x\u003cy"}"#
+/// );
+/// ```
+pub fn go_json_string<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,31 +14,21 @@ use crate::network::IpPool;
 use crate::process::Programs;
 use crate::state::Store;
 
-/// Which containerd release the fake imitates where releases differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Profile {
-    /// Newer containerd (the default): RuntimeConfig answers, container events stream.
-    #[default]
-    Latest,
-    /// containerd 1.6 exactly as measured: RuntimeConfig, metrics and container
-    /// events are UNIMPLEMENTED.
-    Containerd16,
-}
+pub use crate::profile::Profile;
 
 /// What the fake runtime claims to be and how it behaves where runtimes differ.
 ///
-/// Defaults follow containerd 1.6.20 as measured (reference §1), except where the
-/// fidelity contract says the fake follows newer containerd by default (see the
-/// README's deviations list).
+/// Defaults follow the default [`Profile`] (containerd 2.3.4); [`Settings::for_profile`]
+/// gives another release's defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `VersionResponse.runtime_name` (default `containerd`).
     pub runtime_name: String,
-    /// `VersionResponse.runtime_version` (default `1.6.20~ds1`).
+    /// `VersionResponse.runtime_version` (default: the profile's, `v2.3.4`).
     pub runtime_version: String,
     /// Runtime handlers RunPodSandbox accepts (default `""` and `runc`).
     pub runtime_handlers: Vec<String>,
-    /// The sandbox (pause) image (default `registry.k8s.io/pause:3.6`).
+    /// The sandbox (pause) image (default: the profile's, `registry.k8s.io/pause:3.10.2`).
     pub sandbox_image: String,
     /// Whether Status reports NetworkReady (default true: the fake simulates a CNI).
     pub network_ready: bool,
@@ -57,22 +47,34 @@ pub struct Settings {
     pub max_container_log_line_size: usize,
     /// Which containerd release to imitate where releases differ.
     pub profile: Profile,
+    /// Deprecation warnings the `ContainerdHasNoDeprecationWarnings` Status condition
+    /// reports, as (id, text) pairs (default none: the condition is true). Only profiles
+    /// with that condition (containerd 2.3) report it.
+    pub deprecation_warnings: Vec<(String, String)>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
+        Self::for_profile(Profile::default())
+    }
+}
+
+impl Settings {
+    /// The defaults of `profile`'s containerd release.
+    pub fn for_profile(profile: Profile) -> Self {
         Self {
             runtime_name: "containerd".into(),
-            runtime_version: "1.6.20~ds1".into(),
+            runtime_version: profile.runtime_version().into(),
             runtime_handlers: vec![String::new(), "runc".into()],
-            sandbox_image: "registry.k8s.io/pause:3.6".into(),
+            sandbox_image: profile.sandbox_image().into(),
             network_ready: true,
             pod_cidr: "10.88.0.0/16".into(),
             drain_exec_sync_io_timeout: Duration::ZERO,
             pull_policy: PullPolicy::SimulateAny,
             containerd_root: "/var/lib/containerd".into(),
             max_container_log_line_size: 16384,
-            profile: Profile::Latest,
+            profile,
+            deprecation_warnings: Vec::new(),
         }
     }
 }
@@ -98,6 +100,7 @@ impl Runtime {
     /// A runtime with these settings, images and programs.
     pub fn new(settings: Settings, images: ImageStore, programs: Programs) -> Self {
         let ip_pool = IpPool::new(&settings.pod_cidr);
+        let events = crate::events::EventBus::new(settings.profile.dialect().newer_rpcs);
         Self {
             settings,
             store: Store::new(images),
@@ -108,13 +111,18 @@ impl Runtime {
             stream_server: std::sync::OnceLock::new(),
             next_host_pid: AtomicU32::new(4000),
             toolkit: Arc::default(),
-            events: crate::events::EventBus::default(),
+            events,
         }
     }
 
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The imitated release's answers where releases differ.
+    pub(crate) fn dialect(&self) -> &'static crate::profile::Dialect {
+        self.settings.profile.dialect()
     }
 
     /// The store (read it for assertions; change it only through RPCs).

@@ -37,6 +37,9 @@ fn uses_host_network(config: &PodSandboxConfig) -> bool {
     namespace_options(config).network == NamespaceMode::Node as i32
 }
 
+/// containerd 2.3's non-verbose sandbox `info`: its SandboxInfo with nothing filled in.
+const EMPTY_SANDBOX_INFO: &str = r#"{"pid":0,"processStatus":"","netNamespaceClosed":false,"image":"","snapshotKey":"","snapshotter":"","runtimeType":"","runtimeOptions":null,"config":null,"runtimeSpec":null,"cniResult":null,"sandboxMetadata":null}"#;
+
 /// Labels match a selector when every selector pair is present with an equal value.
 pub fn labels_match(labels: &HashMap<String, String>, selector: &HashMap<String, String>) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
@@ -58,12 +61,15 @@ impl Runtime {
             s.sandbox_names
                 .reserve(&reserved_name, &id)
                 .map_err(|held| {
-                    CriError::unknown(format!(
-                        "failed to reserve sandbox name {}: name {} is reserved for {}",
-                        go_quote(&reserved_name),
-                        go_quote(&reserved_name),
-                        go_quote(&held.holder)
-                    ))
+                    CriError::new(
+                        self.dialect().name_conflict_code,
+                        format!(
+                            "failed to reserve sandbox name {}: name {} is reserved for {}",
+                            go_quote(&reserved_name),
+                            go_quote(&reserved_name),
+                            go_quote(&held.holder)
+                        ),
+                    )
                 })
         })?;
         let release_name = || {
@@ -72,19 +78,20 @@ impl Runtime {
         };
         if !self.settings.runtime_handlers.contains(&runtime_handler) {
             release_name();
-            return Err(CriError::unknown(format!(
-                "failed to get sandbox runtime: no runtime for {} is configured",
-                go_quote(&runtime_handler)
-            )));
+            return Err(CriError::unknown(
+                self.dialect()
+                    .unknown_runtime_handler(&id, &runtime_handler),
+            ));
         }
         let host_network = uses_host_network(&config);
         if host_network && !config.hostname.is_empty() {
             release_name();
-            return Err(CriError::unknown(
+            return Err(CriError::unknown(self.dialect().sandbox_start_error(
+                &id,
                 "failed to create containerd task: failed to create shim task: OCI runtime \
                  create failed: runc create failed: unable to set hostname without a private \
-                 UTS namespace: unknown",
-            ));
+                 UTS namespace",
+            )));
         }
         let ip = if host_network {
             None
@@ -125,17 +132,26 @@ impl Runtime {
     }
 
     /// StopPodSandbox: kills the sandbox's running containers without grace, then marks
-    /// it NOTREADY. Idempotent.
+    /// it NOTREADY. Idempotent; a missing sandbox is NOT_FOUND in containerd 1.6 and a
+    /// success in 2.3.
     pub async fn stop_pod_sandbox(&self, prefix: &str) -> Result<(), CriError> {
-        let id = self
+        let id = match self
             .store
             .read(|s| s.sandbox_ids.resolve(prefix).map(str::to_owned))
-            .map_err(|e| {
-                e.with_prefix(format!(
-                    "an error occurred when try to find sandbox {}",
-                    go_quote(prefix)
-                ))
-            })?;
+        {
+            Ok(id) => id,
+            // containerd 2.3: stopping what is not there is done.
+            Err(LookupError::NotFound) if self.dialect().stop_missing_is_ok => return Ok(()),
+            Err(e) => {
+                return Err(e.with_prefix(
+                    self.dialect(),
+                    format!(
+                        "an error occurred when try to find sandbox {}",
+                        go_quote(prefix)
+                    ),
+                ));
+            }
+        };
         self.stop_sandbox_by_id(&id).await;
         Ok(())
     }
@@ -171,7 +187,7 @@ impl Runtime {
             Ok(id) => id,
             Err(LookupError::NotFound) => return Ok(()),
             Err(e) => {
-                return Err(e.with_prefix(format!(
+                return Err(e.with_prefix(self.dialect(), format!(
                     "an error occurred when try to find sandbox {}",
                     go_quote(prefix)
                 )));
@@ -204,7 +220,7 @@ impl Runtime {
         let record = self
             .store
             .read(|s| s.resolve_sandbox(prefix).cloned())
-            .map_err(|e| e.with_prefix("an error occurred when try to find sandbox"))?;
+            .map_err(|e| e.with_prefix(self.dialect(), "an error occurred when try to find sandbox"))?;
         let options = namespace_options(&record.config);
         let status = PodSandboxStatus {
             id: record.id.clone(),
@@ -232,6 +248,10 @@ impl Runtime {
         let mut info = HashMap::new();
         if verbose {
             info.insert("info".to_owned(), self.sandbox_verbose_info(&record));
+        } else if self.dialect().sandbox_info_always {
+            // containerd 2.3 always re-marshals its (here empty) SandboxInfo, fields in
+            // Go's declaration order.
+            info.insert("info".to_owned(), EMPTY_SANDBOX_INFO.to_owned());
         }
         Ok(PodSandboxStatusResponse {
             status: Some(status),
@@ -253,14 +273,13 @@ impl Runtime {
         } else {
             format!("{}/{}", cgroup_parent.trim_end_matches('/'), record.id)
         };
-        serde_json::json!({
+        let mut info = serde_json::json!({
             "pid": record.pid,
             "processStatus": if ready { "running" } else { "deleted" },
             "netNamespaceClosed": !ready && !uses_host_network(&record.config),
             "image": self.settings.sandbox_image,
             "snapshotKey": record.id,
             "snapshotter": "overlayfs",
-            "runtimeHandler": record.runtime_handler,
             "runtimeType": "io.containerd.runc.v2",
             "runtimeOptions": {"binary_name": "runc"},
             "config": to_json("PodSandboxConfig", &record.config),
@@ -278,8 +297,30 @@ impl Runtime {
                 "linux": {"cgroupsPath": cgroups_path},
             },
             "cniResult": serde_json::Value::Null,
-        })
-        .to_string()
+        });
+        if self.dialect().sandbox_info_has_metadata {
+            info["sandboxMetadata"] = serde_json::json!({
+                "Version": "v1",
+                "Metadata": {
+                    "ID": record.id,
+                    "Name": record.reserved_name,
+                    "Config": to_json("PodSandboxConfig", &record.config),
+                    "NetNSPath": if uses_host_network(&record.config) {
+                        String::new()
+                    } else {
+                        format!("/var/run/netns/cni-{}", &record.id[..32.min(record.id.len())])
+                    },
+                    "IP": record.ip.clone().unwrap_or_default(),
+                    "AdditionalIPs": serde_json::Value::Null,
+                    "RuntimeHandler": record.runtime_handler,
+                    "CNIResult": serde_json::Value::Null,
+                    "ProcessLabel": "",
+                },
+            });
+        } else {
+            info["runtimeHandler"] = record.runtime_handler.clone().into();
+        }
+        info.to_string()
     }
 
     /// ListPodSandbox: id (prefix), state and label filters, ANDed.

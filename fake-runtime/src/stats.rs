@@ -34,7 +34,7 @@
 //!
 //! ListMetricDescriptors and ListPodSandboxMetrics follow newer containerd (the metric
 //! names of cAdvisor; CPU values in nanoseconds, as containerd reports them); with
-//! [`Profile::Containerd16`] they are UNIMPLEMENTED.
+//! [`Profile::Containerd16`](crate::Profile::Containerd16) they are UNIMPLEMENTED.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -49,7 +49,8 @@ use cri_proto::v1::{
 use crate::builder::FakeRuntime;
 pub use crate::container::SIMULATED_MEMORY_USAGE;
 use crate::error::{CriError, ErrorCode};
-use crate::runtime::{Profile, Runtime, now_ns};
+use crate::profile::SandboxStatsFailure;
+use crate::runtime::{Runtime, now_ns};
 use crate::sandbox::labels_match;
 use crate::state::{ContainerPhase, ContainerRecord, Inner, SandboxPhase, SandboxRecord};
 
@@ -238,7 +239,7 @@ impl Runtime {
         let id = self
             .store
             .read(|s| s.container_ids.resolve(prefix).map(str::to_owned))
-            .map_err(|e| e.with_prefix("failed to find container"))?;
+            .map_err(|e| e.with_prefix(self.dialect(), "failed to find container"))?;
         self.toolkit.stats.set(&id, figures, now_ns());
         Ok(())
     }
@@ -249,7 +250,7 @@ impl Runtime {
         self.store.read(|s| {
             let record = s
                 .resolve_container(prefix)
-                .map_err(|e| e.with_prefix("failed to find container"))?;
+                .map_err(|e| e.with_prefix(self.dialect(), "failed to find container"))?;
             if record.phase != ContainerPhase::Running {
                 return Err(CriError::unknown("unexpected metrics response: []"));
             }
@@ -289,12 +290,9 @@ impl Runtime {
         s: &Inner,
         sandbox: &SandboxRecord,
         now: i64,
-    ) -> Result<PodSandboxStats, CriError> {
+    ) -> Result<PodSandboxStats, SandboxStatsFailure> {
         if sandbox.phase != SandboxPhase::Ready {
-            return Err(CriError::unknown(format!(
-                "failed to decode pod sandbox metrics {id}: failed to get pod sandbox stats since sandbox container \"{id}\" is not in ready state",
-                id = sandbox.id
-            )));
+            return Err(SandboxStatsFailure::NotReady);
         }
         let cgroup_parent = sandbox
             .config
@@ -303,10 +301,7 @@ impl Runtime {
             .map(|l| l.cgroup_parent.as_str())
             .unwrap_or_default();
         if cgroup_parent.is_empty() {
-            return Err(CriError::unknown(format!(
-                "failed getting metrics for sandbox {id}: failed to get cgroup metrics for sandbox {id} because cgroupPath is empty",
-                id = sandbox.id
-            )));
+            return Err(SandboxStatsFailure::NoCgroupPath);
         }
         let running: Vec<&ContainerRecord> = s
             .containers
@@ -382,11 +377,12 @@ impl Runtime {
         let now = now_ns();
         self.store.read(|s| {
             let sandbox = s.resolve_sandbox(prefix).map_err(|e| {
-                e.with_prefix(format!(
+                e.with_prefix(self.dialect(), format!(
                     "an error occurred when trying to find sandbox {prefix}"
                 ))
             })?;
             self.sandbox_stats_of(s, sandbox, now)
+                .map_err(|failure| self.dialect().sandbox_stats_error(&sandbox.id, failure))
         })
     }
 
@@ -411,23 +407,23 @@ impl Runtime {
                 {
                     continue;
                 }
-                let one = self.sandbox_stats_of(s, sandbox, now).map_err(|e| {
-                    CriError::unknown(format!(
-                        "failed to obtain metrics for sandbox \"{}\": {}",
-                        sandbox.id,
-                        e.message()
-                            .split_once(": ")
-                            .map_or(e.message(), |(_, rest)| rest)
-                    ))
-                })?;
-                stats.push(one);
+                match self.sandbox_stats_of(s, sandbox, now) {
+                    Ok(one) => stats.push(one),
+                    Err(failure) => {
+                        if let Some(error) =
+                            self.dialect().sandbox_stats_list_error(&sandbox.id, failure)
+                        {
+                            return Err(error);
+                        }
+                    }
+                }
             }
             Ok(stats)
         })
     }
 
     fn metrics_unimplemented(&self, method: &str) -> Result<(), CriError> {
-        if self.settings.profile == Profile::Containerd16 {
+        if !self.dialect().newer_rpcs {
             return Err(CriError::new(
                 ErrorCode::Unimplemented,
                 format!("unknown method {method} for service runtime.v1.RuntimeService"),

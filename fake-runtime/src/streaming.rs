@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::error::{CriError, ErrorCode, go_quote};
+use crate::profile::Dialect;
 use crate::runtime::Runtime;
 use crate::state::{ContainerPhase, SandboxPhase};
 
@@ -28,9 +29,30 @@ pub struct StreamServer {
     tokens: Arc<Mutex<HashSet<String>>>,
 }
 
+/// The number of distinct header names of a request, without `Host`: Go's
+/// `len(req.Header)`, which containerd 2.3's refusal text counts.
+fn go_header_count(request: &str) -> usize {
+    let mut names: Vec<String> = request
+        .split("\r\n")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, _)| name.trim().to_ascii_lowercase())
+        .filter(|name| name != "host")
+        .collect();
+    names.sort();
+    names.dedup();
+    names.len()
+}
+
 impl StreamServer {
     /// Binds a random loopback port and serves it until `shutdown` is cancelled.
-    pub async fn start(tasks: &TaskTracker, shutdown: CancellationToken) -> std::io::Result<Self> {
+    /// Its refusals are worded as `dialect`'s release words them.
+    pub(crate) async fn start(
+        tasks: &TaskTracker,
+        shutdown: CancellationToken,
+        dialect: &'static Dialect,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let tokens: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -47,7 +69,7 @@ impl StreamServer {
                         connections.spawn(async move {
                             tokio::select! {
                                 () = stop.cancelled() => {}
-                                () = answer(stream, tokens) => {}
+                                () = answer(stream, tokens, dialect) => {}
                             }
                         });
                     }
@@ -76,7 +98,11 @@ impl StreamServer {
     }
 }
 
-async fn answer(mut stream: tokio::net::TcpStream, tokens: Arc<Mutex<HashSet<String>>>) {
+async fn answer(
+    mut stream: tokio::net::TcpStream,
+    tokens: Arc<Mutex<HashSet<String>>>,
+    dialect: &'static Dialect,
+) {
     let mut request = Vec::new();
     let mut buf = [0u8; 1024];
     while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16384 {
@@ -94,10 +120,10 @@ async fn answer(mut stream: tokio::net::TcpStream, tokens: Arc<Mutex<HashSet<Str
     let (status, body) = if known {
         (
             "400 Bad Request",
-            "unable to upgrade: X-Stream-Protocol-Version is required\n",
+            dialect.stream_upgrade_refusal(go_header_count(&text)),
         )
     } else {
-        ("404 Not Found", "404 page not found\n")
+        ("404 Not Found", "404 page not found\n".to_owned())
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -116,7 +142,7 @@ impl Runtime {
         let phase = self
             .store
             .read(|s| s.resolve_container(prefix).map(|r| r.phase))
-            .map_err(|e| e.with_prefix(not_found_prefix))?;
+            .map_err(|e| e.with_prefix(self.dialect(), not_found_prefix))?;
         if phase != ContainerPhase::Running {
             return Err(CriError::unknown(format!(
                 "container is in {} state",
@@ -177,7 +203,7 @@ impl Runtime {
         let phase = self
             .store
             .read(|s| s.resolve_sandbox(prefix).map(|r| r.phase))
-            .map_err(|e| e.with_prefix(format!("failed to find sandbox {}", go_quote(prefix))))?;
+            .map_err(|e| e.with_prefix(self.dialect(), format!("failed to find sandbox {}", go_quote(prefix))))?;
         if phase != SandboxPhase::Ready {
             return Err(CriError::unknown("sandbox container is not running"));
         }

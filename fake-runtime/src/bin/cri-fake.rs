@@ -28,6 +28,13 @@ use cri_fake::{FakeRuntime, Listen, Profile, PullPolicy, RestartMode};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
+fn parse_profile(name: &str) -> Result<Profile, String> {
+    Profile::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+        format!("unknown profile {name:?} (use {})", names.join(" or "))
+    })
+}
+
 /// A fake Kubernetes CRI runtime that behaves like containerd's CRI plugin.
 #[derive(Debug, Parser)]
 #[command(name = "cri-fake", version, about)]
@@ -41,9 +48,13 @@ struct Args {
     #[arg(long)]
     allow_non_loopback: bool,
 
-    /// Imitate containerd 1.6 exactly where releases differ (RuntimeConfig and
-    /// container events UNIMPLEMENTED).
-    #[arg(long)]
+    /// Which containerd release to imitate where releases differ: containerd-2.3 (the
+    /// default) or containerd-1.6 (overrides the config file).
+    #[arg(long, value_name = "PROFILE", value_parser = parse_profile)]
+    profile: Option<Profile>,
+
+    /// The same as --profile containerd-1.6.
+    #[arg(long, conflicts_with = "profile")]
     containerd_1_6: bool,
 
     /// PullImage fails for every reference, like containerd with no registry reachable.
@@ -165,6 +176,9 @@ async fn main() -> ExitCode {
     }
     if args.containerd_1_6 {
         builder = builder.profile(Profile::Containerd16);
+    }
+    if let Some(profile) = args.profile {
+        builder = builder.profile(profile);
     }
     if args.offline_pulls {
         builder = builder.pull_policy(PullPolicy::Offline);

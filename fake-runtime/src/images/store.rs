@@ -130,12 +130,13 @@ pub enum PullError {
     },
 }
 
-impl fmt::Display for PullError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl PullError {
+    /// The message. containerd 1.6 names the reference after `failed to resolve
+    /// reference` (`names_reference`); 2.3 writes `failed to resolve image` instead.
+    pub fn describe(&self, names_reference: bool) -> String {
         match self {
             PullError::InvalidReference { reference, error } => {
-                write!(
-                    f,
+                format!(
                     "failed to parse image reference {}: {error}",
                     go_quote(reference)
                 )
@@ -146,14 +147,25 @@ impl fmt::Display for PullError {
                 cause,
             } => {
                 let quoted = go_quote(reference);
-                write!(
-                    f,
-                    "failed to pull and unpack image {quoted}: failed to resolve reference \
-                     {quoted}: failed to do request: Head {}: {cause}",
+                let resolve = if names_reference {
+                    format!("failed to resolve reference {quoted}")
+                } else {
+                    "failed to resolve image".to_owned()
+                };
+                format!(
+                    "failed to pull and unpack image {quoted}: {resolve}: failed to do request: \
+                     Head {}: {cause}",
                     go_quote(url)
                 )
             }
         }
+    }
+}
+
+/// containerd 1.6's wording.
+impl fmt::Display for PullError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(true))
     }
 }
 

@@ -7,7 +7,6 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::Dispatcher;
-use crate::error::{CriError, ErrorCode};
 use crate::method::Method;
 
 /// The tonic `RuntimeService` of the fake.
@@ -26,10 +25,6 @@ impl RuntimeApi {
 /// What GetContainerEvents streams.
 pub type ContainerEventStream =
     Pin<Box<dyn Stream<Item = Result<ContainerEventResponse, Status>> + Send + 'static>>;
-
-fn unimplemented(text: &str) -> CriError {
-    CriError::new(ErrorCode::Unimplemented, text)
-}
 
 #[tonic::async_trait]
 impl cri_proto::RuntimeService for RuntimeApi {
@@ -331,8 +326,9 @@ impl cri_proto::RuntimeService for RuntimeApi {
         request: Request<CheckpointContainerRequest>,
     ) -> Result<Response<CheckpointContainerResponse>, Status> {
         self.dispatcher
-            .call(Method::CheckpointContainer, request, |_, _| async move {
-                Err(unimplemented("method CheckpointContainer not implemented"))
+            .call(Method::CheckpointContainer, request, |rt, req| async move {
+                rt.checkpoint_container(&req.container_id)?;
+                Ok(CheckpointContainerResponse {})
             })
             .await
     }
