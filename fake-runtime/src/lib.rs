@@ -53,7 +53,8 @@
 //! # Layout
 //!
 //! - [`builder`]: [`FakeRuntime`] and [`FakeRuntimeBuilder`]: start, endpoint, channel, shutdown.
-//! - [`transport`]: unix socket in a private temp dir, unix socket at a path, TCP, in-memory.
+//! - [`transport`]: unix socket in a private temp dir, unix socket at a path, TCP, in-memory;
+//!   `h2_authority` (private) lets every connection send any `:authority`, as containerd does.
 //! - [`service`]: thin tonic adapters, one per service, all calls through one dispatcher.
 //! - [`method`]: every RPC as an enum.
 //! - [`error`]: the domain error and its single conversion to `tonic::Status`.
@@ -84,6 +85,7 @@ pub mod events;
 pub mod exec;
 pub mod faults;
 pub mod guide;
+mod h2_authority;
 pub mod image_service;
 pub mod images;
 pub mod info;

@@ -14,6 +14,8 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream, UnixListenerStream};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::h2_authority::AuthorityRewrite;
+
 /// Where the fake serves.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Listen {
@@ -62,7 +64,7 @@ pub trait ConnectionIo: AsyncRead + AsyncWrite + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + 'static> ConnectionIo for T {}
 
 /// One accepted connection, whatever the transport.
-pub struct Conn(Pin<Box<dyn ConnectionIo>>);
+pub struct Conn(AuthorityRewrite<Pin<Box<dyn ConnectionIo>>>);
 
 impl AsyncRead for Conn {
     fn poll_read(
@@ -70,7 +72,7 @@ impl AsyncRead for Conn {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        self.0.as_mut().poll_read(cx, buf)
+        Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
@@ -80,21 +82,33 @@ impl AsyncWrite for Conn {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        self.0.as_mut().poll_write(cx, buf)
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
     }
 
     fn poll_flush(
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        self.0.as_mut().poll_flush(cx)
+        Pin::new(&mut self.0).poll_flush(cx)
     }
 
     fn poll_shutdown(
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        self.0.as_mut().poll_shutdown(cx)
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 
@@ -127,7 +141,7 @@ where
     C: AsyncRead + AsyncWrite + Send + 'static,
 {
     use tokio_stream::StreamExt;
-    Box::pin(stream.map(|c| c.map(|c| Conn(Box::pin(c)))))
+    Box::pin(stream.map(|c| c.map(|c| Conn(AuthorityRewrite::new(Box::pin(c))))))
 }
 
 /// A lazily connecting channel to a unix socket.

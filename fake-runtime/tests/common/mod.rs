@@ -22,6 +22,11 @@ pub async fn start() -> Env {
     start_with(FakeRuntime::builder()).await
 }
 
+/// A fake imitating `profile` (the default is containerd 2.3).
+pub async fn start_profile(profile: cri_fake::Profile) -> Env {
+    start_with(FakeRuntime::builder().profile(profile)).await
+}
+
 pub async fn start_with(builder: cri_fake::FakeRuntimeBuilder) -> Env {
     let fake = builder.start().await.expect("fake starts");
     let rt = fake.runtime_client();
