@@ -566,9 +566,8 @@ impl Config {
             builder = builder.profile(profile);
         }
         if let Some(warnings) = &s.deprecation_warnings {
-            builder = builder.deprecation_warnings(
-                warnings.iter().map(|(id, text)| (id.clone(), text.clone())),
-            );
+            builder = builder
+                .deprecation_warnings(warnings.iter().map(|(id, text)| (id.clone(), text.clone())));
         }
         if let (Some(name), Some(version)) = (&s.runtime_name, &s.runtime_version) {
             builder = builder.runtime_identity(name.clone(), version.clone());

@@ -10,13 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cri_proto::v1::{
-    Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerState, ContainerStatus,
-    ContainerStatusResponse, ImageSpec, LinuxContainerResources, PodSandboxConfig,
+    Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerState,
+    ContainerStatus, ContainerStatusResponse, ImageSpec, LinuxContainerResources, PodSandboxConfig,
 };
 use tokio::sync::watch;
 
 use crate::error::{CriError, LookupError, go_quote};
-use crate::profile::{Dialect, StoppedSandboxCreate};
 use crate::images::{Image, Rootfs};
 use crate::logs::{ContainerLog, LogStream};
 use crate::process::pipe::{Input, Output, OutputReader};
@@ -24,6 +23,7 @@ use crate::process::{
     ContainerSim, DnsSpec, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec, Stdio,
     UserSpec, rootfs,
 };
+use crate::profile::{Dialect, StoppedSandboxCreate};
 use crate::proto_json::to_json;
 use crate::runtime::{Runtime, now_ns};
 use crate::sandbox::{labels_match, namespace_options};
@@ -260,21 +260,26 @@ impl Runtime {
                 )
             })?;
             let image_requested = config.image.as_ref().map(|i| i.image.clone()).unwrap_or_default();
+            // 2.3 resolves a non-empty image once more in its checkpoint-image check,
+            // whose failure carries the check's prefix; an empty one skips that check.
+            let image_prefix = if image_requested.is_empty() {
+                ""
+            } else {
+                self.dialect().create_image_error_prefix
+            };
             let image = match s.images.resolve(&image_requested) {
                 Ok(Some(image)) => image.clone(),
                 Ok(None) => {
                     s.container_names.release(&reserved_name);
                     return Err(CriError::not_found(format!(
-                        "{}failed to resolve image {}: not found",
-                        self.dialect().create_image_error_prefix,
+                        "{image_prefix}failed to resolve image {}: not found",
                         go_quote(&image_requested)
                     )));
                 }
                 Err(e) => {
                     s.container_names.release(&reserved_name);
                     return Err(CriError::unknown(format!(
-                        "{}failed to resolve image {}: {e}",
-                        self.dialect().create_image_error_prefix,
+                        "{image_prefix}failed to resolve image {}: {e}",
                         go_quote(&image_requested)
                     )));
                 }

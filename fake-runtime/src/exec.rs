@@ -144,10 +144,13 @@ impl Runtime {
     ) -> Result<ExecSyncResponse, CriError> {
         let process = self.store.read(|s| {
             let record = s.resolve_container(prefix).map_err(|e| {
-                e.with_prefix(self.dialect(), format!(
-                    "failed to exec in container: failed to find container {} in store",
-                    go_quote(prefix)
-                ))
+                e.with_prefix(
+                    self.dialect(),
+                    format!(
+                        "failed to exec in container: failed to find container {} in store",
+                        go_quote(prefix)
+                    ),
+                )
             })?;
             if record.phase == ContainerPhase::Running {
                 return Ok(record.process.clone());

@@ -243,7 +243,10 @@ impl FrameRewriter {
                     let collected = self.block.as_ref().map_or(0, |b| b.frames.len());
                     if length > MAX_FRAME_PAYLOAD
                         || collected + FRAME_HEADER_LEN + length > MAX_HEADER_BLOCK
-                        || self.block.as_ref().is_some_and(|b| b.stream_id != stream_id)
+                        || self
+                            .block
+                            .as_ref()
+                            .is_some_and(|b| b.stream_id != stream_id)
                     {
                         return self.give_up();
                     }
@@ -386,8 +389,17 @@ impl FrameRewriter {
         self.ready.put_slice(first);
         while !rest.is_empty() {
             let (chunk, after) = rest.split_at(rest.len().min(MAX_FRAME_PAYLOAD));
-            let end_headers = if after.is_empty() { FLAG_END_HEADERS } else { 0 };
-            self.write_frame_header(chunk.len(), FRAME_CONTINUATION, end_headers, block.stream_id);
+            let end_headers = if after.is_empty() {
+                FLAG_END_HEADERS
+            } else {
+                0
+            };
+            self.write_frame_header(
+                chunk.len(),
+                FRAME_CONTINUATION,
+                end_headers,
+                block.stream_id,
+            );
             self.ready.put_slice(chunk);
             rest = after;
         }
@@ -504,7 +516,12 @@ mod tests {
                 stream,
                 &request_block(authority),
             ));
-            input.extend(frame(0x0, FLAG_END_STREAM, stream, b"\0\0\0\0\x04\x0a\x02v1"));
+            input.extend(frame(
+                0x0,
+                FLAG_END_STREAM,
+                stream,
+                b"\0\0\0\0\x04\x0a\x02v1",
+            ));
         }
         for chunk in [1, 7, 4096] {
             assert_eq!(walk(&input, chunk), input, "chunk size {chunk}");
@@ -544,7 +561,10 @@ mod tests {
             assert_eq!((frames[0].0, frames[0].3.len()), (0x4, 0));
             let mut server = loona_hpack::Decoder::new();
             let (kind, flags, stream, payload) = &frames[1];
-            assert_eq!((*kind, *flags, *stream), (FRAME_HEADERS, FLAG_END_HEADERS, 1));
+            assert_eq!(
+                (*kind, *flags, *stream),
+                (FRAME_HEADERS, FLAG_END_HEADERS, 1)
+            );
             assert_eq!(
                 decode(&mut server, payload),
                 [
@@ -555,7 +575,11 @@ mod tests {
             let (kind, flags, stream, payload) = &frames[2];
             assert_eq!(
                 (*kind, *flags, *stream),
-                (FRAME_HEADERS, FLAG_PRIORITY | FLAG_END_STREAM | FLAG_END_HEADERS, 3)
+                (
+                    FRAME_HEADERS,
+                    FLAG_PRIORITY | FLAG_END_STREAM | FLAG_END_HEADERS,
+                    3
+                )
             );
             assert_eq!(&payload[..5], &[0, 0, 0, 0, 15]);
             assert_eq!(
@@ -573,7 +597,12 @@ mod tests {
         for refused in [&b"%2Frun%2Fcri.sock"[..], b"", b"unix:///run/cri.sock"] {
             assert!(!is_accepted_authority(refused), "{refused:?}");
             let mut input = PREFACE.to_vec();
-            input.extend(frame(FRAME_HEADERS, FLAG_END_HEADERS, 1, &request_block(refused)));
+            input.extend(frame(
+                FRAME_HEADERS,
+                FLAG_END_HEADERS,
+                1,
+                &request_block(refused),
+            ));
             let frames = frames_of(&walk(&input, 3));
             let mut server = loona_hpack::Decoder::new();
             assert_eq!(
@@ -595,7 +624,11 @@ mod tests {
         let mut input = PREFACE.to_vec();
         for (i, piece) in block.chunks(MAX_FRAME_PAYLOAD).enumerate() {
             let last = (i + 1) * MAX_FRAME_PAYLOAD >= block.len();
-            let kind = if i == 0 { FRAME_HEADERS } else { FRAME_CONTINUATION };
+            let kind = if i == 0 {
+                FRAME_HEADERS
+            } else {
+                FRAME_CONTINUATION
+            };
             let flags = if last { FLAG_END_HEADERS } else { 0 };
             input.extend(frame(kind, flags, 1, piece));
         }
@@ -622,8 +655,18 @@ mod tests {
         let mut oversized = PREFACE.to_vec();
         oversized.extend(frame(FRAME_HEADERS, FLAG_END_HEADERS, 1, &vec![0; 20_000]));
         let mut undecodable = PREFACE.to_vec();
-        undecodable.extend(frame(FRAME_HEADERS, FLAG_END_HEADERS, 1, &[0xff, 0xff, 0xff]));
-        undecodable.extend(frame(FRAME_HEADERS, FLAG_END_HEADERS, 3, &request_block(b"/x")));
+        undecodable.extend(frame(
+            FRAME_HEADERS,
+            FLAG_END_HEADERS,
+            1,
+            &[0xff, 0xff, 0xff],
+        ));
+        undecodable.extend(frame(
+            FRAME_HEADERS,
+            FLAG_END_HEADERS,
+            3,
+            &request_block(b"/x"),
+        ));
         let mut interleaved = PREFACE.to_vec();
         interleaved.extend(frame(FRAME_HEADERS, 0, 1, &request_block(b"/x")));
         interleaved.extend(frame(0x0, 0, 1, b"data"));

@@ -9,6 +9,7 @@ use cri_proto::v1::{
 };
 
 use crate::error::{CriError, ErrorCode};
+use crate::proto_json::go_json_string;
 use crate::runtime::Runtime;
 
 /// The CRI API version the fake serves.
@@ -61,7 +62,10 @@ impl Runtime {
             } else {
                 "cni config load failed: no network config found in /etc/cni/net.d: cni plugin not initialized: failed to load cni config".to_owned()
             };
-            info.insert("golang".into(), "\"go1.19.8\"".into());
+            info.insert(
+                "golang".into(),
+                go_json_string(self.dialect().golang_version),
+            );
             info.insert("config".into(), self.config_json().to_string());
             info.insert(
                 "cniconfig".into(),

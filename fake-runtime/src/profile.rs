@@ -96,6 +96,9 @@ pub(crate) struct Dialect {
     pub name: &'static str,
     /// `VersionResponse.runtime_version`.
     pub runtime_version: &'static str,
+    /// The Go release in verbose Status `golang` (1.6.20: Debian's build, measured; 2.3.4:
+    /// the toolchain its go.mod requires).
+    pub golang_version: &'static str,
     /// The default sandbox image.
     pub sandbox_image: &'static str,
     /// The text of an empty id or prefix (`Prefix can't be empty` in 1.6).
@@ -143,6 +146,7 @@ pub(crate) struct Dialect {
 static CONTAINERD_16: Dialect = Dialect {
     name: "containerd-1.6",
     runtime_version: "1.6.20~ds1",
+    golang_version: "go1.19.8",
     sandbox_image: "registry.k8s.io/pause:3.6",
     empty_prefix: "Prefix can't be empty",
     oci_error_suffix: ": unknown",
@@ -166,6 +170,7 @@ static CONTAINERD_16: Dialect = Dialect {
 static CONTAINERD_23: Dialect = Dialect {
     name: "containerd-2.3",
     runtime_version: "v2.3.4",
+    golang_version: "go1.26.3",
     sandbox_image: "registry.k8s.io/pause:3.10.2",
     empty_prefix: "prefix can't be empty",
     oci_error_suffix: "",
@@ -339,6 +344,9 @@ mod tests {
             new.sandbox_start_error("abc", "task failed"),
             "failed to start sandbox \"abc\": task failed"
         );
-        assert_eq!(old.sandbox_start_error("abc", "task failed"), "task failed: unknown");
+        assert_eq!(
+            old.sandbox_start_error("abc", "task failed"),
+            "task failed: unknown"
+        );
     }
 }

@@ -187,10 +187,13 @@ impl Runtime {
             Ok(id) => id,
             Err(LookupError::NotFound) => return Ok(()),
             Err(e) => {
-                return Err(e.with_prefix(self.dialect(), format!(
-                    "an error occurred when try to find sandbox {}",
-                    go_quote(prefix)
-                )));
+                return Err(e.with_prefix(
+                    self.dialect(),
+                    format!(
+                        "an error occurred when try to find sandbox {}",
+                        go_quote(prefix)
+                    ),
+                ));
             }
         };
         self.stop_sandbox_by_id(&id).await;
@@ -220,7 +223,9 @@ impl Runtime {
         let record = self
             .store
             .read(|s| s.resolve_sandbox(prefix).cloned())
-            .map_err(|e| e.with_prefix(self.dialect(), "an error occurred when try to find sandbox"))?;
+            .map_err(|e| {
+                e.with_prefix(self.dialect(), "an error occurred when try to find sandbox")
+            })?;
         let options = namespace_options(&record.config);
         let status = PodSandboxStatus {
             id: record.id.clone(),

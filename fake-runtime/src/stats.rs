@@ -377,9 +377,10 @@ impl Runtime {
         let now = now_ns();
         self.store.read(|s| {
             let sandbox = s.resolve_sandbox(prefix).map_err(|e| {
-                e.with_prefix(self.dialect(), format!(
-                    "an error occurred when trying to find sandbox {prefix}"
-                ))
+                e.with_prefix(
+                    self.dialect(),
+                    format!("an error occurred when trying to find sandbox {prefix}"),
+                )
             })?;
             self.sandbox_stats_of(s, sandbox, now)
                 .map_err(|failure| self.dialect().sandbox_stats_error(&sandbox.id, failure))
@@ -410,8 +411,9 @@ impl Runtime {
                 match self.sandbox_stats_of(s, sandbox, now) {
                     Ok(one) => stats.push(one),
                     Err(failure) => {
-                        if let Some(error) =
-                            self.dialect().sandbox_stats_list_error(&sandbox.id, failure)
+                        if let Some(error) = self
+                            .dialect()
+                            .sandbox_stats_list_error(&sandbox.id, failure)
                         {
                             return Err(error);
                         }

@@ -203,7 +203,12 @@ impl Runtime {
         let phase = self
             .store
             .read(|s| s.resolve_sandbox(prefix).map(|r| r.phase))
-            .map_err(|e| e.with_prefix(self.dialect(), format!("failed to find sandbox {}", go_quote(prefix))))?;
+            .map_err(|e| {
+                e.with_prefix(
+                    self.dialect(),
+                    format!("failed to find sandbox {}", go_quote(prefix)),
+                )
+            })?;
         if phase != SandboxPhase::Ready {
             return Err(CriError::unknown("sandbox container is not running"));
         }

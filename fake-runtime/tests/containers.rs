@@ -4,124 +4,173 @@
 mod common;
 
 use common::*;
+use cri_fake::Profile;
 use cri_proto::v1::*;
 use tonic::Code;
 
 #[tokio::test]
-async fn create_checks_run_in_containerd_order_with_its_texts() {
-    let mut env = start().await;
-    let (pod, config) = env.pod("ctr").await;
-    let zeros = "0".repeat(64);
-    assert_status(
-        env.create(&zeros, &config, container_config("c", &["sleep", "1"]))
-            .await,
-        Code::NotFound,
-        &format!("failed to find sandbox id \"{zeros}\": not found"),
-    );
-    assert_status(
-        env.create("", &config, container_config("c", &["sleep", "1"]))
-            .await,
-        Code::Unknown,
-        "failed to find sandbox id \"\": Prefix can't be empty",
-    );
-    let mut no_metadata = container_config("c", &["sleep", "1"]);
-    no_metadata.metadata = None;
-    assert_status(
-        env.create(&pod, &config, no_metadata).await,
-        Code::Unknown,
-        "container config must include metadata",
-    );
-    let missing_config = env
-        .rt
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: pod.clone(),
-            config: None,
-            sandbox_config: Some(config.clone()),
-        })
-        .await;
-    assert_status(
-        missing_config,
-        Code::Unknown,
-        "container config must include metadata",
-    );
+async fn create_checks_run_in_containerd_order_with_each_releases_texts() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let (pod, config) = env.pod("ctr").await;
+        let zeros = "0".repeat(64);
+        assert_status(
+            env.create(&zeros, &config, container_config("c", &["sleep", "1"]))
+                .await,
+            Code::NotFound,
+            &format!("failed to find sandbox id \"{zeros}\": not found"),
+        );
+        assert_status(
+            env.create("", &config, container_config("c", &["sleep", "1"]))
+                .await,
+            Code::Unknown,
+            match profile {
+                Profile::Containerd23 => "failed to find sandbox id \"\": prefix can't be empty",
+                Profile::Containerd16 => "failed to find sandbox id \"\": Prefix can't be empty",
+            },
+        );
+        let mut no_metadata = container_config("c", &["sleep", "1"]);
+        no_metadata.metadata = None;
+        assert_status(
+            env.create(&pod, &config, no_metadata).await,
+            Code::Unknown,
+            "container config must include metadata",
+        );
+        let missing_config = env
+            .rt
+            .create_container(CreateContainerRequest {
+                pod_sandbox_id: pod.clone(),
+                config: None,
+                sandbox_config: Some(config.clone()),
+            })
+            .await;
+        assert_status(
+            missing_config,
+            Code::Unknown,
+            "container config must include metadata",
+        );
 
-    let first = env
-        .create(&pod, &config, container_config("main", &["sleep", "1"]))
-        .await
-        .unwrap();
-    let name = "main_ctr_test_uid-ctr_0";
-    let mut bad_image = container_config("main", &["sleep", "1"]);
-    bad_image.image = Some(ImageSpec {
-        image: "docker.io/library/nope:1".into(),
-        ..Default::default()
-    });
-    // A name conflict is reported before a bad image.
-    assert_status(
-        env.create(&pod, &config, bad_image.clone()).await,
-        Code::Unknown,
-        &format!(
-            "failed to reserve container name \"{name}\": name \"{name}\" is reserved for \"{first}\""
-        ),
-    );
-    bad_image.metadata.as_mut().unwrap().attempt = 1;
-    assert_status(
-        env.create(&pod, &config, bad_image.clone()).await,
-        Code::NotFound,
-        "failed to resolve image \"docker.io/library/nope:1\": not found",
-    );
-    bad_image.image = Some(ImageSpec::default());
-    assert_status(
-        env.create(&pod, &config, bad_image.clone()).await,
-        Code::Unknown,
-        "failed to resolve image \"\": ambiguous digest string",
-    );
-    // The failed creates released their reservation: attempt 1 works now.
-    let mut ok = container_config("main", &["sleep", "1"]);
-    ok.metadata.as_mut().unwrap().attempt = 1;
-    env.create(&pod, &config, ok).await.unwrap();
+        let first = env
+            .create(&pod, &config, container_config("main", &["sleep", "1"]))
+            .await
+            .unwrap();
+        let name = "main_ctr_test_uid-ctr_0";
+        let mut bad_image = container_config("main", &["sleep", "1"]);
+        bad_image.image = Some(ImageSpec {
+            image: "docker.io/library/nope:1".into(),
+            ..Default::default()
+        });
+        // A name conflict is reported before a bad image.
+        let (conflict_code, conflict) = match profile {
+            Profile::Containerd23 => (
+                Code::FailedPrecondition,
+                format!(
+                    "failed to reserve container name \"{name}\"; check if another CreateContainer request is in progress: name \"{name}\" is reserved for \"{first}\""
+                ),
+            ),
+            Profile::Containerd16 => (
+                Code::Unknown,
+                format!(
+                    "failed to reserve container name \"{name}\": name \"{name}\" is reserved for \"{first}\""
+                ),
+            ),
+        };
+        assert_status(
+            env.create(&pod, &config, bad_image.clone()).await,
+            conflict_code,
+            &conflict,
+        );
+        bad_image.metadata.as_mut().unwrap().attempt = 1;
+        assert_status(
+            env.create(&pod, &config, bad_image.clone()).await,
+            Code::NotFound,
+            match profile {
+                Profile::Containerd23 => {
+                    "failed to check if this is a checkpoint image: failed to resolve image \"docker.io/library/nope:1\": not found"
+                }
+                Profile::Containerd16 => {
+                    "failed to resolve image \"docker.io/library/nope:1\": not found"
+                }
+            },
+        );
+        // 2.3 added its checkpoint-image prefix to the missing-image text only; the
+        // empty-image text is the same in both releases.
+        bad_image.image = Some(ImageSpec::default());
+        assert_status(
+            env.create(&pod, &config, bad_image.clone()).await,
+            Code::Unknown,
+            "failed to resolve image \"\": ambiguous digest string",
+        );
+        // The failed creates released their reservation: attempt 1 works now.
+        let mut ok = container_config("main", &["sleep", "1"]);
+        ok.metadata.as_mut().unwrap().attempt = 1;
+        env.create(&pod, &config, ok).await.unwrap();
+    }
 }
 
 #[tokio::test]
 async fn create_without_sandbox_config_is_an_error_not_a_crash() {
-    let mut env = start().await;
-    let (pod, _) = env.pod("nocfg").await;
-    let result = env
-        .rt
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: pod,
-            config: Some(container_config("c", &["true"])),
-            sandbox_config: None,
-        })
-        .await;
-    assert_status(
-        result,
-        Code::Unknown,
-        "sandbox config must be set in the CreateContainer request",
-    );
-    env.rt
-        .version(VersionRequest::default())
-        .await
-        .expect("the fake still serves");
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let (pod, _) = env.pod("nocfg").await;
+        let result = env
+            .rt
+            .create_container(CreateContainerRequest {
+                pod_sandbox_id: pod,
+                config: Some(container_config("c", &["true"])),
+                sandbox_config: None,
+            })
+            .await;
+        assert_status(
+            result,
+            Code::Unknown,
+            match profile {
+                Profile::Containerd23 => "pod sandbox config must include metadata",
+                Profile::Containerd16 => {
+                    "sandbox config must be set in the CreateContainer request"
+                }
+            },
+        );
+        env.rt
+            .version(VersionRequest::default())
+            .await
+            .expect("the fake still serves");
+    }
 }
 
 #[tokio::test]
-async fn create_in_a_stopped_sandbox_fails_with_no_running_task() {
-    let mut env = start().await;
-    let (pod, config) = env.pod("stopped").await;
-    env.rt
-        .stop_pod_sandbox(StopPodSandboxRequest {
-            pod_sandbox_id: pod.clone(),
-        })
-        .await
-        .unwrap();
-    assert_status(
-        env.create(&pod, &config, container_config("c", &["true"]))
-            .await,
-        Code::NotFound,
-        &format!(
-            "failed to get sandbox container task: no running task found: task {pod} not found: not found"
-        ),
-    );
+async fn create_in_a_stopped_sandbox_fails_not_running_in_2_3_and_no_running_task_in_1_6() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let (pod, config) = env.pod("stopped").await;
+        env.rt
+            .stop_pod_sandbox(StopPodSandboxRequest {
+                pod_sandbox_id: pod.clone(),
+            })
+            .await
+            .unwrap();
+        let (code, message) = match profile {
+            Profile::Containerd23 => (
+                Code::Unknown,
+                format!("sandbox container \"{pod}\" is not running"),
+            ),
+            Profile::Containerd16 => (
+                Code::NotFound,
+                format!(
+                    "failed to get sandbox container task: no running task found: task {pod} not found: not found"
+                ),
+            ),
+        };
+        assert_status(
+            env.create(&pod, &config, container_config("c", &["true"]))
+                .await,
+            code,
+            &message,
+        );
+    }
 }
 
 #[tokio::test]
@@ -247,41 +296,49 @@ async fn containers_exit_on_their_own_with_completed_or_error() {
 
 #[tokio::test]
 async fn a_command_that_cannot_start_leaves_the_container_exited_with_start_error() {
-    let mut env = start().await;
-    let (pod, config) = env.pod("bad").await;
-    let prefix = "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec:";
-    for (name, command, tail) in [
-        (
-            "nosuch",
-            "/no/such/binary",
-            "\"/no/such/binary\": stat /no/such/binary: no such file or directory: unknown",
-        ),
-        (
-            "notexec",
-            "/etc/passwd",
-            "\"/etc/passwd\": permission denied: unknown",
-        ),
-        (
-            "notinpath",
-            "nonexistent-cmd",
-            "\"nonexistent-cmd\": executable file not found in $PATH: unknown",
-        ),
-    ] {
-        let id = env
-            .create(&pod, &config, container_config(name, &[command]))
-            .await
-            .unwrap();
-        let expected = format!("{prefix} {tail}");
-        assert_status(env.start(&id).await, Code::Unknown, &expected);
-        let status = env.status(&id).await.unwrap();
-        assert_eq!(status.state, ContainerState::ContainerExited as i32);
-        assert_eq!(
-            (status.exit_code, status.reason.as_str()),
-            (128, "StartError")
-        );
-        assert_eq!(status.message, expected);
-        assert_eq!(status.started_at, 0);
-        assert!(status.finished_at > 0);
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let (pod, config) = env.pod("bad").await;
+        let prefix = "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec:";
+        // runc texts end in `: unknown` in 1.6 and lost that ending in 2.3.
+        let ending = match profile {
+            Profile::Containerd23 => "",
+            Profile::Containerd16 => ": unknown",
+        };
+        for (name, command, tail) in [
+            (
+                "nosuch",
+                "/no/such/binary",
+                "\"/no/such/binary\": stat /no/such/binary: no such file or directory",
+            ),
+            (
+                "notexec",
+                "/etc/passwd",
+                "\"/etc/passwd\": permission denied",
+            ),
+            (
+                "notinpath",
+                "nonexistent-cmd",
+                "\"nonexistent-cmd\": executable file not found in $PATH",
+            ),
+        ] {
+            let id = env
+                .create(&pod, &config, container_config(name, &[command]))
+                .await
+                .unwrap();
+            let expected = format!("{prefix} {tail}{ending}");
+            assert_status(env.start(&id).await, Code::Unknown, &expected);
+            let status = env.status(&id).await.unwrap();
+            assert_eq!(status.state, ContainerState::ContainerExited as i32);
+            assert_eq!(
+                (status.exit_code, status.reason.as_str()),
+                (128, "StartError")
+            );
+            assert_eq!(status.message, expected);
+            assert_eq!(status.started_at, 0);
+            assert!(status.finished_at > 0);
+        }
     }
 }
 
@@ -417,36 +474,40 @@ async fn stopping_a_created_container_leaves_it_created() {
 }
 
 #[tokio::test]
-async fn remove_kills_a_running_container_and_missing_ids_are_fine() {
-    let mut env = start().await;
-    let (pod, config) = env.pod("rm").await;
-    let id = env.running(&pod, &config, "c", &["sleep", "1000"]).await;
-    env.remove(&id).await.unwrap();
-    assert_status(
-        env.status(&id).await,
-        Code::NotFound,
-        &format!("an error occurred when try to find container \"{id}\": not found"),
-    );
-    env.remove(&id).await.unwrap();
-    assert_status(
-        env.remove("").await,
-        Code::Unknown,
-        "an error occurred when try to find container \"\": Prefix can't be empty",
-    );
-    assert_status(
-        env.stop(&id, 0).await,
-        Code::NotFound,
-        &format!("an error occurred when try to find container \"{id}\": not found"),
-    );
-    assert_status(
-        env.start(&id).await,
-        Code::NotFound,
-        &format!("an error occurred when try to find container \"{id}\": not found"),
-    );
-    // The name is free again.
-    env.create(&pod, &config, container_config("c", &["true"]))
-        .await
-        .unwrap();
+async fn remove_kills_a_running_container_and_a_removed_id_is_fine_to_remove_and_in_2_3_to_stop() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let (pod, config) = env.pod("rm").await;
+        let id = env.running(&pod, &config, "c", &["sleep", "1000"]).await;
+        env.remove(&id).await.unwrap();
+        let not_found = format!("an error occurred when try to find container \"{id}\": not found");
+        assert_status(env.status(&id).await, Code::NotFound, &not_found);
+        env.remove(&id).await.unwrap();
+        assert_status(
+            env.remove("").await,
+            Code::Unknown,
+            match profile {
+                Profile::Containerd23 => {
+                    "an error occurred when try to find container \"\": prefix can't be empty"
+                }
+                Profile::Containerd16 => {
+                    "an error occurred when try to find container \"\": Prefix can't be empty"
+                }
+            },
+        );
+        match profile {
+            Profile::Containerd23 => env.stop(&id, 0).await.unwrap(),
+            Profile::Containerd16 => {
+                assert_status(env.stop(&id, 0).await, Code::NotFound, &not_found)
+            }
+        }
+        assert_status(env.start(&id).await, Code::NotFound, &not_found);
+        // The name is free again.
+        env.create(&pod, &config, container_config("c", &["true"]))
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]
@@ -646,85 +707,91 @@ async fn list_containers_filters_by_id_pod_state_and_labels() {
 
 #[tokio::test]
 async fn update_container_resources_merges_and_sets_swap_to_the_memory_limit() {
-    let mut env = start().await;
-    let (pod, config) = env.pod("upd").await;
-    let id = env.running(&pod, &config, "c", &["sleep", "1000"]).await;
-    let update = |linux: LinuxContainerResources| UpdateContainerResourcesRequest {
-        container_id: id.clone(),
-        linux: Some(linux),
-        ..Default::default()
-    };
-    env.rt
-        .update_container_resources(update(LinuxContainerResources {
-            cpu_shares: 256,
-            memory_limit_in_bytes: 64 << 20,
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let (pod, config) = env.pod("upd").await;
+        let id = env.running(&pod, &config, "c", &["sleep", "1000"]).await;
+        let update = |linux: LinuxContainerResources| UpdateContainerResourcesRequest {
+            container_id: id.clone(),
+            linux: Some(linux),
             ..Default::default()
-        }))
-        .await
-        .unwrap();
-    env.rt
-        .update_container_resources(update(LinuxContainerResources {
-            cpu_quota: 20000,
-            cpu_period: 100000,
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
-    let resources = env
-        .status(&id)
-        .await
-        .unwrap()
-        .resources
-        .unwrap()
-        .linux
-        .unwrap();
-    assert_eq!(
-        resources,
-        LinuxContainerResources {
-            cpu_shares: 256,
-            cpu_quota: 20000,
-            cpu_period: 100000,
-            memory_limit_in_bytes: 64 << 20,
-            memory_swap_limit_in_bytes: 64 << 20,
-            ..Default::default()
-        }
-    );
-    let too_low = env
-        .rt
-        .update_container_resources(update(LinuxContainerResources {
-            memory_limit_in_bytes: 4096,
-            ..Default::default()
-        }))
-        .await;
-    assert_eq!(too_low.unwrap_err().code(), Code::Unknown);
-    assert_eq!(
-        env.status(&id)
+        };
+        env.rt
+            .update_container_resources(update(LinuxContainerResources {
+                cpu_shares: 256,
+                memory_limit_in_bytes: 64 << 20,
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        env.rt
+            .update_container_resources(update(LinuxContainerResources {
+                cpu_quota: 20000,
+                cpu_period: 100000,
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        let resources = env
+            .status(&id)
             .await
             .unwrap()
             .resources
             .unwrap()
             .linux
-            .unwrap()
-            .memory_limit_in_bytes,
-        64 << 20
-    );
-    assert_status(
-        env.rt
-            .update_container_resources(UpdateContainerResourcesRequest {
-                container_id: "f".repeat(64),
+            .unwrap();
+        assert_eq!(
+            resources,
+            LinuxContainerResources {
+                cpu_shares: 256,
+                cpu_quota: 20000,
+                cpu_period: 100000,
+                memory_limit_in_bytes: 64 << 20,
+                memory_swap_limit_in_bytes: 64 << 20,
                 ..Default::default()
-            })
-            .await,
-        Code::NotFound,
-        "failed to find container: not found",
-    );
-    assert_status(
-        env.rt
-            .update_container_resources(UpdateContainerResourcesRequest::default())
-            .await,
-        Code::Unknown,
-        "failed to find container: Prefix can't be empty",
-    );
+            }
+        );
+        let too_low = env
+            .rt
+            .update_container_resources(update(LinuxContainerResources {
+                memory_limit_in_bytes: 4096,
+                ..Default::default()
+            }))
+            .await;
+        assert_eq!(too_low.unwrap_err().code(), Code::Unknown);
+        assert_eq!(
+            env.status(&id)
+                .await
+                .unwrap()
+                .resources
+                .unwrap()
+                .linux
+                .unwrap()
+                .memory_limit_in_bytes,
+            64 << 20
+        );
+        assert_status(
+            env.rt
+                .update_container_resources(UpdateContainerResourcesRequest {
+                    container_id: "f".repeat(64),
+                    ..Default::default()
+                })
+                .await,
+            Code::NotFound,
+            "failed to find container: not found",
+        );
+        assert_status(
+            env.rt
+                .update_container_resources(UpdateContainerResourcesRequest::default())
+                .await,
+            Code::Unknown,
+            match profile {
+                Profile::Containerd23 => "failed to find container: prefix can't be empty",
+                Profile::Containerd16 => "failed to find container: Prefix can't be empty",
+            },
+        );
+    }
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use cri_fake::Profile;
 use cri_proto::v1::*;
 use tonic::Code;
 
@@ -95,45 +96,55 @@ async fn exec_sees_the_image_environment_and_root_user() {
 
 #[tokio::test]
 async fn exec_errors_use_containerd_codes_and_texts() {
-    let mut env = start().await;
-    let (pod, config) = env.pod("errs").await;
-    let created = env
-        .create(&pod, &config, container_config("created", &["sleep", "1"]))
-        .await
-        .unwrap();
-    assert_status(
-        env.exec(&created, &["true"], 0).await,
-        Code::Unknown,
-        "failed to exec in container: container is in CONTAINER_CREATED state",
-    );
-    let exited = env.running(&pod, &config, "exited", &["true"]).await;
-    env.wait_state(&exited, ContainerState::ContainerExited)
-        .await;
-    assert_status(
-        env.exec(&exited, &["true"], 0).await,
-        Code::Unknown,
-        "failed to exec in container: container is in CONTAINER_EXITED state",
-    );
-    let missing = "f".repeat(64);
-    assert_status(
-        env.exec(&missing, &["true"], 0).await,
-        Code::NotFound,
-        &format!(
-            "failed to exec in container: failed to find container \"{missing}\" in store: not found"
-        ),
-    );
-    assert_status(
-        env.exec("", &["true"], 0).await,
-        Code::Unknown,
-        "failed to exec in container: failed to find container \"\" in store: Prefix can't be empty",
-    );
-    assert_status(
-        env.exec(&pod, &["true"], 0).await,
-        Code::NotFound,
-        &format!(
-            "failed to exec in container: failed to find container \"{pod}\" in store: not found"
-        ),
-    );
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let (pod, config) = env.pod("errs").await;
+        let created = env
+            .create(&pod, &config, container_config("created", &["sleep", "1"]))
+            .await
+            .unwrap();
+        assert_status(
+            env.exec(&created, &["true"], 0).await,
+            Code::Unknown,
+            "failed to exec in container: container is in CONTAINER_CREATED state",
+        );
+        let exited = env.running(&pod, &config, "exited", &["true"]).await;
+        env.wait_state(&exited, ContainerState::ContainerExited)
+            .await;
+        assert_status(
+            env.exec(&exited, &["true"], 0).await,
+            Code::Unknown,
+            "failed to exec in container: container is in CONTAINER_EXITED state",
+        );
+        let missing = "f".repeat(64);
+        assert_status(
+            env.exec(&missing, &["true"], 0).await,
+            Code::NotFound,
+            &format!(
+                "failed to exec in container: failed to find container \"{missing}\" in store: not found"
+            ),
+        );
+        assert_status(
+            env.exec("", &["true"], 0).await,
+            Code::Unknown,
+            match profile {
+                Profile::Containerd23 => {
+                    "failed to exec in container: failed to find container \"\" in store: prefix can't be empty"
+                }
+                Profile::Containerd16 => {
+                    "failed to exec in container: failed to find container \"\" in store: Prefix can't be empty"
+                }
+            },
+        );
+        assert_status(
+            env.exec(&pod, &["true"], 0).await,
+            Code::NotFound,
+            &format!(
+                "failed to exec in container: failed to find container \"{pod}\" in store: not found"
+            ),
+        );
+    }
 }
 
 /// The first quoted 64-hex id in a message (the exec id containerd names).
@@ -146,41 +157,49 @@ fn exec_id_of(message: &str) -> &str {
 
 #[tokio::test]
 async fn commands_that_cannot_start_fail_with_runc_texts_and_a_fresh_exec_id() {
-    let mut env = start().await;
-    let id = running_container(&mut env).await;
-    for (cmd, tail) in [
-        (
-            vec!["nonexistent-cmd"],
-            "unable to start container process: exec: \"nonexistent-cmd\": executable file not found in $PATH: unknown",
-        ),
-        (
-            vec!["/no/such"],
-            "unable to start container process: exec: \"/no/such\": stat /no/such: no such file or directory: unknown",
-        ),
-        (
-            vec!["/etc/passwd"],
-            "unable to start container process: exec: \"/etc/passwd\": permission denied: unknown",
-        ),
-        (vec![], "args must not be empty: unknown"),
-        (
-            vec![""],
-            "unable to start container process: exec: \"\": executable file not found in $PATH: unknown",
-        ),
-    ] {
-        let status = env.exec(&id, &cmd, 0).await.unwrap_err();
-        assert_eq!(status.code(), Code::Unknown);
-        let exec_id = exec_id_of(status.message());
-        assert!(
-            exec_id
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        );
-        assert_eq!(
-            status.message(),
-            format!(
-                "failed to exec in container: failed to start exec \"{exec_id}\": OCI runtime exec failed: exec failed: {tail}"
-            )
-        );
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let id = running_container(&mut env).await;
+        // runc texts end in `: unknown` in 1.6 and lost that ending in 2.3.
+        let ending = match profile {
+            Profile::Containerd23 => "",
+            Profile::Containerd16 => ": unknown",
+        };
+        for (cmd, tail) in [
+            (
+                vec!["nonexistent-cmd"],
+                "unable to start container process: exec: \"nonexistent-cmd\": executable file not found in $PATH",
+            ),
+            (
+                vec!["/no/such"],
+                "unable to start container process: exec: \"/no/such\": stat /no/such: no such file or directory",
+            ),
+            (
+                vec!["/etc/passwd"],
+                "unable to start container process: exec: \"/etc/passwd\": permission denied",
+            ),
+            (vec![], "args must not be empty"),
+            (
+                vec![""],
+                "unable to start container process: exec: \"\": executable file not found in $PATH",
+            ),
+        ] {
+            let status = env.exec(&id, &cmd, 0).await.unwrap_err();
+            assert_eq!(status.code(), Code::Unknown);
+            let exec_id = exec_id_of(status.message());
+            assert!(
+                exec_id
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
+            assert_eq!(
+                status.message(),
+                format!(
+                    "failed to exec in container: failed to start exec \"{exec_id}\": OCI runtime exec failed: exec failed: {tail}{ending}"
+                )
+            );
+        }
     }
 }
 

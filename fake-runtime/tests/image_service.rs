@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use cri_fake::PullPolicy;
+use cri_fake::{Profile, PullPolicy};
 use cri_proto::v1::*;
 use tonic::Code;
 
@@ -28,41 +28,45 @@ async fn image_status(env: &mut Env, image: &str) -> Result<Option<Image>, tonic
 }
 
 #[tokio::test]
-async fn the_catalog_lists_busybox_and_the_pause_image() {
-    let mut env = start().await;
-    let mut images = env
-        .img
-        .list_images(ListImagesRequest { filter: None })
-        .await
-        .unwrap()
-        .into_inner()
-        .images;
-    images.sort_by(|a, b| a.id.cmp(&b.id));
-    let busybox = images.iter().find(|i| i.id == BUSYBOX_ID).expect("busybox");
-    assert_eq!(busybox.repo_tags, ["docker.io/library/busybox:1.36"]);
-    assert_eq!(busybox.size, 1_029_475);
-    assert!(busybox.repo_digests.is_empty());
-    assert!(
-        images
-            .iter()
-            .any(|i| i.repo_tags == ["registry.k8s.io/pause:3.6"])
-    );
-    let filtered = env
-        .img
-        .list_images(ListImagesRequest {
-            filter: Some(ImageFilter {
-                image: spec("nope:1"),
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .images;
-    assert_eq!(
-        filtered.len(),
-        images.len(),
-        "containerd ignores the filter"
-    );
+async fn the_catalog_lists_busybox_and_the_pause_image_tagged_as_each_releases_sandbox_image() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let mut images = env
+            .img
+            .list_images(ListImagesRequest { filter: None })
+            .await
+            .unwrap()
+            .into_inner()
+            .images;
+        images.sort_by(|a, b| a.id.cmp(&b.id));
+        let busybox = images.iter().find(|i| i.id == BUSYBOX_ID).expect("busybox");
+        assert_eq!(busybox.repo_tags, ["docker.io/library/busybox:1.36"]);
+        assert_eq!(busybox.size, 1_029_475);
+        assert!(busybox.repo_digests.is_empty());
+        let pause = match profile {
+            Profile::Containerd23 => "registry.k8s.io/pause:3.10.2",
+            Profile::Containerd16 => "registry.k8s.io/pause:3.6",
+        };
+        assert!(images.iter().any(|i| i.repo_tags == [pause]), "{images:?}");
+        assert_eq!(images.len(), 2);
+        let filtered = env
+            .img
+            .list_images(ListImagesRequest {
+                filter: Some(ImageFilter {
+                    image: spec("nope:1"),
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .images;
+        assert_eq!(
+            filtered.len(),
+            images.len(),
+            "containerd ignores the filter"
+        );
+    }
 }
 
 #[tokio::test]
@@ -175,63 +179,86 @@ async fn pulls_are_simulated_by_default_and_fail_like_offline_containerd_when_as
         "failed to parse image reference \"\": invalid reference format",
     );
 
-    let mut offline =
-        start_with(cri_fake::FakeRuntime::builder().pull_policy(PullPolicy::Offline)).await;
-    assert_status(
-        offline
-            .img
-            .pull_image(PullImageRequest {
-                image: spec("alpine:3.19"),
-                ..Default::default()
-            })
-            .await,
-        Code::Unknown,
-        "failed to pull and unpack image \"docker.io/library/alpine:3.19\": failed to resolve reference \"docker.io/library/alpine:3.19\": failed to do request: Head \"https://registry-1.docker.io/v2/library/alpine/manifests/3.19\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host",
-    );
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut offline = start_with(
+            cri_fake::FakeRuntime::builder()
+                .profile(profile)
+                .pull_policy(PullPolicy::Offline),
+        )
+        .await;
+        // 1.6 names the reference it failed to resolve, 2.3 does not.
+        assert_status(
+            offline
+                .img
+                .pull_image(PullImageRequest {
+                    image: spec("alpine:3.19"),
+                    ..Default::default()
+                })
+                .await,
+            Code::Unknown,
+            match profile {
+                Profile::Containerd23 => {
+                    "failed to pull and unpack image \"docker.io/library/alpine:3.19\": failed to resolve image: failed to do request: Head \"https://registry-1.docker.io/v2/library/alpine/manifests/3.19\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host"
+                }
+                Profile::Containerd16 => {
+                    "failed to pull and unpack image \"docker.io/library/alpine:3.19\": failed to resolve reference \"docker.io/library/alpine:3.19\": failed to do request: Head \"https://registry-1.docker.io/v2/library/alpine/manifests/3.19\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host"
+                }
+            },
+        );
+    }
 }
 
 #[tokio::test]
 async fn remove_image_removes_every_tag_even_while_a_container_uses_it() {
-    let mut env = start().await;
-    let (pod, config) = env.pod("img").await;
-    let id = env.running(&pod, &config, "c", &["sleep", "1000"]).await;
-    env.img
-        .remove_image(RemoveImageRequest {
-            image: spec("10157d048594"),
-        })
-        .await
-        .unwrap();
-    assert_eq!(image_status(&mut env, "busybox:1.36").await.unwrap(), None);
-    env.img
-        .remove_image(RemoveImageRequest {
-            image: spec("busybox:1.36"),
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        env.exec(&id, &["echo", "still"], 5).await.unwrap().stdout,
-        b"still\n"
-    );
-    let status = env.status(&id).await.unwrap();
-    assert_eq!(
-        status.image.unwrap().image,
-        "busybox:1.36",
-        "the request's string once the image is gone"
-    );
-    assert_eq!(status.image_ref, BUSYBOX_ID);
-    assert_status(
-        env.create(&pod, &config, container_config("again", &["true"]))
-            .await,
-        Code::NotFound,
-        "failed to resolve image \"busybox:1.36\": not found",
-    );
-    assert_status(
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let (pod, config) = env.pod("img").await;
+        let id = env.running(&pod, &config, "c", &["sleep", "1000"]).await;
         env.img
-            .remove_image(RemoveImageRequest { image: spec("") })
-            .await,
-        Code::Unknown,
-        "can not resolve \"\" locally: ambiguous digest string",
-    );
+            .remove_image(RemoveImageRequest {
+                image: spec("10157d048594"),
+            })
+            .await
+            .unwrap();
+        assert_eq!(image_status(&mut env, "busybox:1.36").await.unwrap(), None);
+        env.img
+            .remove_image(RemoveImageRequest {
+                image: spec("busybox:1.36"),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            env.exec(&id, &["echo", "still"], 5).await.unwrap().stdout,
+            b"still\n"
+        );
+        let status = env.status(&id).await.unwrap();
+        assert_eq!(
+            status.image.unwrap().image,
+            "busybox:1.36",
+            "the request's string once the image is gone"
+        );
+        assert_eq!(status.image_ref, BUSYBOX_ID);
+        assert_status(
+            env.create(&pod, &config, container_config("again", &["true"]))
+                .await,
+            Code::NotFound,
+            match profile {
+                Profile::Containerd23 => {
+                    "failed to check if this is a checkpoint image: failed to resolve image \"busybox:1.36\": not found"
+                }
+                Profile::Containerd16 => "failed to resolve image \"busybox:1.36\": not found",
+            },
+        );
+        assert_status(
+            env.img
+                .remove_image(RemoveImageRequest { image: spec("") })
+                .await,
+            Code::Unknown,
+            "can not resolve \"\" locally: ambiguous digest string",
+        );
+    }
 }
 
 #[tokio::test]

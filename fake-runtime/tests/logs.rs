@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use common::*;
+use cri_fake::Profile;
 use cri_proto::v1::*;
 use tonic::Code;
 
@@ -144,69 +145,79 @@ async fn exec_output_never_reaches_the_container_log_and_logs_outlive_the_contai
 
 #[tokio::test]
 async fn reopen_container_log_moves_later_lines_to_a_new_file() {
-    let mut env = start().await;
-    let (pod, config) = env.pod("reopen").await;
-    let mut c = container_config(
-        "c",
-        &[
-            "sh",
-            "-c",
-            "echo one; while true; do sleep 0.02; if [ -e /tmp/go ]; then echo two; exit 0; fi; done",
-        ],
-    );
-    c.log_path = "c.log".into();
-    let id = env.create(&pod, &config, c).await.unwrap();
-    env.start(&id).await.unwrap();
-    let path = env.log_dir.path().join("c.log");
-    for _ in 0..500 {
-        if std::fs::read_to_string(&path)
-            .unwrap_or_default()
-            .contains("one")
-        {
-            break;
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let (pod, config) = env.pod("reopen").await;
+        let mut c = container_config(
+            "c",
+            &[
+                "sh",
+                "-c",
+                "echo one; while true; do sleep 0.02; if [ -e /tmp/go ]; then echo two; exit 0; fi; done",
+            ],
+        );
+        c.log_path = "c.log".into();
+        let id = env.create(&pod, &config, c).await.unwrap();
+        env.start(&id).await.unwrap();
+        let path = env.log_dir.path().join("c.log");
+        for _ in 0..500 {
+            if std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .contains("one")
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        std::fs::rename(&path, path.with_extension("log.1")).unwrap();
+        env.rt
+            .reopen_container_log(ReopenContainerLogRequest {
+                container_id: id[..12].into(),
+            })
+            .await
+            .unwrap();
+        env.exec(&id, &["touch", "/tmp/go"], 5).await.unwrap();
+        env.wait_state(&id, ContainerState::ContainerExited).await;
+        assert_eq!(
+            parse_log(&path.with_extension("log.1")),
+            [line("stdout", "F", "one")]
+        );
+        assert_eq!(parse_log(&path), [line("stdout", "F", "two")]);
+        assert_status(
+            env.rt
+                .reopen_container_log(ReopenContainerLogRequest {
+                    container_id: id.clone(),
+                })
+                .await,
+            Code::Unknown,
+            "container is not running",
+        );
+        let missing = "f".repeat(64);
+        assert_status(
+            env.rt
+                .reopen_container_log(ReopenContainerLogRequest {
+                    container_id: missing.clone(),
+                })
+                .await,
+            Code::NotFound,
+            &format!("an error occurred when try to find container \"{missing}\": not found"),
+        );
+        assert_status(
+            env.rt
+                .reopen_container_log(ReopenContainerLogRequest {
+                    container_id: String::new(),
+                })
+                .await,
+            Code::Unknown,
+            match profile {
+                Profile::Containerd23 => {
+                    "an error occurred when try to find container \"\": prefix can't be empty"
+                }
+                Profile::Containerd16 => {
+                    "an error occurred when try to find container \"\": Prefix can't be empty"
+                }
+            },
+        );
     }
-    std::fs::rename(&path, path.with_extension("log.1")).unwrap();
-    env.rt
-        .reopen_container_log(ReopenContainerLogRequest {
-            container_id: id[..12].into(),
-        })
-        .await
-        .unwrap();
-    env.exec(&id, &["touch", "/tmp/go"], 5).await.unwrap();
-    env.wait_state(&id, ContainerState::ContainerExited).await;
-    assert_eq!(
-        parse_log(&path.with_extension("log.1")),
-        [line("stdout", "F", "one")]
-    );
-    assert_eq!(parse_log(&path), [line("stdout", "F", "two")]);
-    assert_status(
-        env.rt
-            .reopen_container_log(ReopenContainerLogRequest {
-                container_id: id.clone(),
-            })
-            .await,
-        Code::Unknown,
-        "container is not running",
-    );
-    let missing = "f".repeat(64);
-    assert_status(
-        env.rt
-            .reopen_container_log(ReopenContainerLogRequest {
-                container_id: missing.clone(),
-            })
-            .await,
-        Code::NotFound,
-        &format!("an error occurred when try to find container \"{missing}\": not found"),
-    );
-    assert_status(
-        env.rt
-            .reopen_container_log(ReopenContainerLogRequest {
-                container_id: String::new(),
-            })
-            .await,
-        Code::Unknown,
-        "an error occurred when try to find container \"\": Prefix can't be empty",
-    );
 }

@@ -1,13 +1,13 @@
 //! Property test: random operation sequences against the fake and a small reference
-//! model of containerd's rules; after every step the answers (OK or gRPC code) and at
-//! the end the listed states must agree.
+//! model of containerd's rules, once per imitated release; after every step the answers
+//! (OK or gRPC code) and at the end the listed states must agree.
 
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
 use common::{container_config, pod_config};
-use cri_fake::{FakeRuntime, Listen};
+use cri_fake::{FakeRuntime, Listen, Profile};
 use cri_proto::v1::*;
 use proptest::prelude::*;
 use tonic::Code;
@@ -44,8 +44,40 @@ enum C {
     Exited,
 }
 
-#[derive(Debug, Default)]
+type Outcome = Result<(), Code>;
+
+/// Where the releases' rules differ, as the model's own table (from the references, not
+/// from the fake's).
+#[derive(Debug, Clone, Copy)]
+struct Rules {
+    /// A sandbox or container name that is still reserved.
+    name_conflict: Code,
+    /// StopPodSandbox / StopContainer of an id that is gone.
+    stop_missing: Outcome,
+    /// CreateContainer in a stopped (NOTREADY) sandbox.
+    create_in_stopped_pod: Code,
+}
+
+impl Rules {
+    fn of(profile: Profile) -> Self {
+        match profile {
+            Profile::Containerd23 => Rules {
+                name_conflict: Code::FailedPrecondition,
+                stop_missing: Ok(()),
+                create_in_stopped_pod: Code::Unknown,
+            },
+            Profile::Containerd16 => Rules {
+                name_conflict: Code::Unknown,
+                stop_missing: Err(Code::NotFound),
+                create_in_stopped_pod: Code::NotFound,
+            },
+        }
+    }
+}
+
+#[derive(Debug)]
 struct Model {
+    rules: Rules,
     /// Live pods by slot: (id, ready).
     pods: HashMap<u8, (String, bool)>,
     /// Live containers by (pod slot, name slot): (id, state).
@@ -54,8 +86,6 @@ struct Model {
     last_pod_id: HashMap<u8, String>,
     last_ctr_id: HashMap<(u8, u8), String>,
 }
-
-type Outcome = Result<(), Code>;
 
 fn code<T>(r: Result<T, tonic::Status>) -> Outcome {
     r.map(|_| ()).map_err(|s| s.code())
@@ -75,7 +105,7 @@ async fn step(
                 })
                 .await;
             let expected = if model.pods.contains_key(&p) {
-                Err(Code::Unknown)
+                Err(model.rules.name_conflict)
             } else {
                 Ok(())
             };
@@ -103,7 +133,7 @@ async fn step(
                     }
                     Ok(())
                 }
-                None => Err(Code::NotFound),
+                None => model.rules.stop_missing,
             };
             Some((code(actual), expected))
         }
@@ -126,8 +156,9 @@ async fn step(
                 })
                 .await;
             let expected = match model.pods.get(&p) {
-                None | Some((_, false)) => Err(Code::NotFound),
-                Some(_) if model.containers.contains_key(&(p, c)) => Err(Code::Unknown),
+                None => Err(Code::NotFound),
+                Some((_, false)) => Err(model.rules.create_in_stopped_pod),
+                Some(_) if model.containers.contains_key(&(p, c)) => Err(model.rules.name_conflict),
                 Some(_) => Ok(()),
             };
             if let Ok(r) = &actual {
@@ -166,7 +197,7 @@ async fn step(
                 })
                 .await;
             let expected = match model.containers.get_mut(&(p, c)) {
-                None => Err(Code::NotFound),
+                None => model.rules.stop_missing,
                 Some((_, state)) => {
                     if *state == C::Running {
                         *state = C::Exited;
@@ -195,17 +226,24 @@ fn cri_state(state: C) -> i32 {
     }
 }
 
-async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+async fn run(profile: Profile, ops: &[Op]) -> Result<(), TestCaseError> {
     let fake = FakeRuntime::builder()
         .listen(Listen::InMemory)
+        .profile(profile)
         .start()
         .await
         .expect("fake");
     let mut rt = fake.runtime_client();
-    let mut model = Model::default();
+    let mut model = Model {
+        rules: Rules::of(profile),
+        pods: HashMap::new(),
+        containers: HashMap::new(),
+        last_pod_id: HashMap::new(),
+        last_ctr_id: HashMap::new(),
+    };
     for (n, op) in ops.iter().enumerate() {
         if let Some((actual, expected)) = step(&mut rt, &mut model, op).await {
-            prop_assert_eq!(actual, expected, "step {} {:?}", n, op);
+            prop_assert_eq!(actual, expected, "{} step {} {:?}", profile, n, op);
         }
     }
     let pods: BTreeMap<String, i32> = rt
@@ -231,7 +269,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             )
         })
         .collect();
-    prop_assert_eq!(pods, expected_pods);
+    prop_assert_eq!(pods, expected_pods, "{} listed sandboxes", profile);
     let containers: BTreeMap<String, i32> = rt
         .list_containers(ListContainersRequest::default())
         .await
@@ -246,7 +284,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .values()
         .map(|(id, s)| (id.clone(), cri_state(*s)))
         .collect();
-    prop_assert_eq!(containers, expected);
+    prop_assert_eq!(containers, expected, "{} listed containers", profile);
     fake.shutdown().await;
     Ok(())
 }
@@ -255,8 +293,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_operation_sequences_agree_with_the_reference_model(ops in proptest::collection::vec(op(), 1..30)) {
+    fn random_operation_sequences_agree_with_each_releases_reference_model(ops in proptest::collection::vec(op(), 1..30)) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(run(ops))?;
+        for profile in Profile::ALL {
+            runtime.block_on(run(profile, &ops))?;
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! Version, Status, RuntimeConfig, stats, streaming URLs and the unimplemented methods
-//! (reference §1, §9).
+//! Version, Status, RuntimeConfig, stats, streaming URLs and the methods containerd 1.6
+//! does not implement, for each imitated release (reference §1, §9 and the 2.3
+//! differences).
 
 mod common;
 
@@ -9,91 +10,263 @@ use cri_proto::v1::*;
 use tonic::Code;
 
 #[tokio::test]
-async fn version_reports_containerd_identity_and_api_v1() {
-    let mut env = start().await;
-    let version = env
-        .rt
-        .version(VersionRequest {
-            version: "0.1.0".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        version,
-        VersionResponse {
-            version: "0.1.0".into(),
-            runtime_name: "containerd".into(),
-            runtime_version: "1.6.20~ds1".into(),
-            runtime_api_version: "v1".into(),
-        }
-    );
-    let mut custom =
-        start_with(cri_fake::FakeRuntime::builder().runtime_identity("fake", "9.9")).await;
-    let version = custom
-        .rt
-        .version(VersionRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        (
-            version.runtime_name.as_str(),
-            version.runtime_version.as_str()
-        ),
-        ("fake", "9.9")
-    );
+async fn version_reports_containerd_identity_each_releases_version_and_api_v1() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let version = env
+            .rt
+            .version(VersionRequest {
+                version: "0.1.0".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            version,
+            VersionResponse {
+                version: "0.1.0".into(),
+                runtime_name: "containerd".into(),
+                runtime_version: match profile {
+                    Profile::Containerd23 => "v2.3.4",
+                    Profile::Containerd16 => "1.6.20~ds1",
+                }
+                .into(),
+                runtime_api_version: "v1".into(),
+            }
+        );
+        let mut custom = start_with(
+            cri_fake::FakeRuntime::builder()
+                .runtime_identity("fake", "9.9")
+                .profile(profile),
+        )
+        .await;
+        let version = custom
+            .rt
+            .version(VersionRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (
+                version.runtime_name.as_str(),
+                version.runtime_version.as_str()
+            ),
+            ("fake", "9.9")
+        );
+    }
 }
 
-#[tokio::test]
-async fn status_reports_runtime_and_network_ready_and_verbose_info() {
-    let mut env = start().await;
-    let status = env
-        .rt
-        .status(StatusRequest { verbose: false })
-        .await
-        .unwrap()
-        .into_inner();
-    let conditions = status.status.unwrap().conditions;
-    assert_eq!(conditions.len(), 2);
-    assert_eq!(
-        (conditions[0].r#type.as_str(), conditions[0].status),
-        ("RuntimeReady", true)
-    );
-    assert_eq!(
-        (conditions[1].r#type.as_str(), conditions[1].status),
-        ("NetworkReady", true)
-    );
-    assert!(status.info.is_empty());
-    let verbose = env
-        .rt
-        .status(StatusRequest { verbose: true })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(verbose.info["golang"], "\"go1.19.8\"");
-    let config: serde_json::Value = serde_json::from_str(&verbose.info["config"]).unwrap();
-    assert_eq!(config["maxContainerLogSize"], 16384);
-    assert_eq!(config["sandboxImage"], "registry.k8s.io/pause:3.6");
+fn runtime_ready() -> RuntimeCondition {
+    RuntimeCondition {
+        r#type: "RuntimeReady".into(),
+        status: true,
+        ..Default::default()
+    }
+}
 
-    let mut offline = start_with(cri_fake::FakeRuntime::builder().network_ready(false)).await;
-    let conditions = offline
-        .rt
+fn network_ready() -> RuntimeCondition {
+    RuntimeCondition {
+        r#type: "NetworkReady".into(),
+        status: true,
+        ..Default::default()
+    }
+}
+
+fn network_not_ready() -> RuntimeCondition {
+    RuntimeCondition {
+        r#type: "NetworkReady".into(),
+        status: false,
+        reason: "NetworkPluginNotReady".into(),
+        message: "Network plugin returns error: cni plugin not initialized".into(),
+    }
+}
+
+fn no_deprecation_warnings() -> RuntimeCondition {
+    RuntimeCondition {
+        r#type: "ContainerdHasNoDeprecationWarnings".into(),
+        status: true,
+        ..Default::default()
+    }
+}
+
+/// The conditions of a Status answer, by type (the order is checked separately).
+fn conditions_by_type(
+    conditions: &[RuntimeCondition],
+) -> std::collections::BTreeMap<&str, &RuntimeCondition> {
+    let by_type: std::collections::BTreeMap<&str, &RuntimeCondition> =
+        conditions.iter().map(|c| (c.r#type.as_str(), c)).collect();
+    assert_eq!(by_type.len(), conditions.len(), "one condition per type");
+    by_type
+}
+
+async fn conditions_of(env: &mut Env) -> Vec<RuntimeCondition> {
+    env.rt
         .status(StatusRequest::default())
         .await
         .unwrap()
         .into_inner()
         .status
         .unwrap()
-        .conditions;
-    assert_eq!(
-        conditions[1],
-        RuntimeCondition {
-            r#type: "NetworkReady".into(),
-            status: false,
-            reason: "NetworkPluginNotReady".into(),
-            message: "Network plugin returns error: cni plugin not initialized".into(),
+        .conditions
+}
+
+#[tokio::test]
+async fn status_reports_each_releases_conditions_and_verbose_info() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let status = env
+            .rt
+            .status(StatusRequest { verbose: false })
+            .await
+            .unwrap()
+            .into_inner();
+        let conditions = status.status.unwrap().conditions;
+        match profile {
+            // Without deprecation warnings (the fake's default) the 2.3 condition is true.
+            Profile::Containerd23 => {
+                let (runtime, network, deprecation) =
+                    (runtime_ready(), network_ready(), no_deprecation_warnings());
+                assert_eq!(
+                    conditions_by_type(&conditions),
+                    [
+                        ("ContainerdHasNoDeprecationWarnings", &deprecation),
+                        ("NetworkReady", &network),
+                        ("RuntimeReady", &runtime),
+                    ]
+                    .into()
+                );
+            }
+            Profile::Containerd16 => {
+                assert_eq!(conditions, [runtime_ready(), network_ready()]);
+            }
         }
+        assert!(status.info.is_empty());
+        let verbose = env
+            .rt
+            .status(StatusRequest { verbose: true })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut keys: Vec<&str> = verbose.info.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "cniconfig",
+                "config",
+                "golang",
+                "lastCNILoadStatus",
+                "lastCNILoadStatus.default"
+            ]
+        );
+        let golang = match profile {
+            Profile::Containerd23 => "\"go1.26.3\"",
+            Profile::Containerd16 => "\"go1.19.8\"",
+        };
+        assert_eq!(verbose.info["golang"], golang);
+        let config: serde_json::Value = serde_json::from_str(&verbose.info["config"]).unwrap();
+        assert_eq!(config["maxContainerLogSize"], 16384);
+        assert_eq!(
+            config["sandboxImage"],
+            match profile {
+                Profile::Containerd23 => "registry.k8s.io/pause:3.10.2",
+                Profile::Containerd16 => "registry.k8s.io/pause:3.6",
+            }
+        );
+
+        let mut offline = start_with(
+            cri_fake::FakeRuntime::builder()
+                .network_ready(false)
+                .profile(profile),
+        )
+        .await;
+        let conditions = conditions_of(&mut offline).await;
+        match profile {
+            Profile::Containerd23 => {
+                let (runtime, network, deprecation) = (
+                    runtime_ready(),
+                    network_not_ready(),
+                    no_deprecation_warnings(),
+                );
+                assert_eq!(
+                    conditions_by_type(&conditions),
+                    [
+                        ("ContainerdHasNoDeprecationWarnings", &deprecation),
+                        ("NetworkReady", &network),
+                        ("RuntimeReady", &runtime),
+                    ]
+                    .into()
+                );
+            }
+            Profile::Containerd16 => {
+                assert_eq!(conditions, [runtime_ready(), network_not_ready()])
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn deprecation_warnings_make_the_2_3_condition_false_with_a_json_message_and_1_6_has_none() {
+    let warning = (
+        "io.containerd.deprecation/cgroup-v1".to_owned(),
+        "The support for cgroup v1 is deprecated since containerd v2.2 and will be removed by no later than May 2029. Upgrade the host to use cgroup v2.".to_owned(),
+    );
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_with(
+            cri_fake::FakeRuntime::builder()
+                .deprecation_warnings([warning.clone()])
+                .network_ready(false)
+                .profile(profile),
+        )
+        .await;
+        let conditions = conditions_of(&mut env).await;
+        match profile {
+            Profile::Containerd23 => {
+                let deprecation = RuntimeCondition {
+                    r#type: "ContainerdHasNoDeprecationWarnings".into(),
+                    status: false,
+                    reason: "ContainerdHasDeprecationWarnings".into(),
+                    message: r#"{"io.containerd.deprecation/cgroup-v1":"The support for cgroup v1 is deprecated since containerd v2.2 and will be removed by no later than May 2029. Upgrade the host to use cgroup v2."}"#.into(),
+                };
+                let (runtime, network) = (runtime_ready(), network_not_ready());
+                assert_eq!(
+                    conditions_by_type(&conditions),
+                    [
+                        ("ContainerdHasNoDeprecationWarnings", &deprecation),
+                        ("NetworkReady", &network),
+                        ("RuntimeReady", &runtime),
+                    ]
+                    .into()
+                );
+            }
+            Profile::Containerd16 => {
+                assert_eq!(conditions, [runtime_ready(), network_not_ready()])
+            }
+        }
+    }
+}
+
+/// The 2.3 reference: "Status has a condition first, before NetworkReady and
+/// RuntimeReady: `ContainerdHasNoDeprecationWarnings`". (It does not pin the order of
+/// the two that follow, so only the first place is checked.)
+#[tokio::test]
+async fn status_appends_the_deprecation_condition_after_runtime_and_network_ready_in_2_3() {
+    // containerd 2.3.4's Status (internal/cri/server/status.go) builds
+    // [RuntimeReady, NetworkReady] and appends the deprecation condition; the reference
+    // file lists the three sorted by type, which is not the wire order.
+    let mut env = start_profile(Profile::Containerd23).await;
+    let conditions = conditions_of(&mut env).await;
+    let types: Vec<&str> = conditions.iter().map(|c| c.r#type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "RuntimeReady",
+            "NetworkReady",
+            "ContainerdHasNoDeprecationWarnings"
+        ]
     );
 }
 
@@ -153,7 +326,14 @@ async fn checkpoint_metrics_and_events_are_unimplemented_like_containerd_1_6() {
 
 #[tokio::test]
 async fn exec_attach_and_port_forward_return_single_use_urls_after_state_checks() {
-    let mut env = start().await;
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        streaming_urls_and_their_checks(profile).await;
+    }
+}
+
+async fn streaming_urls_and_their_checks(profile: Profile) {
+    let mut env = start_profile(profile).await;
     let (pod, config) = env.pod("stream").await;
     let id = env.running(&pod, &config, "c", &["sleep", "1000"]).await;
     let url = env
@@ -186,7 +366,12 @@ async fn exec_attach_and_port_forward_return_single_use_urls_after_state_checks(
                 .await
                 .unwrap();
             stream
-                .write_all(format!("GET /{path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .write_all(
+                    format!(
+                        "GET /{path} HTTP/1.1\r\nHost: x\r\nUser-Agent: probe\r\nAccept: */*\r\n\r\n"
+                    )
+                    .as_bytes(),
+                )
                 .await
                 .unwrap();
             let mut response = String::new();
@@ -196,10 +381,14 @@ async fn exec_attach_and_port_forward_return_single_use_urls_after_state_checks(
     };
     let first = get(path.to_string()).await;
     assert!(first.starts_with("HTTP/1.1 400"), "{first}");
-    assert!(
-        first.ends_with("unable to upgrade: X-Stream-Protocol-Version is required\n"),
-        "{first}"
-    );
+    // 2.3 counts the request's headers as Go's `len(req.Header)` does: without `Host`.
+    let refusal = match profile {
+        Profile::Containerd23 => {
+            "unable to upgrade: header X-Stream-Protocol-Version does not exist in request with 2 headers\n"
+        }
+        Profile::Containerd16 => "unable to upgrade: X-Stream-Protocol-Version is required\n",
+    };
+    assert!(first.ends_with(refusal), "{first}");
     let second = get(path.to_string()).await;
     assert!(
         second.starts_with("HTTP/1.1 404") && second.ends_with("404 page not found\n"),
@@ -321,13 +510,23 @@ async fn exec_attach_and_port_forward_return_single_use_urls_after_state_checks(
             })
             .await,
         Code::Unknown,
-        "failed to find sandbox \"\": Prefix can't be empty",
+        match profile {
+            Profile::Containerd23 => "failed to find sandbox \"\": prefix can't be empty",
+            Profile::Containerd16 => "failed to find sandbox \"\": Prefix can't be empty",
+        },
     );
 }
 
 #[tokio::test]
 async fn container_stats_exist_only_for_running_containers_and_counters_grow() {
-    let mut env = start().await;
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        stats_of_running_created_and_missing_containers(profile).await;
+    }
+}
+
+async fn stats_of_running_created_and_missing_containers(profile: Profile) {
+    let mut env = start_profile(profile).await;
     let (pod, config) = env.pod("stats").await;
     let id = env.running(&pod, &config, "c", &["sleep", "1000"]).await;
     let created = env
@@ -409,7 +608,11 @@ async fn container_stats_exist_only_for_running_containers_and_counters_grow() {
             .await,
         Code::Unknown,
         &format!(
-            "failed getting metrics for sandbox {pod}: failed to get cgroup metrics for sandbox {pod} because cgroupPath is empty"
+            "{}failed getting metrics for sandbox {pod}: failed to get cgroup metrics for sandbox {pod} because cgroupPath is empty",
+            match profile {
+                Profile::Containerd23 => format!("failed to decode pod sandbox metrics {pod}: "),
+                Profile::Containerd16 => String::new(),
+            }
         ),
     );
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use cri_fake::Profile;
 use cri_proto::v1::*;
 use tonic::Code;
 
@@ -39,277 +40,398 @@ async fn remove_pod(env: &mut Env, id: &str) -> Result<(), tonic::Status> {
         .map(|_| ())
 }
 
-#[tokio::test]
-async fn run_pod_sandbox_returns_a_64_hex_id_and_a_ready_status_echoing_the_config() {
-    let mut env = start().await;
-    let mut config = pod_config("sb1");
-    config.labels = labels(&[("app", "a")]);
-    config.annotations = labels(&[("note", "n")]);
-    let id = env.run_pod(config.clone()).await;
-    assert_eq!(id.len(), 64);
+/// The 64-hex id `message` quotes right after `before` (containerd 2.3 names the new
+/// sandbox in some RunPodSandbox failures, although the caller never learns its id).
+#[track_caller]
+fn id_quoted_after(status: &tonic::Status, before: &str) -> String {
+    let message = status.message();
+    let rest = message
+        .strip_prefix(before)
+        .and_then(|rest| rest.strip_prefix('"'))
+        .unwrap_or_else(|| panic!("{message:?} does not start with {before:?}"));
+    let id = rest.get(..64).unwrap_or_default();
     assert!(
-        id.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        id.len() == 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "no 64-hex id quoted in {message:?}"
     );
-
-    let response = sandbox_status(&mut env, &id, false).await.unwrap();
-    assert!(response.info.is_empty());
-    let status = response.status.unwrap();
-    assert_eq!(status.id, id);
-    assert_eq!(status.metadata, config.metadata);
-    assert_eq!(status.state, PodSandboxState::SandboxReady as i32);
-    assert!(
-        status.created_at > 1_700_000_000_000_000_000,
-        "created_at is in ns"
-    );
-    assert_eq!(status.network, Some(PodSandboxNetworkStatus::default()));
-    let options = status.linux.unwrap().namespaces.unwrap().options.unwrap();
-    assert_eq!(
-        (options.network, options.pid, options.ipc),
-        (
-            NamespaceMode::Node as i32,
-            NamespaceMode::Pod as i32,
-            NamespaceMode::Pod as i32
-        )
-    );
-    assert_eq!(status.labels, config.labels);
-    assert_eq!(status.annotations, config.annotations);
-    assert_eq!(status.runtime_handler, "");
+    id.to_owned()
 }
 
 #[tokio::test]
-async fn verbose_sandbox_status_has_one_info_key_with_containerd_fields() {
-    let mut env = start().await;
-    let id = env.run_pod(pod_config("verbose")).await;
-    let response = sandbox_status(&mut env, &id, true).await.unwrap();
-    assert_eq!(response.info.keys().collect::<Vec<_>>(), ["info"]);
-    let info: serde_json::Value = serde_json::from_str(&response.info["info"]).unwrap();
-    let mut keys: Vec<&str> = info
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
+async fn run_pod_sandbox_returns_a_64_hex_id_and_a_ready_status_echoing_the_config() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let mut config = pod_config("sb1");
+        config.labels = labels(&[("app", "a")]);
+        config.annotations = labels(&[("note", "n")]);
+        let id = env.run_pod(config.clone()).await;
+        assert_eq!(id.len(), 64);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+
+        let response = sandbox_status(&mut env, &id, false).await.unwrap();
+        match profile {
+            // 2.3 always answers the `info` key: its sandbox info with nothing filled in.
+            Profile::Containerd23 => {
+                assert_eq!(response.info.keys().collect::<Vec<_>>(), ["info"]);
+                let info: serde_json::Value = serde_json::from_str(&response.info["info"]).unwrap();
+                assert_eq!(
+                    info,
+                    serde_json::json!({
+                        "pid": 0,
+                        "processStatus": "",
+                        "netNamespaceClosed": false,
+                        "image": "",
+                        "snapshotKey": "",
+                        "snapshotter": "",
+                        "runtimeType": "",
+                        "runtimeOptions": null,
+                        "config": null,
+                        "runtimeSpec": null,
+                        "cniResult": null,
+                        "sandboxMetadata": null,
+                    })
+                );
+            }
+            Profile::Containerd16 => assert!(response.info.is_empty(), "{:?}", response.info),
+        }
+        let status = response.status.unwrap();
+        assert_eq!(status.id, id);
+        assert_eq!(status.metadata, config.metadata);
+        assert_eq!(status.state, PodSandboxState::SandboxReady as i32);
+        assert!(
+            status.created_at > 1_700_000_000_000_000_000,
+            "created_at is in ns"
+        );
+        assert_eq!(status.network, Some(PodSandboxNetworkStatus::default()));
+        let options = status.linux.unwrap().namespaces.unwrap().options.unwrap();
+        assert_eq!(
+            (options.network, options.pid, options.ipc),
+            (
+                NamespaceMode::Node as i32,
+                NamespaceMode::Pod as i32,
+                NamespaceMode::Pod as i32
+            )
+        );
+        assert_eq!(status.labels, config.labels);
+        assert_eq!(status.annotations, config.annotations);
+        assert_eq!(status.runtime_handler, "");
+    }
+}
+
+#[tokio::test]
+async fn verbose_sandbox_status_has_one_info_key_with_each_releases_fields() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let id = env.run_pod(pod_config("verbose")).await;
+        let response = sandbox_status(&mut env, &id, true).await.unwrap();
+        assert_eq!(response.info.keys().collect::<Vec<_>>(), ["info"]);
+        let info: serde_json::Value = serde_json::from_str(&response.info["info"]).unwrap();
+        let mut keys: Vec<&str> = info
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        // 2.3 dropped `runtimeHandler` and added `sandboxMetadata`.
+        let (handler_key, image) = match profile {
+            Profile::Containerd23 => ("sandboxMetadata", "registry.k8s.io/pause:3.10.2"),
+            Profile::Containerd16 => ("runtimeHandler", "registry.k8s.io/pause:3.6"),
+        };
+        let mut expected_keys = vec![
             "cniResult",
             "config",
             "image",
             "netNamespaceClosed",
             "pid",
             "processStatus",
-            "runtimeHandler",
             "runtimeOptions",
             "runtimeSpec",
             "runtimeType",
             "snapshotKey",
-            "snapshotter"
-        ]
-    );
-    assert_eq!(info["processStatus"], "running");
-    assert_eq!(info["snapshotKey"], id.as_str());
-    assert_eq!(info["image"], "registry.k8s.io/pause:3.6");
-    assert_eq!(info["config"]["metadata"]["name"], "verbose");
-    assert_eq!(
-        info["config"]["linux"]["security_context"]["namespace_options"]["network"],
-        2
-    );
-    assert_eq!(
-        info["runtimeSpec"]["linux"]["cgroupsPath"],
-        format!("/k8s.io/{id}")
-    );
-    assert!(info["pid"].as_u64().unwrap() > 0);
+            "snapshotter",
+            handler_key,
+        ];
+        expected_keys.sort_unstable();
+        assert_eq!(keys, expected_keys);
+        assert_eq!(info["processStatus"], "running");
+        assert_eq!(info["snapshotKey"], id.as_str());
+        assert_eq!(info["image"], image);
+        assert_eq!(info["config"]["metadata"]["name"], "verbose");
+        assert_eq!(
+            info["config"]["linux"]["security_context"]["namespace_options"]["network"],
+            2
+        );
+        assert_eq!(
+            info["runtimeSpec"]["linux"]["cgroupsPath"],
+            format!("/k8s.io/{id}")
+        );
+        assert!(info["pid"].as_u64().unwrap() > 0);
+        match profile {
+            Profile::Containerd23 => {
+                let metadata = &info["sandboxMetadata"]["Metadata"];
+                assert_eq!(metadata["ID"], id.as_str());
+                assert_eq!(metadata["Name"], "verbose_test_uid-verbose_0");
+                assert_eq!(metadata["RuntimeHandler"], "");
+            }
+            Profile::Containerd16 => assert_eq!(info["runtimeHandler"], ""),
+        }
 
-    stop_pod(&mut env, &id).await.unwrap();
-    let info: serde_json::Value =
-        serde_json::from_str(&sandbox_status(&mut env, &id, true).await.unwrap().info["info"])
+        stop_pod(&mut env, &id).await.unwrap();
+        let info: serde_json::Value =
+            serde_json::from_str(&sandbox_status(&mut env, &id, true).await.unwrap().info["info"])
+                .unwrap();
+        assert_eq!(info["pid"], 0);
+        assert_eq!(info["processStatus"], "deleted");
+    }
+}
+
+#[tokio::test]
+async fn stop_is_idempotent_remove_of_a_missing_sandbox_succeeds_and_stopping_a_removed_one_only_in_2_3()
+ {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let id = env.run_pod(pod_config("sb")).await;
+        stop_pod(&mut env, &id).await.unwrap();
+        stop_pod(&mut env, &id).await.unwrap();
+        let status = sandbox_status(&mut env, &id, false)
+            .await
+            .unwrap()
+            .status
             .unwrap();
-    assert_eq!(info["pid"], 0);
-    assert_eq!(info["processStatus"], "deleted");
+        assert_eq!(status.state, PodSandboxState::SandboxNotready as i32);
+        remove_pod(&mut env, &id).await.unwrap();
+        remove_pod(&mut env, &id).await.unwrap();
+        assert_status(
+            sandbox_status(&mut env, &id, false).await,
+            Code::NotFound,
+            "an error occurred when try to find sandbox: not found",
+        );
+        match profile {
+            Profile::Containerd23 => stop_pod(&mut env, &id).await.unwrap(),
+            Profile::Containerd16 => assert_status(
+                stop_pod(&mut env, &id).await,
+                Code::NotFound,
+                &format!("an error occurred when try to find sandbox \"{id}\": not found"),
+            ),
+        }
+    }
 }
 
 #[tokio::test]
-async fn stop_is_idempotent_and_remove_of_a_missing_sandbox_succeeds() {
-    let mut env = start().await;
-    let id = env.run_pod(pod_config("sb")).await;
-    stop_pod(&mut env, &id).await.unwrap();
-    stop_pod(&mut env, &id).await.unwrap();
-    let status = sandbox_status(&mut env, &id, false)
-        .await
-        .unwrap()
-        .status
-        .unwrap();
-    assert_eq!(status.state, PodSandboxState::SandboxNotready as i32);
-    remove_pod(&mut env, &id).await.unwrap();
-    remove_pod(&mut env, &id).await.unwrap();
-    assert_status(
-        sandbox_status(&mut env, &id, false).await,
-        Code::NotFound,
-        "an error occurred when try to find sandbox: not found",
-    );
-    assert_status(
-        stop_pod(&mut env, &id).await,
-        Code::NotFound,
-        &format!("an error occurred when try to find sandbox \"{id}\": not found"),
-    );
-}
-
-#[tokio::test]
-async fn missing_and_empty_sandbox_ids_fail_with_containerd_texts() {
-    let mut env = start().await;
-    let missing = "deadbeef".repeat(8);
-    assert_status(
-        sandbox_status(&mut env, &missing, false).await,
-        Code::NotFound,
-        "an error occurred when try to find sandbox: not found",
-    );
-    assert_status(
-        stop_pod(&mut env, &missing).await,
-        Code::NotFound,
-        &format!("an error occurred when try to find sandbox \"{missing}\": not found"),
-    );
-    remove_pod(&mut env, &missing).await.unwrap();
-    assert_status(
-        sandbox_status(&mut env, "", false).await,
-        Code::Unknown,
-        "an error occurred when try to find sandbox: Prefix can't be empty",
-    );
-    assert_status(
-        stop_pod(&mut env, "").await,
-        Code::Unknown,
-        "an error occurred when try to find sandbox \"\": Prefix can't be empty",
-    );
-    assert_status(
-        remove_pod(&mut env, "").await,
-        Code::Unknown,
-        "an error occurred when try to find sandbox \"\": Prefix can't be empty",
-    );
+async fn missing_and_empty_sandbox_ids_answer_with_each_releases_codes_and_texts() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let missing = "deadbeef".repeat(8);
+        assert_status(
+            sandbox_status(&mut env, &missing, false).await,
+            Code::NotFound,
+            "an error occurred when try to find sandbox: not found",
+        );
+        match profile {
+            Profile::Containerd23 => {
+                stop_pod(&mut env, &missing).await.unwrap();
+                // Also for an upper-case (non-matching) version of a real id.
+                let id = env.run_pod(pod_config("upper")).await;
+                stop_pod(&mut env, &id.to_uppercase()).await.unwrap();
+                let status = sandbox_status(&mut env, &id, false)
+                    .await
+                    .unwrap()
+                    .status
+                    .unwrap();
+                assert_eq!(
+                    status.state,
+                    PodSandboxState::SandboxReady as i32,
+                    "stopping a non-matching id stops nothing"
+                );
+            }
+            Profile::Containerd16 => assert_status(
+                stop_pod(&mut env, &missing).await,
+                Code::NotFound,
+                &format!("an error occurred when try to find sandbox \"{missing}\": not found"),
+            ),
+        }
+        remove_pod(&mut env, &missing).await.unwrap();
+        let empty = match profile {
+            Profile::Containerd23 => "prefix can't be empty",
+            Profile::Containerd16 => "Prefix can't be empty",
+        };
+        assert_status(
+            sandbox_status(&mut env, "", false).await,
+            Code::Unknown,
+            &format!("an error occurred when try to find sandbox: {empty}"),
+        );
+        assert_status(
+            stop_pod(&mut env, "").await,
+            Code::Unknown,
+            &format!("an error occurred when try to find sandbox \"\": {empty}"),
+        );
+        assert_status(
+            remove_pod(&mut env, "").await,
+            Code::Unknown,
+            &format!("an error occurred when try to find sandbox \"\": {empty}"),
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_sandbox_name_stays_reserved_until_the_sandbox_is_removed() {
-    let mut env = start().await;
-    let config = pod_config("dup");
-    let first = env.run_pod(config.clone()).await;
-    let name = "dup_test_uid-dup_0";
-    let conflict = env
-        .rt
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(config.clone()),
-            runtime_handler: String::new(),
-        })
-        .await;
-    assert_status(
-        conflict,
-        Code::Unknown,
-        &format!(
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let config = pod_config("dup");
+        let first = env.run_pod(config.clone()).await;
+        let name = "dup_test_uid-dup_0";
+        // The message is the same in both releases; 2.3 changed the code.
+        let conflict_code = match profile {
+            Profile::Containerd23 => Code::FailedPrecondition,
+            Profile::Containerd16 => Code::Unknown,
+        };
+        let conflict_message = format!(
             "failed to reserve sandbox name \"{name}\": name \"{name}\" is reserved for \"{first}\""
-        ),
-    );
-    stop_pod(&mut env, &first).await.unwrap();
-    let still = env
-        .rt
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(config.clone()),
-            runtime_handler: String::new(),
-        })
-        .await;
-    assert_eq!(
-        still.unwrap_err().code(),
-        Code::Unknown,
-        "NOTREADY still holds the name"
-    );
+        );
+        let conflict = env
+            .rt
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(config.clone()),
+                runtime_handler: String::new(),
+            })
+            .await;
+        assert_status(conflict, conflict_code, &conflict_message);
+        stop_pod(&mut env, &first).await.unwrap();
+        // A NOTREADY sandbox still holds the name.
+        let still = env
+            .rt
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(config.clone()),
+                runtime_handler: String::new(),
+            })
+            .await;
+        assert_status(still, conflict_code, &conflict_message);
 
-    let mut next_attempt = config.clone();
-    next_attempt.metadata.as_mut().unwrap().attempt = 1;
-    env.run_pod(next_attempt).await;
+        let mut next_attempt = config.clone();
+        next_attempt.metadata.as_mut().unwrap().attempt = 1;
+        env.run_pod(next_attempt).await;
 
-    remove_pod(&mut env, &first).await.unwrap();
-    let again = env.run_pod(config).await;
-    assert_ne!(again, first);
+        remove_pod(&mut env, &first).await.unwrap();
+        let again = env.run_pod(config).await;
+        assert_ne!(again, first);
+    }
 }
 
 #[tokio::test]
-async fn run_pod_sandbox_validates_metadata_handler_and_hostname_like_containerd() {
-    let mut env = start().await;
-    let no_metadata = env
-        .rt
-        .run_pod_sandbox(RunPodSandboxRequest::default())
-        .await;
-    assert_status(
-        no_metadata,
-        Code::Unknown,
-        "sandbox config must include metadata",
-    );
-    let mut config = pod_config("h");
-    config.metadata = None;
-    let result = env
-        .rt
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(config),
-            runtime_handler: String::new(),
-        })
-        .await;
-    assert_status(
-        result,
-        Code::Unknown,
-        "sandbox config must include metadata",
-    );
+async fn run_pod_sandbox_validates_metadata_handler_and_hostname_with_each_releases_texts() {
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let no_metadata = env
+            .rt
+            .run_pod_sandbox(RunPodSandboxRequest::default())
+            .await;
+        assert_status(
+            no_metadata,
+            Code::Unknown,
+            "sandbox config must include metadata",
+        );
+        let mut config = pod_config("h");
+        config.metadata = None;
+        let result = env
+            .rt
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(config),
+                runtime_handler: String::new(),
+            })
+            .await;
+        assert_status(
+            result,
+            Code::Unknown,
+            "sandbox config must include metadata",
+        );
 
-    let result = env
-        .rt
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(pod_config("h")),
-            runtime_handler: "nope".into(),
-        })
-        .await;
-    assert_status(
-        result,
-        Code::Unknown,
-        "failed to get sandbox runtime: no runtime for \"nope\" is configured",
-    );
+        let result = env
+            .rt
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(pod_config("h")),
+                runtime_handler: "nope".into(),
+            })
+            .await;
+        let expected = match profile {
+            Profile::Containerd23 => {
+                let before = "unable to get OCI runtime for sandbox ";
+                let new_id = id_quoted_after(result.as_ref().unwrap_err(), before);
+                assert_status(
+                    sandbox_status(&mut env, &new_id, false).await,
+                    Code::NotFound,
+                    "an error occurred when try to find sandbox: not found",
+                );
+                format!("{before}\"{new_id}\": no runtime for \"nope\" is configured")
+            }
+            Profile::Containerd16 => {
+                "failed to get sandbox runtime: no runtime for \"nope\" is configured".to_owned()
+            }
+        };
+        assert_status(result, Code::Unknown, &expected);
 
-    let id = env
-        .rt
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(pod_config("h")),
-            runtime_handler: "runc".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let status = sandbox_status(&mut env, &id, false)
-        .await
-        .unwrap()
-        .status
-        .unwrap();
-    assert_eq!(status.runtime_handler, "runc");
-
-    let mut named = pod_config("named");
-    named.hostname = "myhost".into();
-    let result = env
-        .rt
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(named.clone()),
-            runtime_handler: String::new(),
-        })
-        .await;
-    assert_status(
-        result,
-        Code::Unknown,
-        "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to set hostname without a private UTS namespace: unknown",
-    );
-    assert!(
-        env.list_pods(PodSandboxFilter::default())
+        let id = env
+            .rt
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(pod_config("h")),
+                runtime_handler: "runc".into(),
+            })
             .await
-            .iter()
-            .all(|p| p.metadata.as_ref().unwrap().name != "named")
-    );
-    named.hostname.clear();
-    env.run_pod(named).await;
+            .unwrap()
+            .into_inner()
+            .pod_sandbox_id;
+        let status = sandbox_status(&mut env, &id, false)
+            .await
+            .unwrap()
+            .status
+            .unwrap();
+        assert_eq!(status.runtime_handler, "runc");
+
+        let mut named = pod_config("named");
+        named.hostname = "myhost".into();
+        let result = env
+            .rt
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(named.clone()),
+                runtime_handler: String::new(),
+            })
+            .await;
+        let runc = "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to set hostname without a private UTS namespace";
+        let expected = match profile {
+            Profile::Containerd23 => {
+                let before = "failed to start sandbox ";
+                let new_id = id_quoted_after(result.as_ref().unwrap_err(), before);
+                assert_status(
+                    sandbox_status(&mut env, &new_id, false).await,
+                    Code::NotFound,
+                    "an error occurred when try to find sandbox: not found",
+                );
+                format!("{before}\"{new_id}\": {runc}")
+            }
+            Profile::Containerd16 => format!("{runc}: unknown"),
+        };
+        assert_status(result, Code::Unknown, &expected);
+        assert!(
+            env.list_pods(PodSandboxFilter::default())
+                .await
+                .iter()
+                .all(|p| p.metadata.as_ref().unwrap().name != "named")
+        );
+        named.hostname.clear();
+        env.run_pod(named).await;
+    }
 }
 
 #[tokio::test]

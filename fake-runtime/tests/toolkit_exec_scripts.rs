@@ -12,7 +12,7 @@ use cri_fake::script::{
     ExecScript, Invocation, Reply, command, command_fn, command_prefix, command_regex,
     container_name, pod_label,
 };
-use cri_fake::{FakeRuntime, Method};
+use cri_fake::{FakeRuntime, Method, Profile};
 use tonic::Code;
 
 fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -62,63 +62,71 @@ async fn a_scripted_exec_answers_with_its_output_and_exit_code_and_other_command
 
 #[tokio::test]
 async fn scripts_match_by_prefix_regex_predicate_container_name_and_pod_labels() {
-    let mut env = start().await;
-    let mut labelled = pod_config("db");
-    labelled.labels = labels(&[("app", "db")]);
-    labelled.log_directory = env.log_dir.path().display().to_string();
-    let db_pod = env.run_pod(labelled.clone()).await;
-    let db = env
-        .running(&db_pod, &labelled, "postgres", &["sleep", "1000"])
-        .await;
-    let web = sleeping(&mut env, "web", "nginx").await;
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let mut labelled = pod_config("db");
+        labelled.labels = labels(&[("app", "db")]);
+        labelled.log_directory = env.log_dir.path().display().to_string();
+        let db_pod = env.run_pod(labelled.clone()).await;
+        let db = env
+            .running(&db_pod, &labelled, "postgres", &["sleep", "1000"])
+            .await;
+        let web = sleeping(&mut env, "web", "nginx").await;
 
-    ExecScript::given(command_prefix(["pg_isready"]))
-        .and(pod_label("app", "db"))
-        .respond_with(Reply::ok().stdout("accepting connections\n"))
-        .mount(&env.fake);
-    ExecScript::given(command_regex("^curl .*/healthz$"))
-        .and(container_name("nginx"))
-        .respond_with(Reply::ok().stdout("ok"))
-        .mount(&env.fake);
-    ExecScript::given(command_fn(|argv| argv.len() == 3 && argv[0] == "probe"))
-        .respond_with(Reply::exit(7))
-        .mount(&env.fake);
+        ExecScript::given(command_prefix(["pg_isready"]))
+            .and(pod_label("app", "db"))
+            .respond_with(Reply::ok().stdout("accepting connections\n"))
+            .mount(&env.fake);
+        ExecScript::given(command_regex("^curl .*/healthz$"))
+            .and(container_name("nginx"))
+            .respond_with(Reply::ok().stdout("ok"))
+            .mount(&env.fake);
+        ExecScript::given(command_fn(|argv| argv.len() == 3 && argv[0] == "probe"))
+            .respond_with(Reply::exit(7))
+            .mount(&env.fake);
 
-    let ready = env
-        .exec(&db, &["pg_isready", "-h", "localhost"], 5)
-        .await
-        .unwrap();
-    assert_eq!(
-        (ready.stdout.as_slice(), ready.exit_code),
-        (&b"accepting connections\n"[..], 0)
-    );
-    // The same command in a pod without the label runs in the simulation: busybox has
-    // no pg_isready.
-    let missing = env.exec(&web, &["pg_isready"], 5).await.unwrap_err();
-    assert_eq!(missing.code(), Code::Unknown);
-    assert!(
-        missing.message().ends_with(
-            "OCI runtime exec failed: exec failed: unable to start container process: exec: \"pg_isready\": executable file not found in $PATH: unknown"
-        ),
-        "{}",
-        missing.message()
-    );
-    let health = env
-        .exec(&web, &["curl", "-s", "http://localhost/healthz"], 5)
-        .await
-        .unwrap();
-    assert_eq!(health.stdout, b"ok");
-    assert_eq!(
-        env.exec(&db, &["probe", "a", "b"], 5)
+        let ready = env
+            .exec(&db, &["pg_isready", "-h", "localhost"], 5)
             .await
-            .unwrap()
-            .exit_code,
-        7
-    );
-    assert_eq!(
-        env.exec(&db, &["probe", "a"], 5).await.unwrap_err().code(),
-        Code::Unknown
-    );
+            .unwrap();
+        assert_eq!(
+            (ready.stdout.as_slice(), ready.exit_code),
+            (&b"accepting connections\n"[..], 0)
+        );
+        // The same command in a pod without the label runs in the simulation: busybox has
+        // no pg_isready.
+        let missing = env.exec(&web, &["pg_isready"], 5).await.unwrap_err();
+        assert_eq!(missing.code(), Code::Unknown);
+        assert!(
+            missing.message().ends_with(match profile {
+                Profile::Containerd23 => {
+                    "OCI runtime exec failed: exec failed: unable to start container process: exec: \"pg_isready\": executable file not found in $PATH"
+                }
+                Profile::Containerd16 => {
+                    "OCI runtime exec failed: exec failed: unable to start container process: exec: \"pg_isready\": executable file not found in $PATH: unknown"
+                }
+            }),
+            "{}",
+            missing.message()
+        );
+        let health = env
+            .exec(&web, &["curl", "-s", "http://localhost/healthz"], 5)
+            .await
+            .unwrap();
+        assert_eq!(health.stdout, b"ok");
+        assert_eq!(
+            env.exec(&db, &["probe", "a", "b"], 5)
+                .await
+                .unwrap()
+                .exit_code,
+            7
+        );
+        assert_eq!(
+            env.exec(&db, &["probe", "a"], 5).await.unwrap_err().code(),
+            Code::Unknown
+        );
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use common::*;
 use cri_fake::Method;
 use cri_fake::Outcome;
+use cri_fake::Profile;
 use cri_proto::v1::*;
 use tonic::Code;
 
@@ -14,97 +15,113 @@ const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn every_call_is_journaled_in_order_with_its_request_and_response_or_status() {
-    let mut env = start().await;
-    env.rt
-        .version(VersionRequest {
-            version: "v1".into(),
-        })
-        .await
-        .unwrap();
-    let pod = env.run_pod(pod_config("journal")).await;
-    let missing = env
-        .rt
-        .container_status(ContainerStatusRequest {
-            container_id: "nope".into(),
-            verbose: false,
-        })
-        .await;
-    assert_eq!(missing.unwrap_err().code(), Code::NotFound);
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        env.rt
+            .version(VersionRequest {
+                version: "v1".into(),
+            })
+            .await
+            .unwrap();
+        let pod = env.run_pod(pod_config("journal")).await;
+        let missing = env
+            .rt
+            .container_status(ContainerStatusRequest {
+                container_id: "nope".into(),
+                verbose: false,
+            })
+            .await;
+        assert_eq!(missing.unwrap_err().code(), Code::NotFound);
 
-    let calls = env.fake.calls();
-    let summary: Vec<(u64, Method, Option<Code>)> = calls
-        .iter()
-        .map(|c| (c.number, c.method, c.outcome.code()))
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            (1, Method::Version, Some(Code::Ok)),
-            (2, Method::RunPodSandbox, Some(Code::Ok)),
-            (3, Method::ContainerStatus, Some(Code::NotFound)),
-        ]
-    );
-    assert_eq!(calls[0].request::<VersionRequest>().unwrap().version, "v1");
-    assert_eq!(
-        calls[0]
-            .response::<VersionResponse>()
-            .unwrap()
-            .runtime_version,
-        "1.6.20~ds1"
-    );
-    assert_eq!(
-        calls[1]
-            .response::<RunPodSandboxResponse>()
-            .unwrap()
-            .pod_sandbox_id,
-        pod
-    );
-    assert_eq!(
-        calls[2].outcome,
-        Outcome::Error {
-            code: Code::NotFound,
-            message: "an error occurred when try to find container \"nope\": not found".into()
-        }
-    );
-    assert!(calls[2].response::<ContainerStatusResponse>().is_none());
-    assert!(calls.iter().all(|c| c.duration.is_some()));
-    assert!(calls.windows(2).all(|w| w[0].started_at <= w[1].started_at));
-    assert_eq!(env.fake.calls_to(Method::RunPodSandbox).len(), 1);
-    assert_eq!(env.fake.journal().len(), 3);
+        let calls = env.fake.calls();
+        let summary: Vec<(u64, Method, Option<Code>)> = calls
+            .iter()
+            .map(|c| (c.number, c.method, c.outcome.code()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (1, Method::Version, Some(Code::Ok)),
+                (2, Method::RunPodSandbox, Some(Code::Ok)),
+                (3, Method::ContainerStatus, Some(Code::NotFound)),
+            ]
+        );
+        assert_eq!(calls[0].request::<VersionRequest>().unwrap().version, "v1");
+        assert_eq!(
+            calls[0]
+                .response::<VersionResponse>()
+                .unwrap()
+                .runtime_version,
+            match profile {
+                Profile::Containerd23 => "v2.3.4",
+                Profile::Containerd16 => "1.6.20~ds1",
+            }
+        );
+        assert_eq!(
+            calls[1]
+                .response::<RunPodSandboxResponse>()
+                .unwrap()
+                .pod_sandbox_id,
+            pod
+        );
+        assert_eq!(
+            calls[2].outcome,
+            Outcome::Error {
+                code: Code::NotFound,
+                message: "an error occurred when try to find container \"nope\": not found".into()
+            }
+        );
+        assert!(calls[2].response::<ContainerStatusResponse>().is_none());
+        assert!(calls.iter().all(|c| c.duration.is_some()));
+        assert!(calls.windows(2).all(|w| w[0].started_at <= w[1].started_at));
+        assert_eq!(env.fake.calls_to(Method::RunPodSandbox).len(), 1);
+        assert_eq!(env.fake.journal().len(), 3);
+    }
 }
 
 #[tokio::test]
 async fn the_journal_exports_one_json_object_per_call() {
-    let mut env = start().await;
-    let pod = env.run_pod(pod_config("export")).await;
-    let _ = env
-        .rt
-        .stop_pod_sandbox(StopPodSandboxRequest {
-            pod_sandbox_id: String::new(),
-        })
-        .await;
-    let lines: Vec<serde_json::Value> = env
-        .fake
-        .journal()
-        .to_json_lines()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["number"], 1);
-    assert_eq!(lines[0]["method"], "RunPodSandbox");
-    assert_eq!(lines[0]["service"], "runtime.v1.RuntimeService");
-    assert_eq!(lines[0]["code"], "OK");
-    assert_eq!(lines[0]["request"]["config"]["metadata"]["name"], "export");
-    assert_eq!(lines[0]["response"]["pod_sandbox_id"], pod.as_str());
-    assert!(lines[0]["started_at_ns"].as_u64().unwrap() > 1_600_000_000_000_000_000);
-    assert!(lines[0]["duration_us"].is_u64());
-    assert_eq!(lines[1]["code"], "UNKNOWN");
-    assert_eq!(
-        lines[1]["message"],
-        "an error occurred when try to find sandbox \"\": Prefix can't be empty"
-    );
-    assert_eq!(lines[1]["response"], serde_json::Value::Null);
+    for profile in Profile::ALL {
+        println!("profile {profile}");
+        let mut env = start_profile(profile).await;
+        let pod = env.run_pod(pod_config("export")).await;
+        let _ = env
+            .rt
+            .stop_pod_sandbox(StopPodSandboxRequest {
+                pod_sandbox_id: String::new(),
+            })
+            .await;
+        let lines: Vec<serde_json::Value> = env
+            .fake
+            .journal()
+            .to_json_lines()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["number"], 1);
+        assert_eq!(lines[0]["method"], "RunPodSandbox");
+        assert_eq!(lines[0]["service"], "runtime.v1.RuntimeService");
+        assert_eq!(lines[0]["code"], "OK");
+        assert_eq!(lines[0]["request"]["config"]["metadata"]["name"], "export");
+        assert_eq!(lines[0]["response"]["pod_sandbox_id"], pod.as_str());
+        assert!(lines[0]["started_at_ns"].as_u64().unwrap() > 1_600_000_000_000_000_000);
+        assert!(lines[0]["duration_us"].is_u64());
+        assert_eq!(lines[1]["code"], "UNKNOWN");
+        assert_eq!(
+            lines[1]["message"],
+            match profile {
+                Profile::Containerd23 => {
+                    "an error occurred when try to find sandbox \"\": prefix can't be empty"
+                }
+                Profile::Containerd16 => {
+                    "an error occurred when try to find sandbox \"\": Prefix can't be empty"
+                }
+            }
+        );
+        assert_eq!(lines[1]["response"], serde_json::Value::Null);
+    }
 }
 
 #[tokio::test]
