@@ -1009,6 +1009,6 @@ when = { config = { metadata = { name = "web" } } }
         );
         let err = Config::parse("[[images]]\nreference = \"UPPER/Case\"\n").unwrap_err();
         assert_eq!(err.line, Some(1));
-        assert!(err.message.ends_with("invalid image reference \"UPPER/Case\": invalid reference format: repository name must be lowercase\n"), "{err}");
+        assert!(err.message.ends_with("invalid image reference \"UPPER/Case\": invalid reference format: repository name (Case) must be lowercase\n"), "{err}");
     }
 }

@@ -69,7 +69,7 @@ impl Runtime {
         let policy = self.settings.pull_policy;
         self.store
             .write(|s| s.images.pull(reference, policy))
-            .map_err(|e| CriError::unknown(e.describe(self.dialect().pull_resolve_names_reference)))
+            .map_err(|e| CriError::unknown(e.describe(self.settings.profile)))
     }
 
     /// RemoveImage: removes every tag of the image any reference names; absent is OK.

@@ -67,17 +67,7 @@ impl Runtime {
                 go_json_string(self.dialect().golang_version),
             );
             info.insert("config".into(), self.config_json().to_string());
-            info.insert(
-                "cniconfig".into(),
-                serde_json::json!({
-                    "PluginDirs": ["/opt/cni/bin"],
-                    "PluginConfDir": "/etc/cni/net.d",
-                    "PluginMaxConfNum": 1,
-                    "Prefix": "eth",
-                    "Networks": [],
-                })
-                .to_string(),
-            );
+            info.insert("cniconfig".into(), self.cni_config_json().to_string());
             info.insert("lastCNILoadStatus".into(), cni_status.clone());
             info.insert("lastCNILoadStatus.default".into(), cni_status);
         }
@@ -114,25 +104,117 @@ impl Runtime {
 
     fn config_json(&self) -> serde_json::Value {
         let s = &self.settings;
+        let root_dir = format!("{}/io.containerd.grpc.v1.cri", s.containerd_root);
+        let drain = crate::exec::go_duration(s.drain_exec_sync_io_timeout);
+        if !self.dialect().split_cri_config {
+            return serde_json::json!({
+                "containerd": {
+                    "snapshotter": "overlayfs",
+                    "defaultRuntimeName": "runc",
+                    "runtimes": {"runc": {"runtimeType": "io.containerd.runc.v2"}},
+                },
+                "cni": {"binDir": "/opt/cni/bin", "confDir": "/etc/cni/net.d"},
+                "registry": {},
+                "enableSelinux": false,
+                "sandboxImage": s.sandbox_image,
+                "statsCollectPeriod": 10,
+                "streamServerAddress": "127.0.0.1",
+                "streamServerPort": "0",
+                "enableTLSStreaming": false,
+                "maxContainerLogSize": s.max_container_log_line_size,
+                "restrictOOMScoreAdj": true,
+                "drainExecSyncIOTimeout": drain,
+                "containerdRootDir": s.containerd_root,
+                "rootDir": root_dir,
+            });
+        }
+        // containerd 2.3's runtime config with its defaults, as measured (the paths of a
+        // default install; restrictOOMScoreAdj as the suite's hosts need it).
         serde_json::json!({
             "containerd": {
-                "snapshotter": "overlayfs",
                 "defaultRuntimeName": "runc",
-                "runtimes": {"runc": {"runtimeType": "io.containerd.runc.v2"}},
+                "runtimes": {"runc": {
+                    "runtimeType": "io.containerd.runc.v2",
+                    "runtimePath": "",
+                    "PodAnnotations": null,
+                    "ContainerAnnotations": null,
+                    "options": {
+                        "BinaryName": "", "CriuImagePath": "", "CriuWorkPath": "",
+                        "IoGid": 0, "IoUid": 0, "NoNewKeyring": false, "Root": "",
+                        "ShimCgroup": "", "SystemdCgroup": false,
+                    },
+                    "privileged_without_host_devices": false,
+                    "privileged_without_host_devices_all_devices_allowed": false,
+                    "cgroupWritable": false,
+                    "baseRuntimeSpec": "",
+                    "cniConfDir": "",
+                    "cniMaxConfNum": 0,
+                    "snapshotter": "",
+                    "sandboxer": "podsandbox",
+                    "io_type": "",
+                }},
+                "ignoreBlockIONotEnabledErrors": false,
+                "ignoreRdtNotEnabledErrors": false,
             },
-            "cni": {"binDir": "/opt/cni/bin", "confDir": "/etc/cni/net.d"},
-            "registry": {},
+            "cni": {
+                "binDir": "", "binDirs": ["/opt/cni/bin"], "confDir": "/etc/cni/net.d",
+                "maxConfNum": 1, "setupSerially": false, "confTemplate": "", "ipPref": "",
+                "useInternalLoopback": false,
+            },
             "enableSelinux": false,
-            "sandboxImage": s.sandbox_image,
-            "statsCollectPeriod": 10,
-            "streamServerAddress": "127.0.0.1",
-            "streamServerPort": "0",
-            "enableTLSStreaming": false,
-            "maxContainerLogSize": s.max_container_log_line_size,
+            "selinuxCategoryRange": 1024,
+            "maxContainerLogLineSize": s.max_container_log_line_size,
+            "disableApparmor": false,
             "restrictOOMScoreAdj": true,
-            "drainExecSyncIOTimeout": crate::exec::go_duration(s.drain_exec_sync_io_timeout),
+            "disableProcMount": false,
+            "unsetSeccompProfile": "",
+            "tolerateMissingHugetlbController": true,
+            "disableHugetlbController": true,
+            "device_ownership_from_security_context": false,
+            "ignoreImageDefinedVolumes": false,
+            "netnsMountsUnderStateDir": false,
+            "enableUnprivilegedPorts": true,
+            "enableUnprivilegedICMP": true,
+            "enableCDI": true,
+            "cdiSpecDirs": ["/etc/cdi", "/var/run/cdi"],
+            "drainExecSyncIOTimeout": drain,
+            "ignoreDeprecationWarnings": null,
+            "statsCollectPeriod": "",
+            "statsRetentionPeriod": "",
+            "enableCRIU": true,
+            "enableExperimentalRestoreViaCreate": false,
             "containerdRootDir": s.containerd_root,
-            "rootDir": format!("{}/io.containerd.grpc.v1.cri", s.containerd_root),
+            "containerdEndpoint": "/run/containerd/containerd.sock",
+            "rootDir": root_dir,
+            "stateDir": "/run/containerd/io.containerd.grpc.v1.cri",
+        })
+    }
+
+    /// Status verbose `cniconfig`: go-cni's view; 2.3 always lists its loopback network.
+    fn cni_config_json(&self) -> serde_json::Value {
+        let networks = if self.dialect().split_cri_config {
+            let source = "{\n\"cniVersion\": \"0.3.1\",\n\"name\": \"cni-loopback\",\n\"plugins\": [{\n  \"type\": \"loopback\"\n}]\n}";
+            serde_json::json!([{
+                "Config": {
+                    "Name": "cni-loopback",
+                    "CNIVersion": "0.3.1",
+                    "Plugins": [{
+                        "Network": {"ipam": {}, "type": "loopback"},
+                        "Source": "{\"type\":\"loopback\"}",
+                    }],
+                    "Source": source,
+                },
+                "IFName": "lo",
+            }])
+        } else {
+            serde_json::json!([])
+        };
+        serde_json::json!({
+            "PluginDirs": ["/opt/cni/bin"],
+            "PluginConfDir": "/etc/cni/net.d",
+            "PluginMaxConfNum": 1,
+            "Prefix": "eth",
+            "Networks": networks,
         })
     }
 

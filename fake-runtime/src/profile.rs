@@ -119,6 +119,9 @@ pub(crate) struct Dialect {
     /// CreateContainer without a sandbox config: containerd 1.6 crashes the call (the
     /// fake answers with its own text); 2.3 checks it.
     pub missing_sandbox_config: &'static str,
+    /// An uppercase repository path names it (`repository name (Case) must be lowercase`,
+    /// 2.3's distribution/reference) or not (1.6).
+    pub lowercase_error_names_repository: bool,
     /// PullImage offline: 1.6 names the reference (`failed to resolve reference "R"`),
     /// 2.3 does not (`failed to resolve image`).
     pub pull_resolve_names_reference: bool,
@@ -137,6 +140,10 @@ pub(crate) struct Dialect {
     pub newer_rpcs: bool,
     /// Status carries the `ContainerdHasNoDeprecationWarnings` condition.
     pub deprecation_condition: bool,
+    /// Status verbose `config` is 2.3's runtime config (`maxContainerLogLineSize`, the
+    /// runtimes' options, no image or streaming keys, which moved to other plugins) and
+    /// `cniconfig` lists the built-in loopback network; 1.6 shows its single CRI config.
+    pub split_cri_config: bool,
     /// PodSandboxStatus always returns the `info` key, verbose or not.
     pub sandbox_info_always: bool,
     /// The verbose sandbox info has `runtimeHandler` (1.6) or `sandboxMetadata` (2.3).
@@ -156,6 +163,7 @@ static CONTAINERD_16: Dialect = Dialect {
     stopped_sandbox_create: StoppedSandboxCreate::NoRunningTask,
     create_image_error_prefix: "",
     missing_sandbox_config: "sandbox config must be set in the CreateContainer request",
+    lowercase_error_names_repository: false,
     pull_resolve_names_reference: true,
     sandbox_start_prefix: false,
     runtime_handler_names_sandbox: false,
@@ -163,6 +171,7 @@ static CONTAINERD_16: Dialect = Dialect {
     stream_upgrade_counts_headers: false,
     newer_rpcs: false,
     deprecation_condition: false,
+    split_cri_config: false,
     sandbox_info_always: false,
     sandbox_info_has_metadata: false,
 };
@@ -180,6 +189,7 @@ static CONTAINERD_23: Dialect = Dialect {
     stopped_sandbox_create: StoppedSandboxCreate::NotRunning,
     create_image_error_prefix: "failed to check if this is a checkpoint image: ",
     missing_sandbox_config: "pod sandbox config must include metadata",
+    lowercase_error_names_repository: true,
     pull_resolve_names_reference: false,
     sandbox_start_prefix: true,
     runtime_handler_names_sandbox: true,
@@ -187,6 +197,7 @@ static CONTAINERD_23: Dialect = Dialect {
     stream_upgrade_counts_headers: true,
     newer_rpcs: true,
     deprecation_condition: true,
+    split_cri_config: true,
     sandbox_info_always: true,
     sandbox_info_has_metadata: true,
 };

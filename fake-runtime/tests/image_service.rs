@@ -158,16 +158,25 @@ async fn pulls_are_simulated_by_default_and_fail_like_offline_containerd_when_as
             .id,
         image_ref
     );
-    assert_status(
-        env.img
-            .pull_image(PullImageRequest {
-                image: spec("UPPER/Case:1"),
-                ..Default::default()
-            })
-            .await,
-        Code::Unknown,
-        "failed to parse image reference \"UPPER/Case:1\": invalid reference format: repository name must be lowercase",
-    );
+    for profile in Profile::ALL {
+        let mut env = start_profile(profile).await;
+        let lowercase = match profile {
+            Profile::Containerd23 => "repository name (Case) must be lowercase",
+            Profile::Containerd16 => "repository name must be lowercase",
+        };
+        assert_status(
+            env.img
+                .pull_image(PullImageRequest {
+                    image: spec("UPPER/Case:1"),
+                    ..Default::default()
+                })
+                .await,
+            Code::Unknown,
+            &format!(
+                "failed to parse image reference \"UPPER/Case:1\": invalid reference format: {lowercase}"
+            ),
+        );
+    }
     assert_status(
         env.img
             .pull_image(PullImageRequest {

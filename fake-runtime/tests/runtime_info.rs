@@ -167,14 +167,28 @@ async fn status_reports_each_releases_conditions_and_verbose_info() {
         };
         assert_eq!(verbose.info["golang"], golang);
         let config: serde_json::Value = serde_json::from_str(&verbose.info["config"]).unwrap();
-        assert_eq!(config["maxContainerLogSize"], 16384);
-        assert_eq!(
-            config["sandboxImage"],
-            match profile {
-                Profile::Containerd23 => "registry.k8s.io/pause:3.10.2",
-                Profile::Containerd16 => "registry.k8s.io/pause:3.6",
+        let cni: serde_json::Value = serde_json::from_str(&verbose.info["cniconfig"]).unwrap();
+        match profile {
+            Profile::Containerd23 => {
+                // 2.3 shows its runtime config only: the image and streaming settings
+                // moved to other plugins.
+                assert_eq!(config["maxContainerLogLineSize"], 16384);
+                assert_eq!(
+                    config["containerd"]["runtimes"]["runc"]["sandboxer"],
+                    "podsandbox"
+                );
+                for moved in ["maxContainerLogSize", "sandboxImage", "streamServerPort"] {
+                    assert_eq!(config.get(moved), None, "{moved}");
+                }
+                assert_eq!(cni["Networks"][0]["Config"]["Name"], "cni-loopback");
+                assert_eq!(cni["Networks"][0]["IFName"], "lo");
             }
-        );
+            Profile::Containerd16 => {
+                assert_eq!(config["maxContainerLogSize"], 16384);
+                assert_eq!(config["sandboxImage"], "registry.k8s.io/pause:3.6");
+                assert_eq!(cni["Networks"], serde_json::json!([]));
+            }
+        }
 
         let mut offline = start_with(
             cri_fake::FakeRuntime::builder()

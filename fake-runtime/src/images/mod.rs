@@ -547,7 +547,9 @@ mod tests {
         );
         assert_eq!(
             Image::builder("UPPER:1").build(),
-            Err(ReferenceError::NameNotLowercase)
+            Err(ReferenceError::NameNotLowercase {
+                remote: "library/UPPER".into()
+            })
         );
     }
 

@@ -24,6 +24,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::profile::Profile;
+
 /// The longest repository name (domain and path) the grammar accepts.
 const NAME_TOTAL_LENGTH_MAX: usize = 255;
 /// Docker Hub's domain in normalised names.
@@ -89,15 +91,20 @@ static GO_DIGEST: LazyLock<Regex> =
 
 /// Why a string is not a valid image reference.
 ///
-/// `Display` is exactly the text of docker/distribution (and go-digest) as containerd 1.6
-/// reports it after its own prefix, e.g. `failed to parse image reference "": <this>`.
+/// `Display` is exactly the text of docker/distribution (and go-digest) as the default
+/// profile's containerd reports it after its own prefix, e.g. `failed to parse image
+/// reference "": <this>`; [`describe`](Self::describe) gives another profile's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReferenceError {
     /// `invalid reference format`: the string does not follow the grammar (also `""`).
     InvalidFormat,
-    /// `invalid reference format: repository name must be lowercase` (docker's normalisation
-    /// found an uppercase letter in the repository path, e.g. `UPPER/Case:1`).
-    NameNotLowercase,
+    /// Docker's normalisation found an uppercase letter in the repository path (e.g.
+    /// `Case` in `UPPER/Case:1`): `invalid reference format: repository name (Case) must be
+    /// lowercase` (2.3; 1.6's older distribution does not name it).
+    NameNotLowercase {
+        /// The repository path after the domain (`library/` added for familiar names).
+        remote: String,
+    },
     /// `repository name must be lowercase` (the grammar's own check; only reachable through
     /// inputs the normalisation did not catch).
     NameContainsUppercase,
@@ -114,13 +121,28 @@ pub enum ReferenceError {
     DigestUnsupported,
 }
 
+impl ReferenceError {
+    /// The text as containerd of `profile` reports it.
+    pub fn describe(&self, profile: Profile) -> String {
+        match self {
+            ReferenceError::NameNotLowercase { .. }
+                if !profile.dialect().lowercase_error_names_repository =>
+            {
+                "invalid reference format: repository name must be lowercase".to_owned()
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for ReferenceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReferenceError::InvalidFormat => f.write_str("invalid reference format"),
-            ReferenceError::NameNotLowercase => {
-                f.write_str("invalid reference format: repository name must be lowercase")
-            }
+            ReferenceError::NameNotLowercase { remote } => write!(
+                f,
+                "invalid reference format: repository name ({remote}) must be lowercase"
+            ),
             ReferenceError::NameContainsUppercase => {
                 f.write_str("repository name must be lowercase")
             }
@@ -230,7 +252,9 @@ fn parse_normalized_named(s: &str) -> Result<Parsed, ReferenceError> {
     let (domain, remainder) = split_docker_domain(s);
     let remote_name = remainder.split(':').next().unwrap_or_default();
     if remote_name.to_lowercase() != remote_name {
-        return Err(ReferenceError::NameNotLowercase);
+        return Err(ReferenceError::NameNotLowercase {
+            remote: remote_name.to_owned(),
+        });
     }
     parse(&format!("{domain}/{remainder}"))
 }
@@ -383,11 +407,11 @@ mod tests {
             ("", "invalid reference format"),
             (
                 "UPPER/Case:1",
-                "invalid reference format: repository name must be lowercase",
+                "invalid reference format: repository name (Case) must be lowercase",
             ),
             (
                 "UPPER:x",
-                "invalid reference format: repository name must be lowercase",
+                "invalid reference format: repository name (library/UPPER) must be lowercase",
             ),
             ("busybox:", "invalid reference format"),
             ("busybox:-x", "invalid reference format"),
@@ -413,6 +437,15 @@ mod tests {
             format!(
                 "error: invalid repository name ({HEX64}), cannot specify 64-byte hexadecimal strings"
             )
+        );
+        let lowercase = NormalizedRef::parse("UPPER/Case:1").unwrap_err();
+        assert_eq!(
+            lowercase.describe(Profile::Containerd16),
+            "invalid reference format: repository name must be lowercase"
+        );
+        assert_eq!(
+            lowercase.describe(Profile::Containerd23),
+            lowercase.to_string()
         );
         let tag129 = format!("busybox:{}", "t".repeat(129));
         assert_eq!(normalized(&tag129), "error: invalid reference format");

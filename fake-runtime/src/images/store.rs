@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use super::reference::{NormalizedRef, ReferenceError, validate_digest};
 use super::{DOCKER_DEFAULT_PATH, Image, Rootfs, builtin_catalog, sha256_hex, sort_references};
+use crate::profile::Profile;
 
 /// The DNS server of the reference machine, which appears in offline pull errors
 /// (`lookup registry-1.docker.io on 10.255.255.53:53: no such host`).
@@ -131,14 +132,15 @@ pub enum PullError {
 }
 
 impl PullError {
-    /// The message. containerd 1.6 names the reference after `failed to resolve
-    /// reference` (`names_reference`); 2.3 writes `failed to resolve image` instead.
-    pub fn describe(&self, names_reference: bool) -> String {
+    /// The message of containerd of `profile`: 1.6 names the reference after `failed
+    /// to resolve reference`, 2.3 writes `failed to resolve image` instead.
+    pub fn describe(&self, profile: Profile) -> String {
         match self {
             PullError::InvalidReference { reference, error } => {
                 format!(
-                    "failed to parse image reference {}: {error}",
-                    go_quote(reference)
+                    "failed to parse image reference {}: {}",
+                    go_quote(reference),
+                    error.describe(profile)
                 )
             }
             PullError::Unreachable {
@@ -147,7 +149,7 @@ impl PullError {
                 cause,
             } => {
                 let quoted = go_quote(reference);
-                let resolve = if names_reference {
+                let resolve = if profile.dialect().pull_resolve_names_reference {
                     format!("failed to resolve reference {quoted}")
                 } else {
                     "failed to resolve image".to_owned()
@@ -162,10 +164,10 @@ impl PullError {
     }
 }
 
-/// containerd 1.6's wording.
+/// The default profile's wording.
 impl fmt::Display for PullError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe(true))
+        f.write_str(&self.describe(Profile::default()))
     }
 }
 
@@ -767,6 +769,7 @@ mod tests {
         assert_eq!(ImageStore::new(Vec::new()).usage(), (0, 0));
     }
 
+    /// containerd 1.6's text of an offline pull.
     fn offline_message(reference: &str, url: &str, host: &str) -> String {
         format!(
             "failed to pull and unpack image \"{reference}\": failed to resolve reference \
@@ -779,7 +782,10 @@ mod tests {
     fn offline_pulls_fail_like_containerd_even_for_present_images() {
         let mut store = catalog_store();
         let pull = |store: &mut ImageStore, r: &str| {
-            store.pull(r, PullPolicy::Offline).unwrap_err().to_string()
+            store
+                .pull(r, PullPolicy::Offline)
+                .unwrap_err()
+                .describe(Profile::Containerd16)
         };
         assert_eq!(
             pull(&mut store, "docker.io/library/alpine:3.19"),
@@ -867,10 +873,16 @@ mod tests {
             PullPolicy::Offline,
         ] {
             let mut store = catalog_store();
+            let upper = store.pull("UPPER/Case:1", policy).unwrap_err();
             assert_eq!(
-                store.pull("UPPER/Case:1", policy).unwrap_err().to_string(),
+                upper.describe(Profile::Containerd16),
                 "failed to parse image reference \"UPPER/Case:1\": invalid reference format: \
                  repository name must be lowercase"
+            );
+            assert_eq!(
+                upper.to_string(),
+                "failed to parse image reference \"UPPER/Case:1\": invalid reference format: \
+                 repository name (Case) must be lowercase"
             );
             assert_eq!(
                 store.pull("", policy).unwrap_err().to_string(),
@@ -913,7 +925,7 @@ mod tests {
             store
                 .pull("alpine:3.19", PullPolicy::CatalogOnly)
                 .unwrap_err()
-                .to_string(),
+                .describe(Profile::Containerd16),
             offline_message(
                 "docker.io/library/alpine:3.19",
                 "https://registry-1.docker.io/v2/library/alpine/manifests/3.19",
