@@ -12,8 +12,9 @@ use crate::check::Check;
 use crate::ctx::Target;
 use crate::runner::{self, Outcome, Report};
 
-/// Differences between the fake and containerd 1.6 that are deliberate, with the
-/// reason. Each entry is (`area::check`, observation key or `*` for all of the check).
+/// Differences between the fake and the containerd release it imitates that are
+/// deliberate, with the reason. Each entry is (`area::check`, observation key or `*` for
+/// all of the check).
 pub const DEVIATIONS: &[(&str, &str, &str)] = &[];
 
 /// One observable difference.
@@ -190,10 +191,12 @@ pub async fn compare(
         .collect();
     let mut a_report = Report {
         target: a.1.endpoint.clone(),
+        profile: a.1.profile.to_string(),
         checks: Vec::new(),
     };
     let mut b_report = Report {
         target: b.1.endpoint.clone(),
+        profile: b.1.profile.to_string(),
         checks: Vec::new(),
     };
     for check in &selected {

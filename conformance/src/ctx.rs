@@ -6,6 +6,7 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cri_fake::Profile;
 use cri_proto::v1::*;
 use cri_proto::{ImageServiceClient, RuntimeServiceClient};
 use tonic::transport::Channel;
@@ -21,7 +22,12 @@ pub const RUN_LABEL: &str = "cri-conformance.run";
 pub struct Target {
     /// The endpoint (`unix:///...`, `tcp://...`), for reports.
     pub endpoint: String,
-    /// The sandbox image the runtime uses.
+    /// Which containerd release the target is (or, for the fake, imitates). Wherever
+    /// containerd 1.6.20 and 2.3.4 answer differently, a check expects the answer of this
+    /// release (see [`Ctx::per_profile`]); everywhere else both answer alike.
+    pub profile: Profile,
+    /// The sandbox image the runtime uses (by default the release's:
+    /// [`Profile::sandbox_image`]).
     pub sandbox_image: String,
     /// A busybox image present on the target (`PATH=/bin`, cmd `sh`).
     pub test_image: String,
@@ -32,15 +38,97 @@ pub struct Target {
 }
 
 impl Target {
-    /// The defaults for a target at `endpoint` prepared like `conformance/containerd/`.
-    pub fn new(endpoint: impl Into<String>) -> Self {
+    /// The defaults for a target at `endpoint` running containerd release `profile`,
+    /// prepared like `conformance/containerd/`: the release's sandbox image, the busybox
+    /// test image, no registry, host-network pods.
+    ///
+    /// ```
+    /// use cri_conformance::Target;
+    /// use cri_fake::Profile;
+    ///
+    /// let target = Target::new("unix:///run/containerd/containerd.sock", Profile::Containerd16);
+    /// assert_eq!(target.sandbox_image, "registry.k8s.io/pause:3.6");
+    /// let target = Target::new("unix:///run/containerd/containerd.sock", Profile::Containerd23);
+    /// assert_eq!(target.sandbox_image, "registry.k8s.io/pause:3.10.2");
+    /// ```
+    pub fn new(endpoint: impl Into<String>, profile: Profile) -> Self {
         Self {
             endpoint: endpoint.into(),
-            sandbox_image: "registry.k8s.io/pause:3.6".into(),
+            profile,
+            sandbox_image: profile.sandbox_image().into(),
             test_image: "docker.io/library/busybox:1.36".into(),
             can_pull: false,
             host_network: true,
         }
+    }
+}
+
+/// The containerd release a `VersionResponse.runtime_version` names: `1.6…` (Debian's
+/// `1.6.20~ds1`, upstream's `v1.6.20`) is [`Profile::Containerd16`], `2.…`/`v2.…` is
+/// [`Profile::Containerd23`] (the 2.x release the expected values were measured on);
+/// anything else is unknown.
+///
+/// ```
+/// use cri_conformance::ctx::profile_for_runtime_version;
+/// use cri_fake::Profile;
+///
+/// assert_eq!(profile_for_runtime_version("1.6.20~ds1"), Some(Profile::Containerd16));
+/// assert_eq!(profile_for_runtime_version("v2.3.4"), Some(Profile::Containerd23));
+/// assert_eq!(profile_for_runtime_version("1.7.2"), None);
+/// ```
+pub fn profile_for_runtime_version(runtime_version: &str) -> Option<Profile> {
+    let version = runtime_version.strip_prefix('v').unwrap_or(runtime_version);
+    if version == "1.6" || version.starts_with("1.6.") {
+        Some(Profile::Containerd16)
+    } else if version.starts_with("2.") {
+        Some(Profile::Containerd23)
+    } else {
+        None
+    }
+}
+
+/// Why [`detect_profile`] could not tell the target's release.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// The Version call failed.
+    #[error("Version failed: {0}")]
+    Version(#[from] cri_client::Error),
+    /// The runtime version names no release the suite knows.
+    #[error(
+        "cannot tell the containerd release from Version (runtime_name {runtime_name:?}, runtime_version {runtime_version:?})"
+    )]
+    UnknownRelease {
+        /// `VersionResponse.runtime_name`.
+        runtime_name: String,
+        /// `VersionResponse.runtime_version`.
+        runtime_version: String,
+    },
+}
+
+/// Asks the runtime behind `client` for its Version and tells its release from
+/// `runtime_version` (see [`profile_for_runtime_version`]).
+pub async fn detect_profile(client: &cri_client::Client) -> Result<Profile, DetectError> {
+    let version = client.version().await?;
+    profile_for_runtime_version(&version.runtime_version).ok_or(DetectError::UnknownRelease {
+        runtime_name: version.runtime_name,
+        runtime_version: version.runtime_version,
+    })
+}
+
+/// What a call is expected to answer where the releases differ in kind (one answers, the
+/// other fails), for [`Ctx::expect_outcome`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// The call succeeds.
+    Ok,
+    /// The call fails with exactly this code and message.
+    Error(Code, String),
+}
+
+impl Expected {
+    /// [`Expected::Error`] with `message`.
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Expected::Error(code, message.into())
     }
 }
 
@@ -80,6 +168,26 @@ impl Ctx {
             log_dir,
             observations: Vec::new(),
         })
+    }
+
+    /// The containerd release the target is (or imitates).
+    pub fn profile(&self) -> Profile {
+        self.target.profile
+    }
+
+    /// The expected value for the target's release: `containerd_16` for containerd 1.6.20,
+    /// `containerd_23` for 2.3.4. Checks state both wherever the releases differ.
+    ///
+    /// ```no_run
+    /// # async fn check(ctx: &mut cri_conformance::Ctx) -> cri_conformance::CheckResult {
+    /// let text = ctx.per_profile("Prefix can't be empty", "prefix can't be empty");
+    /// # let _ = text; Ok(()) }
+    /// ```
+    pub fn per_profile<T>(&self, containerd_16: T, containerd_23: T) -> T {
+        match self.target.profile {
+            Profile::Containerd16 => containerd_16,
+            Profile::Containerd23 => containerd_23,
+        }
     }
 
     /// This run's id (labels, names).
@@ -324,14 +432,37 @@ impl Ctx {
             .map_err(|s| unexpected("ExecSync", &s))
     }
 
-    /// StopPodSandbox.
+    /// StopPodSandbox, then (when it succeeded) up to 5 s for the sandbox to leave READY.
+    ///
+    /// containerd 2.3 marks the sandbox NOTREADY from its exit monitor, a moment after
+    /// StopPodSandbox has returned (measured: a CreateContainer or a READY filter right
+    /// after the stop still sees it ready now and then); 1.6 and the fake update it
+    /// before answering. Checks observe the settled state.
     pub async fn stop_pod(&mut self, id: &str) -> Result<(), Status> {
         self.rt
             .stop_pod_sandbox(StopPodSandboxRequest {
                 pod_sandbox_id: id.into(),
             })
-            .await
-            .map(|_| ())
+            .await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let status = self
+                .rt
+                .pod_sandbox_status(PodSandboxStatusRequest {
+                    pod_sandbox_id: id.into(),
+                    verbose: false,
+                })
+                .await;
+            let ready = status.is_ok_and(|s| {
+                s.into_inner()
+                    .status
+                    .is_some_and(|s| s.state == PodSandboxState::SandboxReady as i32)
+            });
+            if !ready || tokio::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// RemovePodSandbox.
@@ -537,6 +668,23 @@ impl Ctx {
                 s.message()
             ))
         })
+    }
+
+    /// Expects `result` to be `expected` (a success, or exactly an error); records the
+    /// outcome. Returns the value when a success was expected and observed, `None` when
+    /// the expected error was observed.
+    pub fn expect_outcome<T: Debug>(
+        &mut self,
+        key: &str,
+        result: Result<T, Status>,
+        expected: Expected,
+    ) -> Result<Option<T>, Failure> {
+        match expected {
+            Expected::Ok => self.expect_ok(key, result).map(Some),
+            Expected::Error(code, message) => self
+                .expect_error(key, result, code, &message)
+                .map(|()| None),
+        }
     }
 
     /// Expects `observed == expected`; records the observed value.

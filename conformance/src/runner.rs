@@ -49,6 +49,9 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 pub struct Report {
     /// The target's endpoint.
     pub target: String,
+    /// The containerd release the target was taken for (`containerd-1.6`,
+    /// `containerd-2.3`): whose answers the checks expected.
+    pub profile: String,
     /// Every check run, in order.
     pub checks: Vec<CheckReport>,
 }
@@ -89,7 +92,7 @@ impl Report {
 
     /// A table: one line per check, then the summary line.
     pub fn to_table(&self) -> String {
-        let mut out = format!("target: {}\n", self.target);
+        let mut out = format!("target: {} ({})\n", self.target, self.profile);
         for check in &self.checks {
             let (tag, detail) = match &check.outcome {
                 Outcome::Pass => ("pass", String::new()),
@@ -112,6 +115,7 @@ impl Report {
         let (passed, failed, skipped) = self.counts();
         serde_json::json!({
             "target": self.target,
+            "profile": self.profile,
             "checks": self.checks,
             "passed": passed,
             "failed": failed,
@@ -177,6 +181,7 @@ pub async fn run(
     }
     Report {
         target: target.endpoint.clone(),
+        profile: target.profile.to_string(),
         checks: reports,
     }
 }

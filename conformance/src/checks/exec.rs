@@ -3,7 +3,7 @@
 use cri_proto::v1::*;
 use tonic::Code;
 
-use super::{SLEEP_FOREVER, mask_quoted_ids};
+use super::{SLEEP_FOREVER, empty_prefix, mask_quoted_ids, oci_suffix};
 use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
@@ -48,10 +48,12 @@ fn texts(response: &ExecSyncResponse) -> (String, String, i32) {
     )
 }
 
-/// The text of an exec that runc could not start.
-fn exec_start_error(detail: &str) -> String {
+/// The text of an exec that runc could not start (ending in `: unknown` in containerd
+/// 1.6 only).
+fn exec_start_error(ctx: &Ctx, detail: &str) -> String {
+    let suffix = oci_suffix(ctx);
     format!(
-        "failed to exec in container: failed to start exec \"<id>\": OCI runtime exec failed: exec failed: {detail}: unknown"
+        "failed to exec in container: failed to start exec \"<id>\": OCI runtime exec failed: exec failed: {detail}{suffix}"
     )
 }
 
@@ -186,6 +188,7 @@ async fn nonexistent_command_fails_to_start_with_the_exec_id(ctx: &mut Ctx) -> C
         mask_quoted_ids(exec),
         Code::Unknown,
         &exec_start_error(
+            ctx,
             "unable to start container process: exec: \"nonexistent-cmd\": executable file not found in $PATH",
         ),
     )
@@ -198,7 +201,10 @@ async fn nonexistent_absolute_path_fails_with_no_such_file(ctx: &mut Ctx) -> Che
         "ExecSync /no/such",
         mask_quoted_ids(exec),
         Code::Unknown,
-        &exec_start_error("unable to start container process: exec: \"/no/such\": stat /no/such: no such file or directory"),
+        &exec_start_error(
+            ctx,
+            "unable to start container process: exec: \"/no/such\": stat /no/such: no such file or directory",
+        ),
     )
 }
 
@@ -210,6 +216,7 @@ async fn non_executable_file_fails_with_permission_denied(ctx: &mut Ctx) -> Chec
         mask_quoted_ids(exec),
         Code::Unknown,
         &exec_start_error(
+            ctx,
             "unable to start container process: exec: \"/etc/passwd\": permission denied",
         ),
     )
@@ -222,7 +229,7 @@ async fn empty_command_fails_with_args_must_not_be_empty(ctx: &mut Ctx) -> Check
         "ExecSync []",
         mask_quoted_ids(exec),
         Code::Unknown,
-        &exec_start_error("args must not be empty"),
+        &exec_start_error(ctx, "args must not be empty"),
     )
 }
 
@@ -234,6 +241,7 @@ async fn empty_string_command_is_not_found_in_path(ctx: &mut Ctx) -> CheckResult
         mask_quoted_ids(exec),
         Code::Unknown,
         &exec_start_error(
+            ctx,
             "unable to start container process: exec: \"\": executable file not found in $PATH",
         ),
     )
@@ -282,10 +290,9 @@ async fn exec_in_a_nonexistent_container_is_not_found(ctx: &mut Ctx) -> CheckRes
 
 async fn exec_with_an_empty_id_says_prefix_cant_be_empty(ctx: &mut Ctx) -> CheckResult {
     let exec = ctx.exec("", &["true"], 5).await;
-    ctx.expect_error(
-        "ExecSync on \"\"",
-        exec,
-        Code::Unknown,
-        "failed to exec in container: failed to find container \"\" in store: Prefix can't be empty",
-    )
+    let text = format!(
+        "failed to exec in container: failed to find container \"\" in store: {}",
+        empty_prefix(ctx)
+    );
+    ctx.expect_error("ExecSync on \"\"", exec, Code::Unknown, &text)
 }

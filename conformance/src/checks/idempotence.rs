@@ -4,6 +4,8 @@ use cri_proto::v1::*;
 use tonic::Code;
 
 use super::SLEEP_FOREVER;
+use super::container_lifecycle::stop_of_a_missing_container;
+use super::sandbox::stop_of_a_missing_sandbox;
 use crate::check::{Area, Check, CheckResult};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
@@ -12,11 +14,11 @@ pub fn checks() -> Vec<Check> {
     checks![Area::Idempotence =>
         removing_a_sandbox_twice_succeeds,
         removing_a_missing_sandbox_succeeds,
-        stopping_a_missing_sandbox_is_not_found,
+        stopping_a_missing_sandbox_is_not_found_in_1_6_and_ok_in_2_3,
         stopping_a_container_twice_succeeds,
         removing_an_exited_container_twice_succeeds,
         removing_a_missing_container_succeeds,
-        stopping_a_missing_container_is_not_found,
+        stopping_a_missing_container_is_not_found_in_1_6_and_ok_in_2_3,
         stopping_a_sandbox_with_an_exited_container_twice_keeps_it_exited,
         reopening_a_log_twice_succeeds,
     ]
@@ -45,15 +47,14 @@ async fn removing_a_missing_sandbox_succeeds(ctx: &mut Ctx) -> CheckResult {
         .map(|_| ())
 }
 
-async fn stopping_a_missing_sandbox_is_not_found(ctx: &mut Ctx) -> CheckResult {
+async fn stopping_a_missing_sandbox_is_not_found_in_1_6_and_ok_in_2_3(
+    ctx: &mut Ctx,
+) -> CheckResult {
     let id = "0".repeat(64);
     let stop = ctx.stop_pod(&id).await;
-    ctx.expect_error(
-        "StopPodSandbox of a missing id",
-        stop,
-        Code::NotFound,
-        &format!("an error occurred when try to find sandbox \"{id}\": not found"),
-    )
+    let expected = stop_of_a_missing_sandbox(ctx, &id);
+    ctx.expect_outcome("StopPodSandbox of a missing id", stop, expected)
+        .map(|_| ())
 }
 
 async fn stopping_a_container_twice_succeeds(ctx: &mut Ctx) -> CheckResult {
@@ -94,15 +95,14 @@ async fn removing_a_missing_container_succeeds(ctx: &mut Ctx) -> CheckResult {
         .map(|_| ())
 }
 
-async fn stopping_a_missing_container_is_not_found(ctx: &mut Ctx) -> CheckResult {
+async fn stopping_a_missing_container_is_not_found_in_1_6_and_ok_in_2_3(
+    ctx: &mut Ctx,
+) -> CheckResult {
     let id = "0".repeat(64);
     let stop = ctx.stop(&id, 0).await;
-    ctx.expect_error(
-        "StopContainer of a missing id",
-        stop,
-        Code::NotFound,
-        &format!("an error occurred when try to find container \"{id}\": not found"),
-    )
+    let expected = stop_of_a_missing_container(ctx, &id);
+    ctx.expect_outcome("StopContainer of a missing id", stop, expected)
+        .map(|_| ())
 }
 
 async fn stopping_a_sandbox_with_an_exited_container_twice_keeps_it_exited(

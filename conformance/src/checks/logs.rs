@@ -10,7 +10,7 @@ use cri_proto::v1::*;
 use regex::Regex;
 use tonic::Code;
 
-use super::{LogLine, SLEEP_FOREVER, read_log};
+use super::{LogLine, SLEEP_FOREVER, empty_prefix, read_log};
 use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
@@ -364,12 +364,11 @@ async fn reopen_container_log_nonexistent_and_empty_ids(ctx: &mut Ctx) -> CheckR
         &format!("an error occurred when try to find container \"{id}\": not found"),
     )?;
     let reopen = ctx.reopen_log("").await;
-    ctx.expect_error(
-        "ReopenContainerLog \"\"",
-        reopen,
-        Code::Unknown,
-        "an error occurred when try to find container \"\": Prefix can't be empty",
-    )
+    let text = format!(
+        "an error occurred when try to find container \"\": {}",
+        empty_prefix(ctx)
+    );
+    ctx.expect_error("ReopenContainerLog \"\"", reopen, Code::Unknown, &text)
 }
 
 async fn exec_output_is_not_written_to_the_container_log(ctx: &mut Ctx) -> CheckResult {

@@ -1,5 +1,5 @@
 //! The checks, one module per area. Every check creates uniquely named, labelled
-//! objects through the [`Ctx`](crate::ctx::Ctx) (which removes them afterwards, also
+//! objects through the [`Ctx`] (which removes them afterwards, also
 //! when the check fails) and never touches anything else.
 
 use std::path::Path;
@@ -10,6 +10,7 @@ use regex::Regex;
 use tonic::Status;
 
 use crate::check::{Area, Check, Failure};
+use crate::ctx::Ctx;
 
 mod container_lifecycle;
 mod errors;
@@ -49,6 +50,17 @@ pub fn of_area(area: Area) -> Vec<Check> {
 
 /// A command that keeps a container running for the length of any check.
 const SLEEP_FOREVER: &[&str] = &["sleep", "100000"];
+
+/// What an empty id or prefix is called in every RPC that takes one: `Prefix can't be
+/// empty` in containerd 1.6, `prefix can't be empty` in 2.3.
+fn empty_prefix(ctx: &Ctx) -> &'static str {
+    ctx.per_profile("Prefix can't be empty", "prefix can't be empty")
+}
+
+/// What runc/OCI failure texts end with: `: unknown` in containerd 1.6, nothing in 2.3.
+fn oci_suffix(ctx: &Ctx) -> &'static str {
+    ctx.per_profile(": unknown", "")
+}
 
 /// Replaces every quoted 64-hex id (for example an exec id, which the check cannot know)
 /// in an error message with `"<id>"`.
