@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use cri_proto::v1::{
     Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerState,
-    ContainerStatus, ContainerStatusResponse, ImageSpec, LinuxContainerResources, PodSandboxConfig,
+    ContainerStatus, ContainerStatusResponse, ContainerUser, ImageSpec, LinuxContainerResources,
+    LinuxContainerUser, PodSandboxConfig,
 };
 use tokio::sync::watch;
 
@@ -22,6 +23,7 @@ use crate::process::pipe::{Input, Output, OutputReader};
 use crate::process::{
     ContainerSim, DnsSpec, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec, Stdio,
     UserSpec, rootfs,
+    users::{self, SpecUser, SpecUserError, UserRequest},
 };
 use crate::profile::{Dialect, StoppedSandboxCreate};
 use crate::proto_json::to_json;
@@ -291,6 +293,12 @@ impl Runtime {
                     go_quote(&id)
                 )));
             }
+            // The spec's user is built after the spec itself (its options are applied when
+            // containerd creates the container), so its failures come after the above.
+            if let Err(e) = spec_user(self.dialect(), &config, &image) {
+                s.container_names.release(&reserved_name);
+                return Err(CriError::unknown(e.create_message()));
+            }
             let log_path = if sandbox_log_dir.is_empty() || config.log_path.is_empty() {
                 String::new()
             } else {
@@ -354,12 +362,8 @@ impl Runtime {
             let sandbox = s.sandboxes.get(&record.sandbox_id);
             let sandbox_ready = sandbox.is_some_and(|sb| sb.phase == SandboxPhase::Ready);
             let sandbox_config = sandbox.map(|sb| sb.config.clone()).unwrap_or_default();
-            let image = s
-                .images
-                .list()
-                .into_iter()
-                .find(|i| i.id == record.image_id)
-                .cloned();
+            // What CreateContainer took from the image stays, even once it is removed.
+            let image = s.images.known(&record.image_id).cloned();
             let record = s
                 .containers
                 .get_mut(&id)
@@ -547,26 +551,17 @@ impl Runtime {
             .as_ref()
             .and_then(|l| l.security_context.clone())
             .unwrap_or_default();
-        let mut user = UserSpec {
-            uid: security.run_as_user.as_ref().map(|v| v.value),
-            username: (!security.run_as_username.is_empty())
-                .then(|| security.run_as_username.clone()),
-            gid: security.run_as_group.as_ref().map(|v| v.value),
-            supplemental_groups: security.supplemental_groups.clone(),
+        // The processes run as the spec's user (CreateContainer already refused a user it
+        // cannot build, so the fallback is for an image changed since).
+        let user = match spec_user(self.dialect(), config, image) {
+            Ok(user) => UserSpec {
+                uid: Some(i64::from(user.uid)),
+                username: None,
+                gid: Some(i64::from(user.gid)),
+                supplemental_groups: user.additional_gids.iter().map(|&g| i64::from(g)).collect(),
+            },
+            Err(_) => UserSpec::default(),
         };
-        if user.uid.is_none() && user.username.is_none() && !image.config.user.is_empty() {
-            let (who, group) = match image.config.user.split_once(':') {
-                Some((u, g)) => (u, Some(g)),
-                None => (image.config.user.as_str(), None),
-            };
-            match who.parse::<i64>() {
-                Ok(uid) => user.uid = Some(uid),
-                Err(_) => user.username = Some(who.to_owned()),
-            }
-            if user.gid.is_none() {
-                user.gid = group.and_then(|g| g.parse().ok());
-            }
-        }
         let capabilities = security.capabilities.clone().unwrap_or_default();
         SimSpec {
             hostname,
@@ -783,6 +778,16 @@ impl Runtime {
                 .list()
                 .into_iter()
                 .find(|i| i.id == record.image_id);
+            let dialect = self.dialect();
+            // containerd 2.3 reads the user back from the spec CreateContainer stored; a
+            // spec it cannot read gives an empty ContainerUser.
+            let user = dialect.container_status_user.then(|| {
+                let image = s.images.known(&record.image_id);
+                match image.map(|image| spec_user(dialect, &record.config, image)) {
+                    Some(Ok(user)) => container_user(&user),
+                    _ => ContainerUser::default(),
+                }
+            });
             let (image_name, image_ref) = match image {
                 Some(image) => (
                     image
@@ -811,6 +816,14 @@ impl Runtime {
                     ..Default::default()
                 }),
                 image_ref,
+                // The platform-specific config digest, kept before `image_ref` becomes the
+                // first repo digest.
+                image_id: if dialect.container_image_id {
+                    record.image_id.clone()
+                } else {
+                    String::new()
+                },
+                user,
                 reason: record.reason.clone(),
                 message: record.message.clone(),
                 labels: record.config.labels.clone(),
@@ -821,7 +834,6 @@ impl Runtime {
                     linux: Some(record.resources.clone()),
                     ..Default::default()
                 }),
-                ..Default::default()
             };
             let mut info = HashMap::new();
             if verbose {
@@ -856,7 +868,7 @@ impl Runtime {
                     .containers
                     .get(id)
                     .filter(|r| matches(r))
-                    .map(list_item)
+                    .map(|r| list_item(self.dialect(), r))
                     .into_iter()
                     .collect(),
                 None => {
@@ -866,7 +878,12 @@ impl Runtime {
                         && filter.label_selector.is_empty();
                     let mut items =
                         Vec::with_capacity(if unfiltered { s.containers.len() } else { 0 });
-                    items.extend(s.containers.values().filter(matches).map(list_item));
+                    items.extend(
+                        s.containers
+                            .values()
+                            .filter(matches)
+                            .map(|r| list_item(self.dialect(), r)),
+                    );
                     items
                 }
             }
@@ -948,7 +965,7 @@ fn mark_start_error(record: &mut ContainerRecord, message: &str) {
     record.finished_at = now_ns();
 }
 
-fn list_item(record: &ContainerRecord) -> Container {
+fn list_item(dialect: &Dialect, record: &ContainerRecord) -> Container {
     Container {
         id: record.id.clone(),
         pod_sandbox_id: record.sandbox_id.clone(),
@@ -962,8 +979,62 @@ fn list_item(record: &ContainerRecord) -> Container {
         created_at: record.created_at,
         labels: record.config.labels.clone(),
         annotations: record.config.annotations.clone(),
-        // containerd 1.6 predates this field and leaves it empty.
-        image_id: String::new(),
+        // 2.3 sets both to the config digest (it skips ContainerStatus' repo digest
+        // lookup); 1.6 predates the field.
+        image_id: if dialect.container_image_id {
+            record.image_id.clone()
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// The image's `/etc/passwd` and `/etc/group` (`None`: the image has no `/etc`).
+fn user_files(rootfs: Rootfs) -> (Option<&'static str>, Option<&'static str>) {
+    match rootfs {
+        Rootfs::Busybox => (Some(rootfs::BUSYBOX_PASSWD), Some(rootfs::BUSYBOX_GROUP)),
+        Rootfs::Pause | Rootfs::Scratch => (None, None),
+    }
+}
+
+/// The OCI spec user containerd builds for a container of `config` from `image`.
+fn spec_user(
+    dialect: &Dialect,
+    config: &ContainerConfig,
+    image: &Image,
+) -> Result<SpecUser, SpecUserError> {
+    let security = config
+        .linux
+        .as_ref()
+        .and_then(|l| l.security_context.as_ref());
+    let request = UserRequest {
+        run_as_username: security
+            .map(|s| s.run_as_username.clone())
+            .unwrap_or_default(),
+        run_as_user: security
+            .and_then(|s| s.run_as_user.as_ref())
+            .map(|v| v.value),
+        run_as_group: security
+            .and_then(|s| s.run_as_group.as_ref())
+            .map(|v| v.value),
+        supplemental_groups: security
+            .map(|s| s.supplemental_groups.clone())
+            .unwrap_or_default(),
+        supplemental_groups_policy: security.map_or(0, |s| s.supplemental_groups_policy),
+        image_user: image.config.user.clone(),
+    };
+    let (passwd, group) = user_files(image.rootfs);
+    users::spec_user(&request, passwd, group, dialect.spec_user_rules())
+}
+
+/// ContainerStatus' `user`: the spec user as containerd 2.3's `toCRIContainerUser` copies it.
+fn container_user(user: &SpecUser) -> ContainerUser {
+    ContainerUser {
+        linux: Some(LinuxContainerUser {
+            uid: i64::from(user.uid),
+            gid: i64::from(user.gid),
+            supplemental_groups: user.additional_gids.iter().map(|&g| i64::from(g)).collect(),
+        }),
     }
 }
 

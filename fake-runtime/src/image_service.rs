@@ -12,8 +12,9 @@ use crate::error::{CriError, go_quote};
 use crate::images::{Image, LookupError as ImageLookupError};
 use crate::runtime::{Runtime, now_ns};
 
-/// The CRI view of an image.
-pub fn to_proto_image(image: &Image) -> cri_proto::v1::Image {
+/// The CRI view of an image; `pinned` as the release reports it (see
+/// [`Runtime::image_pinned`]).
+pub fn to_proto_image(image: &Image, pinned: bool) -> cri_proto::v1::Image {
     let user = image.config.user.split(':').next().unwrap_or_default();
     let (uid, username) = match user.parse::<i64>() {
         Ok(uid) => (Some(Int64Value { value: uid }), String::new()),
@@ -26,6 +27,7 @@ pub fn to_proto_image(image: &Image) -> cri_proto::v1::Image {
         size: image.size,
         uid,
         username,
+        pinned,
         ..Default::default()
     }
 }
@@ -38,10 +40,31 @@ fn local_resolve_error(reference: &str, error: &ImageLookupError) -> CriError {
 }
 
 impl Runtime {
+    /// Whether ListImages and ImageStatus report `image` as pinned: in containerd 2.3 an
+    /// image is pinned when one of its references is the configured sandbox image
+    /// (`pinned_images.sandbox`, compared as written; the CRI plugin labels it so on pull
+    /// and import); containerd 1.6 never pins.
+    pub fn image_pinned(&self, image: &Image) -> bool {
+        self.dialect().pins_sandbox_image
+            && image
+                .references()
+                .any(|reference| *reference == self.settings.sandbox_image)
+    }
+
+    /// The CRI view of `image` with this runtime's pinning.
+    fn proto_image(&self, image: &Image) -> cri_proto::v1::Image {
+        to_proto_image(image, self.image_pinned(image))
+    }
+
     /// ListImages (containerd ignores the filter).
     pub fn list_images(&self) -> Vec<cri_proto::v1::Image> {
-        self.store
-            .read(|s| s.images.list().into_iter().map(to_proto_image).collect())
+        self.store.read(|s| {
+            s.images
+                .list()
+                .into_iter()
+                .map(|image| self.proto_image(image))
+                .collect()
+        })
     }
 
     /// ImageStatus: an absent image is a success with no image.
@@ -59,7 +82,7 @@ impl Runtime {
             info.insert("info".to_owned(), image.verbose_info());
         }
         Ok(ImageStatusResponse {
-            image: image.as_ref().map(to_proto_image),
+            image: image.as_ref().map(|image| self.proto_image(image)),
             info,
         })
     }

@@ -148,6 +148,23 @@ pub(crate) struct Dialect {
     pub sandbox_info_always: bool,
     /// The verbose sandbox info has `runtimeHandler` (1.6) or `sandboxMetadata` (2.3).
     pub sandbox_info_has_metadata: bool,
+    /// ContainerStatus and ListContainers' Container carry `image_id`, the image's config
+    /// digest (2.3); 1.6 predates the field.
+    pub container_image_id: bool,
+    /// ContainerStatus carries `user`, the spec's uid, gid and additional gids (2.3); 1.6
+    /// predates the field.
+    pub container_status_user: bool,
+    /// Without a CRI user, the `/etc/group` memberships of the image `User` are added to
+    /// the additional gids (2.3); 1.6 adds uid 0's.
+    pub image_user_groups: bool,
+    /// `supplemental_groups_policy` is honoured (2.3: Strict skips `/etc/group`, other
+    /// values fail CreateContainer); 1.6 predates it and always merges.
+    pub supplemental_groups_policy: bool,
+    /// A uid or gid outside `0..=2147483647` fails CreateContainer (2.3); 1.6 truncates it.
+    pub user_id_range_checked: bool,
+    /// ListImages and ImageStatus report the configured sandbox image as `pinned` (2.3);
+    /// 1.6 never sets it.
+    pub pins_sandbox_image: bool,
 }
 
 static CONTAINERD_16: Dialect = Dialect {
@@ -174,6 +191,12 @@ static CONTAINERD_16: Dialect = Dialect {
     split_cri_config: false,
     sandbox_info_always: false,
     sandbox_info_has_metadata: false,
+    container_image_id: false,
+    container_status_user: false,
+    image_user_groups: false,
+    supplemental_groups_policy: false,
+    user_id_range_checked: false,
+    pins_sandbox_image: false,
 };
 
 static CONTAINERD_23: Dialect = Dialect {
@@ -200,9 +223,24 @@ static CONTAINERD_23: Dialect = Dialect {
     split_cri_config: true,
     sandbox_info_always: true,
     sandbox_info_has_metadata: true,
+    container_image_id: true,
+    container_status_user: true,
+    image_user_groups: true,
+    supplemental_groups_policy: true,
+    user_id_range_checked: true,
+    pins_sandbox_image: true,
 };
 
 impl Dialect {
+    /// The release's rules for the spec user (see [`spec_user`](crate::process::users::spec_user)).
+    pub fn spec_user_rules(&self) -> crate::process::users::SpecUserRules {
+        crate::process::users::SpecUserRules {
+            image_user_groups: self.image_user_groups,
+            groups_policy: self.supplemental_groups_policy,
+            id_range_checked: self.user_id_range_checked,
+        }
+    }
+
     /// A runc/OCI failure text with the release's ending.
     pub fn oci_error(&self, text: impl std::fmt::Display) -> String {
         format!("{text}{}", self.oci_error_suffix)

@@ -249,6 +249,14 @@ impl ImageStore {
         self.images.values().collect()
     }
 
+    /// The image with this full id, stored or, once removed, as remembered for later pulls:
+    /// what a container created from it still knows of it (config and root filesystem).
+    pub fn known(&self, id: &str) -> Option<&Image> {
+        self.images
+            .get(id)
+            .or_else(|| self.sources.iter().rev().find(|image| image.id == id))
+    }
+
     /// RemoveImage: removes the whole image (all tags and digests) that `reference`
     /// resolves to; `Ok(None)` if there is none.
     pub fn remove(&mut self, reference: &str) -> Result<Option<Image>, LookupError> {
