@@ -7,12 +7,14 @@
 //! call from them failed with `INTERNAL: Received RST_STREAM with error code 1`.
 //!
 //! [`AuthorityRewrite`] sits between the accepted socket and h2 on the client-to-server
-//! side. It walks the client's frames, decodes every header block with an HPACK decoder
-//! that follows the client's dynamic table, and forwards blocks byte for byte until one
-//! carries an `:authority` h2 would refuse. From that block on, every header block of the
-//! connection is re-encoded as literals (never touching the server's dynamic table, which
-//! no longer mirrors the client's) with each refused authority replaced by `localhost`.
-//! Nothing the fake does depends on `:authority`, so no information is lost.
+//! side. It walks the client's frames and decodes the first header block with an HPACK
+//! decoder. A gRPC channel sends one authority on every request of a connection, so the
+//! first block decides: if h2 accepts its `:authority`, the connection flows unexamined
+//! from then on (the cost for tonic, grpc-go and the like is one decoded block per
+//! connection). If not, that block and every later one is decoded with the client's
+//! dynamic table and re-encoded as literals (never touching the server's dynamic table,
+//! which no longer mirrors the client's) with each refused authority replaced by
+//! `localhost`. Nothing the fake does depends on `:authority`, so no information is lost.
 //!
 //! Bytes it cannot make sense of (a malformed frame, an undecodable block, a block over
 //! [`MAX_HEADER_BLOCK`]) switch the connection to opaque pass-through: h2 then judges
@@ -130,12 +132,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for AuthorityRewrite<T> {
 /// How header blocks are forwarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Blocks are decoded (to follow the client's HPACK table) and forwarded as sent.
+    /// Before the first header block: it is decoded and decides the mode.
     AsSent,
     /// Blocks are re-encoded as literals: a rewritten block dropped the client's table
     /// insertions, so the server's table no longer mirrors the client's.
     ReEncoded,
-    /// Something could not be parsed: every byte from here on flows unchanged.
+    /// The first block's authority was accepted, or something could not be parsed:
+    /// every byte from here on flows unchanged.
     Opaque,
 }
 
@@ -341,7 +344,11 @@ impl FrameRewriter {
             return;
         }
         if self.mode == Mode::AsSent && !self.has_refused_authority() {
+            // A gRPC channel sends one authority on every request of a connection: once
+            // the first block's is accepted, the rest flows unexamined (no HPACK work
+            // per request for the clients h2 already accepts).
             self.ready.unsplit(block.frames);
+            self.mode = Mode::Opaque;
             return;
         }
         self.mode = Mode::ReEncoded;
@@ -590,6 +597,30 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn the_first_block_decides_and_an_accepted_one_leaves_the_connection_unexamined() {
+        // A later block is not even decoded (here it could not be: index 99 is unknown).
+        let mut input = PREFACE.to_vec();
+        input.extend(frame(
+            FRAME_HEADERS,
+            FLAG_END_HEADERS,
+            1,
+            &request_block(b"localhost"),
+        ));
+        input.extend(frame(FRAME_HEADERS, FLAG_END_HEADERS, 3, &[0x80 | 99]));
+        input.extend(frame(
+            FRAME_HEADERS,
+            FLAG_END_HEADERS,
+            5,
+            &request_block(b"/x.sock"),
+        ));
+        let mut rewriter = FrameRewriter::new();
+        rewriter.received.extend_from_slice(&input);
+        rewriter.scan();
+        assert_eq!(rewriter.mode, Mode::Opaque);
+        assert_eq!(rewriter.ready.to_vec(), input);
     }
 
     #[test]
