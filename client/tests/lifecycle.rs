@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cri_client::{Client, Code, Error, ListContainerOptions, ListPodOptions, Rpc};
 use cri_fake::process::ProgramContext;
-use cri_fake::{FakeRuntime, Listen};
+use cri_fake::{FakeRuntime, Listen, Profile};
 use cri_proto::v1::{
     ContainerState, ImageSpec, ImageStatusRequest, PodSandboxState, PullImageRequest,
     VersionRequest,
@@ -217,20 +217,57 @@ async fn run_pod_returns_a_64_hex_id_of_a_ready_pod() {
 }
 
 #[tokio::test]
-async fn pod_status_verbose_has_one_info_key() {
+async fn pod_status_has_one_info_key_verbose_or_not() {
     let (_fake, client) = fake_and_client().await;
     let id = client
         .run_pod(&pod_config("web", "default"), "")
         .await
         .unwrap();
-    let response = client.pod_status(&id, true).await.unwrap();
-    assert_eq!(response.info.keys().collect::<Vec<_>>(), ["info"]);
+    let verbose = client.pod_status(&id, true).await.unwrap();
+    assert_eq!(verbose.info.keys().collect::<Vec<_>>(), ["info"]);
+    let plain = client.pod_status(&id, false).await.unwrap();
+    assert_eq!(plain.info.keys().collect::<Vec<_>>(), ["info"]);
+}
+
+#[tokio::test]
+async fn pod_status_of_containerd_1_6_has_info_only_when_verbose() {
+    let (_fake, client) = fake_and_client_of(Profile::Containerd16).await;
+    let id = client
+        .run_pod(&pod_config("web", "default"), "")
+        .await
+        .unwrap();
+    let verbose = client.pod_status(&id, true).await.unwrap();
+    assert_eq!(verbose.info.keys().collect::<Vec<_>>(), ["info"]);
     assert!(client.pod_status(&id, false).await.unwrap().info.is_empty());
 }
 
 #[tokio::test]
 async fn run_pod_with_an_unknown_handler_fails_with_unknown() {
     let (_fake, client) = fake_and_client().await;
+    let err = client
+        .run_pod(&pod_config("web", "default"), "nope")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(Code::Unknown));
+    let pod_id = err
+        .message()
+        .and_then(|m| m.strip_prefix("unable to get OCI runtime for sandbox \""))
+        .and_then(|m| m.split('"').next())
+        .map(str::to_owned)
+        .expect("the message names the sandbox");
+    assert_eq!(pod_id.len(), 64);
+    assert_eq!(
+        err.message().unwrap(),
+        format!(
+            "unable to get OCI runtime for sandbox \"{pod_id}\": no runtime for \"nope\" is configured"
+        )
+    );
+    assert_eq!(err.rpc(), Some(Rpc::RunPodSandbox));
+}
+
+#[tokio::test]
+async fn run_pod_with_an_unknown_handler_on_containerd_1_6_fails_with_unknown() {
+    let (_fake, client) = fake_and_client_of(Profile::Containerd16).await;
     let err = client
         .run_pod(&pod_config("web", "default"), "nope")
         .await
@@ -244,8 +281,28 @@ async fn run_pod_with_an_unknown_handler_fails_with_unknown() {
 }
 
 #[tokio::test]
-async fn run_pod_with_a_reserved_name_fails_with_unknown() {
+async fn run_pod_with_a_reserved_name_fails_with_failed_precondition() {
     let (_fake, client) = fake_and_client().await;
+    let first = client
+        .run_pod(&pod_config("web", "default"), "")
+        .await
+        .unwrap();
+    let err = client
+        .run_pod(&pod_config("web", "default"), "")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(Code::FailedPrecondition));
+    assert_eq!(
+        err.message().unwrap(),
+        format!(
+            "failed to reserve sandbox name \"web_default_uid-web_0\": name \"web_default_uid-web_0\" is reserved for \"{first}\""
+        )
+    );
+}
+
+#[tokio::test]
+async fn run_pod_with_a_reserved_name_on_containerd_1_6_fails_with_unknown() {
+    let (_fake, client) = fake_and_client_of(Profile::Containerd16).await;
     let first = client
         .run_pod(&pod_config("web", "default"), "")
         .await
@@ -277,8 +334,14 @@ async fn stop_pod_makes_it_notready_and_is_idempotent() {
 }
 
 #[tokio::test]
-async fn stop_pod_of_a_missing_pod_is_not_found_with_the_id() {
+async fn stop_pod_of_a_missing_pod_succeeds() {
     let (_fake, client) = fake_and_client().await;
+    client.stop_pod(MISSING).await.unwrap();
+}
+
+#[tokio::test]
+async fn stop_pod_of_a_missing_pod_on_containerd_1_6_is_not_found_with_the_id() {
+    let (_fake, client) = fake_and_client_of(Profile::Containerd16).await;
     let err = client.stop_pod(MISSING).await.unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(
@@ -442,7 +505,9 @@ async fn create_container_without_pull_fails_for_an_absent_image() {
     assert!(err.is_not_found());
     assert_eq!(
         err.message(),
-        Some("failed to resolve image \"docker.io/library/nope:1\": not found")
+        Some(
+            "failed to check if this is a checkpoint image: failed to resolve image \"docker.io/library/nope:1\": not found"
+        )
     );
     assert_eq!(err.rpc(), Some(Rpc::CreateContainer));
     let ids = err.ids().unwrap();
@@ -1045,7 +1110,7 @@ async fn pull_of_an_invalid_reference_fails_with_unknown() {
     assert_eq!(
         err.message(),
         Some(
-            "failed to parse image reference \"UPPER/Case:1\": invalid reference format: repository name must be lowercase"
+            "failed to parse image reference \"UPPER/Case:1\": invalid reference format: repository name (Case) must be lowercase"
         )
     );
     assert_eq!(err.ids().unwrap().image.as_deref(), Some("UPPER/Case:1"));

@@ -112,6 +112,31 @@ impl FakeRuntimeBuilder {
         self
     }
 
+    /// Each container's writable-layer budget: how many bytes its processes may add
+    /// to its filesystem (default 64 MiB; 0: unlimited). Writes beyond fail as on a
+    /// full disk: `sh -c 'yes > /tmp/f'` ends with `yes: (null): No space left on
+    /// device` and exit code 1.
+    ///
+    /// ```
+    /// use cri_fake::FakeRuntime;
+    ///
+    /// let builder = FakeRuntime::builder().writable_layer_limit_bytes(1 << 20).max_processes(64);
+    /// assert_eq!(builder.current_settings().writable_layer_limit_bytes, 1 << 20);
+    /// assert_eq!(builder.current_settings().max_processes, 64);
+    /// ```
+    pub fn writable_layer_limit_bytes(mut self, bytes: u64) -> Self {
+        self.settings.writable_layer_limit_bytes = bytes;
+        self
+    }
+
+    /// How many simulated processes each container may have at once (default 1024;
+    /// 0: unlimited). A fork beyond fails: the shell reports `sh: can't fork: Resource
+    /// temporarily unavailable` and exits 2, so a fork bomb stays bounded.
+    pub fn max_processes(mut self, count: u32) -> Self {
+        self.settings.max_processes = count;
+        self
+    }
+
     /// Whether Status reports the network ready (default true).
     pub fn network_ready(mut self, ready: bool) -> Self {
         self.settings.network_ready = ready;

@@ -9,6 +9,8 @@
 //! profile = "containerd-2.3"          # the default; or "containerd-1.6" (see README "Fidelity")
 //! deprecation_warnings = { "io.containerd.deprecation/cgroup-v1" = "The support for cgroup v1 is deprecated" }
 //! drain_exec_sync_io_timeout = "10s"  # "0s" = wait for ever (the default)
+//! writable_layer_limit_bytes = 67108864 # per container (64 MiB, the default; 0 = unlimited)
+//! max_processes = 1024                # per container (the default; 0 = unlimited)
 //! network_ready = true
 //! pull_policy = "simulate-any"        # or "catalog-only", "offline"
 //! builtin_images = true               # the built-in busybox and pause images
@@ -301,6 +303,10 @@ pub struct SettingsConfig {
     pub deprecation_warnings: Option<std::collections::BTreeMap<String, String>>,
     /// ExecSync's IO drain bound.
     pub drain_exec_sync_io_timeout: Option<ConfigDuration>,
+    /// Each container's writable-layer budget in bytes (0: unlimited).
+    pub writable_layer_limit_bytes: Option<u64>,
+    /// How many processes each container may have at once (0: unlimited).
+    pub max_processes: Option<u32>,
     /// Whether Status reports the network ready.
     pub network_ready: Option<bool>,
     /// `"simulate-any"`, `"catalog-only"` or `"offline"`.
@@ -582,6 +588,12 @@ impl Config {
         }
         if let Some(timeout) = s.drain_exec_sync_io_timeout {
             builder = builder.drain_exec_sync_io_timeout(timeout.0);
+        }
+        if let Some(bytes) = s.writable_layer_limit_bytes {
+            builder = builder.writable_layer_limit_bytes(bytes);
+        }
+        if let Some(count) = s.max_processes {
+            builder = builder.max_processes(count);
         }
         if let Some(ready) = s.network_ready {
             builder = builder.network_ready(ready);

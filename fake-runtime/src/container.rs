@@ -616,6 +616,8 @@ impl Runtime {
                         != cri_proto::v1::security_profile::ProfileType::Unconfined as i32
                 }),
             },
+            writable_layer_limit_bytes: self.settings.writable_layer_limit_bytes,
+            max_processes: self.settings.max_processes,
         }
     }
 

@@ -201,7 +201,11 @@ impl Runtime {
             match tokio::time::timeout(limit, exec.wait()).await {
                 Ok(exit) => exit,
                 Err(_) => {
-                    // Dropping the guard kills the exec's processes and its readers.
+                    // The guard kills the exec's processes and its readers; like
+                    // containerd, answer once the killed process is gone (a simulated
+                    // process dies at its next scheduling point, a busy loop included).
+                    drop(guard);
+                    let _ = tokio::time::timeout(Duration::from_secs(1), exec.wait()).await;
                     return Err(CriError::new(
                         ErrorCode::DeadlineExceeded,
                         format!(

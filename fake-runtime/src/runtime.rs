@@ -51,6 +51,14 @@ pub struct Settings {
     /// reports, as (id, text) pairs (default none: the condition is true). Only profiles
     /// with that condition (containerd 2.3) report it.
     pub deprecation_warnings: Vec<(String, String)>,
+    /// Each container's writable-layer budget in bytes: what its processes may add to
+    /// its filesystem before writes fail with `No space left on device` (default
+    /// 64 MiB; 0: unlimited). See [`SimSpec::writable_layer_limit_bytes`](crate::process::SimSpec::writable_layer_limit_bytes).
+    pub writable_layer_limit_bytes: u64,
+    /// How many simulated processes each container may have at once before a fork
+    /// fails with `Resource temporarily unavailable` (default 1024; 0: unlimited). See
+    /// [`SimSpec::max_processes`](crate::process::SimSpec::max_processes).
+    pub max_processes: u32,
 }
 
 impl Default for Settings {
@@ -75,6 +83,8 @@ impl Settings {
             max_container_log_line_size: 16384,
             profile,
             deprecation_warnings: Vec::new(),
+            writable_layer_limit_bytes: crate::process::DEFAULT_WRITABLE_LAYER_LIMIT_BYTES,
+            max_processes: crate::process::DEFAULT_MAX_PROCESSES,
         }
     }
 }

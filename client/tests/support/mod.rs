@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cri_client::{Client, Growth, ProcessKiller, RetryPolicy};
-use cri_fake::FakeRuntime;
+use cri_fake::{FakeRuntime, Profile};
 use cri_proto::v1::*;
 use cri_proto::{
     ImageService, ImageServiceClient, ImageServiceServer, RuntimeService, RuntimeServiceClient,
@@ -31,7 +31,7 @@ pub const BUSYBOX: &str = "docker.io/library/busybox:1.36";
 pub const BUSYBOX_ID: &str =
     "sha256:10157d048594c42d40d2a9acd4c84747a65d27249564ca66980799592e79d18b";
 /// The pause image of the fake's catalog.
-pub const PAUSE: &str = "registry.k8s.io/pause:3.6";
+pub const PAUSE: &str = "registry.k8s.io/pause:3.10.2";
 
 /// A retry policy that never waits long: 3 tries, 1 ms then 2 ms, 2 s per try.
 pub fn quick_policy() -> RetryPolicy {
@@ -99,9 +99,20 @@ pub async fn client_of(endpoint: &str) -> Client {
         .expect("connect")
 }
 
-/// A started fake and a client of it.
+/// A started fake (default profile: containerd 2.3) and a client of it.
 pub async fn fake_and_client() -> (FakeRuntime, Client) {
     let fake = FakeRuntime::start().await.expect("start fake");
+    let client = client_of(fake.endpoint()).await;
+    (fake, client)
+}
+
+/// A started fake imitating `profile` and a client of it.
+pub async fn fake_and_client_of(profile: Profile) -> (FakeRuntime, Client) {
+    let fake = FakeRuntime::builder()
+        .profile(profile)
+        .start()
+        .await
+        .expect("start fake");
     let client = client_of(fake.endpoint()).await;
     (fake, client)
 }

@@ -20,6 +20,7 @@
 //! | `program.rs` | [`Program`], [`Programs`], [`ProgramContext`], [`System`] |
 //! | `vfs.rs` | [`vfs::Vfs`]: the in-memory filesystem with mounts, devices, permissions |
 //! | `users.rs` | [`users::Identity`]: the user resolved against `/etc/passwd` and `/etc/group` |
+//! | `stack.rs` | the depth limits of the shell, and stack that grows on demand for its recursion |
 //! | `rootfs.rs` | [`rootfs::busybox`] and [`rootfs::pause`]: the built-in images' files |
 //! | `shell/` | the `sh` interpreter: `ast.rs`, `parser.rs` (hand-written), `expand.rs`, `arith.rs`, `interp.rs`, `builtins.rs` |
 //! | `applets/` | the busybox-like applets, one file per family: `mod.rs` (registry, `busybox`, shared I/O helpers), `text.rs` (echo, printf, cat, head, tail, yes, seq, wc, grep, cut, tr, sort, uniq, tee, xargs, ...), `files.rs` (ls, touch, mkdir, rm, cp, mv, ln, chmod, stat, dd, ...), `procs.rs` (sleep, kill, pgrep, pidof, ps, top, pause, env, timeout, ...), `info.rs` (id, whoami, hostname, uname, date, ...), `test.rs` (`test`, `[`, `[[`), `net.rs` (network-less `wget`, `nc`) |
@@ -80,6 +81,7 @@ mod program;
 mod shell;
 mod sim;
 mod spec;
+mod stack;
 
 #[cfg(test)]
 mod tests;
@@ -88,7 +90,10 @@ pub use pipe::{BrokenPipe, ByteSink, ByteSource, Input, Output, OutputReader};
 pub use program::{MemoryCharge, Program, ProgramContext, Programs, Resolved, System};
 pub use signal::{Disposition, Signal, SignalReceiver};
 pub use sim::{ContainerSim, ProcessHandle, ProcessInfo};
-pub use spec::{DnsSpec, FileSeed, MountSpec, SecuritySpec, SimSpec, UserSpec};
+pub use spec::{
+    DEFAULT_MAX_PROCESSES, DEFAULT_WRITABLE_LAYER_LIMIT_BYTES, DnsSpec, FileSeed, MountSpec,
+    SecuritySpec, SimSpec, UserSpec,
+};
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +185,9 @@ pub enum SpawnError {
     NoSuchFile(String),
     /// A path that is not executable (no x bit, or a directory).
     PermissionDenied(String),
+    /// The container has [`SimSpec::max_processes`] live processes: a process
+    /// starting another gets `EAGAIN`.
+    TooManyProcesses,
 }
 
 impl SpawnError {
@@ -199,6 +207,10 @@ impl SpawnError {
             ),
             SpawnError::PermissionDenied(p) => {
                 format!("unable to start container process: exec: \"{p}\": permission denied")
+            }
+            SpawnError::TooManyProcesses => {
+                "unable to start container process: fork: resource temporarily unavailable"
+                    .to_owned()
             }
         }
     }

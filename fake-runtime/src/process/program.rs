@@ -239,6 +239,25 @@ impl System {
         self.sim.deliver(self.pid, signal);
     }
 
+    /// Ends this process as the OOM killer does (SIGKILL, and the container records an
+    /// OOM event), and never returns: for memory a process would hold beyond what the
+    /// simulation affords, whatever the container's limit.
+    pub(crate) async fn out_of_memory(&self) -> ! {
+        self.sim.oom_kill(self.pid);
+        loop {
+            self.checkpoint().await;
+        }
+    }
+
+    /// Ends this process with `signal` whatever its disposition (a simulated fault,
+    /// such as the SIGSEGV of a stack overflow), and never returns.
+    pub(crate) async fn crash(&self, signal: Signal) -> ! {
+        self.sim.crash(self.pid, signal);
+        loop {
+            self.checkpoint().await;
+        }
+    }
+
     /// Whether this process has been killed (its future is about to be dropped).
     pub fn is_dying(&self) -> bool {
         self.sim.is_dying(self.pid)
@@ -283,9 +302,11 @@ impl System {
         &self.sim.programs
     }
 
-    /// Starts a child process of this process.
-    pub(crate) fn spawn_request(&self, req: SpawnRequest) -> ProcessHandle {
-        self.sim.spawn_request(self.pid, req)
+    /// Starts a child process of this process: `EAGAIN`
+    /// ([`SpawnError::TooManyProcesses`]) when the container has its maximum number of
+    /// processes.
+    pub(crate) fn spawn_request(&self, req: SpawnRequest) -> Result<ProcessHandle, SpawnError> {
+        self.sim.spawn_request(self.pid, true, req)
     }
 
     /// Resolves `argv[0]` like `execvp` (and runc): a path, or a search of `path_env`.
@@ -453,7 +474,7 @@ impl ProgramContext {
     pub fn spawn(&self, argv: &[String], stdio: Stdio) -> Result<ProcessHandle, SpawnError> {
         let first = argv.first().ok_or(SpawnError::EmptyArgs)?;
         let resolved = self.system.resolve(first, self.getenv("PATH"), &self.cwd)?;
-        Ok(self.system.spawn_request(SpawnRequest {
+        self.system.spawn_request(SpawnRequest {
             argv: resolved.argv(argv),
             comm: resolved.comm(),
             program: resolved.program,
@@ -461,26 +482,31 @@ impl ProgramContext {
             cwd: self.cwd.clone(),
             stdio,
             ignored: self.signals.ignored_set(),
-        }))
+        })
     }
 
     /// Starts `program` itself as a child process (no `argv[0]` resolution),
     /// inheriting this program's environment, working directory and ignored signals.
+    /// A test author's program is trusted: this is not refused when the container has
+    /// its maximum number of processes.
     pub fn spawn_program(
         &self,
         program: Arc<dyn Program>,
         argv: &[String],
         stdio: Stdio,
     ) -> ProcessHandle {
-        self.system.spawn_request(SpawnRequest {
-            argv: argv.to_vec(),
-            comm: argv.first().map(|a| comm_of(a)).unwrap_or_default(),
-            program,
-            env: self.env.clone(),
-            cwd: self.cwd.clone(),
-            stdio,
-            ignored: self.signals.ignored_set(),
-        })
+        self.system.sim.spawn_unlimited(
+            self.system.pid,
+            SpawnRequest {
+                argv: argv.to_vec(),
+                comm: argv.first().map(|a| comm_of(a)).unwrap_or_default(),
+                program,
+                env: self.env.clone(),
+                cwd: self.cwd.clone(),
+                stdio,
+                ignored: self.signals.ignored_set(),
+            },
+        )
     }
 
     /// Replaces this program by `resolved` (like `execve`): same pid, same streams;

@@ -77,6 +77,7 @@ pub(crate) struct SimInner {
     pub(crate) cred: Cred,
     pub(crate) security: SecuritySpec,
     pub(crate) memory_limit: u64,
+    max_processes: u32,
     pub(crate) programs: Arc<Programs>,
     pub(crate) vfs: Arc<Vfs>,
     pub(crate) boot: tokio::time::Instant,
@@ -358,6 +359,7 @@ impl ContainerSim {
         if !fs.exists(&cwd, root_access) {
             let _ = fs.seed_dir(&cwd, 0o755);
         }
+        fs.set_writable_limit(spec.writable_layer_limit_bytes);
         let mut env = spec.env.clone();
         if !has_key(&env, "HOSTNAME") {
             env.push(format!("HOSTNAME={hostname}"));
@@ -378,6 +380,7 @@ impl ContainerSim {
                 cred,
                 security: spec.security.clone(),
                 memory_limit: spec.memory_limit_bytes,
+                max_processes: spec.max_processes,
                 programs,
                 vfs: fs,
                 boot: tokio::time::Instant::now(),
@@ -407,7 +410,7 @@ impl ContainerSim {
         let inner = &self.inner;
         let path = inner.env.iter().find_map(|kv| kv.strip_prefix("PATH="));
         let resolved = inner.resolve(first, path, &inner.cwd)?;
-        Ok(inner.spawn_request(
+        Ok(inner.spawn_unlimited(
             0,
             SpawnRequest {
                 argv: resolved.argv(argv),
@@ -431,7 +434,7 @@ impl ContainerSim {
         stdio: Stdio,
     ) -> ProcessHandle {
         let inner = &self.inner;
-        inner.spawn_request(
+        inner.spawn_unlimited(
             0,
             SpawnRequest {
                 argv: argv.to_vec(),
@@ -532,17 +535,43 @@ impl SimInner {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn spawn_request(self: &Arc<Self>, ppid: u32, req: SpawnRequest) -> ProcessHandle {
+    /// Starts a process from outside the container's processes: never refused.
+    pub(crate) fn spawn_unlimited(self: &Arc<Self>, ppid: u32, req: SpawnRequest) -> ProcessHandle {
+        match self.spawn_request(ppid, false, req) {
+            Ok(handle) => handle,
+            Err(_) => unreachable!("only a limited spawn can be refused"),
+        }
+    }
+
+    /// Starts a process; `limited`: refused with [`SpawnError::TooManyProcesses`]
+    /// when the container already has `max_processes` (a fork from inside).
+    pub(crate) fn spawn_request(
+        self: &Arc<Self>,
+        ppid: u32,
+        limited: bool,
+        req: SpawnRequest,
+    ) -> Result<ProcessHandle, SpawnError> {
         let (sig_tx, sig_rx) = mpsc::unbounded_channel();
         let dispositions = Arc::new(Mutex::new(Dispositions::with_ignored(req.ignored)));
         let (status, _) = watch::channel(None);
         let (fatal, _) = watch::channel(None);
-        // Counted before it is visible, so `shutdown` never misses a starting task.
-        self.live_tasks.send_modify(|n| *n += 1);
         let pid;
         let shared;
+        let parent_dying;
         {
             let mut table = self.table();
+            if limited && self.max_processes > 0 && table.procs.len() >= self.max_processes as usize
+            {
+                return Err(SpawnError::TooManyProcesses);
+            }
+            // Like fork(2) with a fatal signal pending: a process being killed cannot
+            // leave a live child behind.
+            parent_dying = table
+                .procs
+                .get(&ppid)
+                .is_some_and(|p| p.shared.fatal.borrow().is_some());
+            // Counted before it is visible, so `shutdown` never misses a starting task.
+            self.live_tasks.send_modify(|n| *n += 1);
             pid = table.next_pid;
             table.next_pid = table.next_pid.wrapping_add(1).max(1);
             shared = Arc::new(ProcShared { pid, status, fatal });
@@ -563,7 +592,7 @@ impl SimInner {
             );
         }
         let guard = TaskGuard(Arc::clone(self));
-        if self.shut.load(Ordering::SeqCst) {
+        if self.shut.load(Ordering::SeqCst) || parent_dying {
             shared.fatal.send_replace(Some(Signal::SIGKILL));
         }
         let ctx = ProgramContext {
@@ -597,10 +626,10 @@ impl SimInner {
                 self.exited(pid, ExitStatus::Signaled(Signal::SIGKILL));
             }
         }
-        ProcessHandle {
+        Ok(ProcessHandle {
             shared,
             sim: Arc::clone(self),
-        }
+        })
     }
 
     fn exited(&self, pid: u32, status: ExitStatus) {
@@ -659,7 +688,10 @@ impl SimInner {
 
     /// Delivers a signal; `false` if `pid` does not exist.
     pub(crate) fn deliver(&self, pid: u32, sig: Signal) -> bool {
-        let table = self.table();
+        Self::deliver_locked(&self.table(), pid, sig)
+    }
+
+    fn deliver_locked(table: &Table, pid: u32, sig: Signal) -> bool {
         let Some(p) = table.procs.get(&pid) else {
             return false;
         };
@@ -700,9 +732,8 @@ impl SimInner {
     }
 
     /// `pid`, its descendants, and every process of the session `pid` started (its
-    /// orphans included).
-    fn descendants(&self, pid: u32) -> Vec<u32> {
-        let table = self.table();
+    /// orphans included), each once.
+    fn descendants_locked(table: &Table, pid: u32) -> Vec<u32> {
         let mut out = vec![pid];
         out.extend(
             table
@@ -723,12 +754,33 @@ impl SimInner {
             );
             i += 1;
         }
+        let mut seen = BTreeSet::new();
+        out.retain(|p| seen.insert(*p));
         out
     }
 
+    /// Ends `pid` with `sig` whatever its disposition, as the kernel does for a fault
+    /// (a stack overflow's SIGSEGV cannot be caught or ignored usefully).
+    pub(crate) fn crash(&self, pid: u32, sig: Signal) {
+        if let Some(p) = self.table().procs.get(&pid) {
+            p.shared.fatal.send_if_modified(|f| {
+                if f.is_none() {
+                    *f = Some(sig);
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+    }
+
+    /// Signals `pid` and its descendants at once (under the table's lock): none of
+    /// them can start a child that escapes (a child of a killed process starts
+    /// killed, see [`SimInner::spawn_request`]).
     pub(crate) fn kill_tree(&self, pid: u32, sig: Signal) {
-        for p in self.descendants(pid) {
-            self.deliver(p, sig);
+        let table = self.table();
+        for p in Self::descendants_locked(&table, pid) {
+            Self::deliver_locked(&table, p, sig);
         }
     }
 

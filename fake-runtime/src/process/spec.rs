@@ -2,9 +2,16 @@
 
 use bytes::Bytes;
 
+/// The default [`SimSpec::writable_layer_limit_bytes`]: 64 MiB.
+pub const DEFAULT_WRITABLE_LAYER_LIMIT_BYTES: u64 = 64 << 20;
+
+/// The default [`SimSpec::max_processes`]: 1024.
+pub const DEFAULT_MAX_PROCESSES: u32 = 1024;
+
 /// Everything a [`ContainerSim`](super::ContainerSim) needs to know about its container:
-/// the image's files, the pod's and container's configuration.
-#[derive(Debug, Clone, Default)]
+/// the image's files, the pod's and container's configuration, and the budgets that
+/// keep what its processes do from exhausting the machine running the simulation.
+#[derive(Debug, Clone)]
 pub struct SimSpec {
     /// The container's hostname (`/etc/hostname`, `$HOSTNAME`, `hostname`).
     pub hostname: String,
@@ -29,6 +36,41 @@ pub struct SimSpec {
     pub memory_limit_bytes: u64,
     /// Security settings, reflected in `/proc/<pid>/status`.
     pub security: SecuritySpec,
+    /// The writable layer's size: how many bytes processes may add to the in-memory
+    /// filesystem (file contents and symlink targets) beyond the image, with one new
+    /// entry (file, directory, link) per 4 KiB of it. Writes past it fail like on a
+    /// full disk (`ENOSPC`, `No space left on device`); what fits is written. Host
+    /// mounts are not counted. `0` means unlimited; the default is
+    /// [`DEFAULT_WRITABLE_LAYER_LIMIT_BYTES`].
+    pub writable_layer_limit_bytes: u64,
+    /// How many processes may live at once (a `pids.max`). A process starting a child
+    /// beyond it gets `EAGAIN` (the shell's `can't fork: Resource temporarily
+    /// unavailable`); processes started from outside (the main process, execs, and
+    /// [`ProgramContext::spawn_program`](super::ProgramContext::spawn_program)) always
+    /// start, and count. `0` means unlimited; the default is [`DEFAULT_MAX_PROCESSES`].
+    pub max_processes: u32,
+}
+
+impl Default for SimSpec {
+    /// Nothing but the default budgets: no files, no environment, root, `/` as the
+    /// working directory.
+    fn default() -> Self {
+        SimSpec {
+            hostname: String::new(),
+            env: Vec::new(),
+            working_dir: String::new(),
+            user: UserSpec::default(),
+            rootfs: Vec::new(),
+            dns: None,
+            sysctls: Vec::new(),
+            mounts: Vec::new(),
+            readonly_rootfs: false,
+            memory_limit_bytes: 0,
+            security: SecuritySpec::default(),
+            writable_layer_limit_bytes: DEFAULT_WRITABLE_LAYER_LIMIT_BYTES,
+            max_processes: DEFAULT_MAX_PROCESSES,
+        }
+    }
 }
 
 /// Who a container's processes run as.

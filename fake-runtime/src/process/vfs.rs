@@ -57,6 +57,11 @@ pub enum FsError {
     Invalid,
     /// `EBUSY`.
     Busy,
+    /// `ENOSPC`: the container's writable layer is full (see
+    /// [`SimSpec::writable_layer_limit_bytes`](super::SimSpec::writable_layer_limit_bytes)).
+    NoSpace,
+    /// `ENAMETOOLONG`: a path of 4096 bytes or more, or a name of more than 255.
+    NameTooLong,
     /// Any other host error, with its text.
     Io(String),
 }
@@ -75,6 +80,8 @@ impl std::fmt::Display for FsError {
             FsError::Loop => "Too many levels of symbolic links",
             FsError::Invalid => "Invalid argument",
             FsError::Busy => "Device or resource busy",
+            FsError::NoSpace => "No space left on device",
+            FsError::NameTooLong => "File name too long",
             FsError::Io(text) => text,
         })
     }
@@ -96,6 +103,8 @@ impl From<std::io::Error> for FsError {
             Some(40) => FsError::Loop,
             Some(22) => FsError::Invalid,
             Some(16) => FsError::Busy,
+            Some(28) => FsError::NoSpace,
+            Some(36) => FsError::NameTooLong,
             _ => match e.kind() {
                 std::io::ErrorKind::NotFound => FsError::NotFound,
                 std::io::ErrorKind::PermissionDenied => FsError::PermissionDenied,
@@ -232,6 +241,30 @@ struct Node {
 struct State {
     nodes: HashMap<Ino, Node>,
     next_ino: Ino,
+    /// Bytes the tree holds: file contents and symlink targets.
+    used: u64,
+    /// What `used` and the number of nodes were when the budget was set (the image's
+    /// files), and the budget on top of them (0: unlimited).
+    base: u64,
+    base_nodes: usize,
+    limit: u64,
+}
+
+/// The writable layer has one inode for each this many bytes of its budget (ext4's
+/// default ratio is one per 16 KiB): entries beyond fail with `ENOSPC` even when
+/// their contents would fit, so empty files and directories stay bounded too.
+pub(crate) const BYTES_PER_INODE: u64 = 4096;
+
+/// The longest path (`PATH_MAX` counts the terminating NUL) and name.
+const PATH_MAX: usize = 4096;
+const NAME_MAX: usize = 255;
+
+fn content_size(kind: &Kind) -> u64 {
+    match kind {
+        Kind::File(data) => data.len() as u64,
+        Kind::Symlink(target) => target.len() as u64,
+        _ => 0,
+    }
 }
 
 impl State {
@@ -243,7 +276,33 @@ impl State {
         self.nodes.get_mut(&ino).ok_or(FsError::NotFound)
     }
 
+    /// Bytes that may still be added before the budget is exhausted.
+    fn room(&self) -> u64 {
+        if self.limit == 0 {
+            return u64::MAX;
+        }
+        (self.base.saturating_add(self.limit)).saturating_sub(self.used)
+    }
+
+    /// Fails with `ENOSPC` unless a new entry holding `bytes` fits in the budget (a
+    /// free inode, and room for its contents). Like on a real disk whose blocks are
+    /// all used, an empty file can still be created.
+    fn ensure_room(&self, bytes: u64) -> Result<(), FsError> {
+        if self.limit == 0 {
+            return Ok(());
+        }
+        let inodes = (self.limit / BYTES_PER_INODE).max(1);
+        let added = self.nodes.len().saturating_sub(self.base_nodes) as u64;
+        if added >= inodes || bytes > self.room() {
+            return Err(FsError::NoSpace);
+        }
+        Ok(())
+    }
+
+    /// Adds a node (charged against the budget without a check: callers creating on a
+    /// process's behalf check [`State::ensure_room`] first).
     fn add(&mut self, kind: Kind, mode: u32, uid: u32, gid: u32) -> Ino {
+        self.used += content_size(&kind);
         let ino = self.next_ino;
         self.next_ino += 1;
         self.nodes.insert(
@@ -273,13 +332,16 @@ impl State {
         }
     }
 
-    /// Removes a node and, for a directory, everything under it.
+    /// Removes a node and, for a directory, everything under it (iteratively: a
+    /// directory tree may be deep).
     fn free(&mut self, ino: Ino) {
-        if let Some(node) = self.nodes.remove(&ino)
-            && let Kind::Dir(entries) = node.kind
-        {
-            for child in entries.into_values() {
-                self.free(child);
+        let mut pending = vec![ino];
+        while let Some(ino) = pending.pop() {
+            if let Some(node) = self.nodes.remove(&ino) {
+                self.used = self.used.saturating_sub(content_size(&node.kind));
+                if let Kind::Dir(entries) = node.kind {
+                    pending.extend(entries.into_values());
+                }
             }
         }
     }
@@ -332,6 +394,16 @@ impl std::fmt::Debug for Vfs {
             .field("mounts", &self.mounts)
             .finish_non_exhaustive()
     }
+}
+
+/// `ENAMETOOLONG` for a path of `PATH_MAX` bytes or more, or with a longer name
+/// than `NAME_MAX`. (This also bounds how deep directories nest: the recursion of
+/// `rm -r` or `cp -r` stays bounded.)
+fn check_length(path: &str) -> Result<(), FsError> {
+    if path.len() >= PATH_MAX || path.split('/').any(|c| c.len() > NAME_MAX) {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(())
 }
 
 /// Splits an absolute path into its components, dropping empty ones and `.`.
@@ -449,6 +521,10 @@ impl Vfs {
         let mut state = State {
             nodes: HashMap::new(),
             next_ino: ROOT,
+            used: 0,
+            base: 0,
+            base_nodes: 0,
+            limit: 0,
         };
         let root = state.add(Kind::Dir(BTreeMap::new()), 0o755, 0, 0);
         debug_assert_eq!(root, ROOT);
@@ -462,6 +538,23 @@ impl Vfs {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Limits what processes may add to `limit` bytes (0: unlimited) beyond what the
+    /// tree holds now (the image and generated files): the writable layer's size.
+    /// Writes beyond fail with `ENOSPC` (`No space left on device`).
+    pub(crate) fn set_writable_limit(&self, limit: u64) {
+        let mut st = self.lock();
+        st.base = st.used;
+        st.base_nodes = st.nodes.len();
+        st.limit = limit;
+    }
+
+    /// Bytes added to the tree since the budget was set (see
+    /// [`Vfs::set_writable_limit`]), as the budget counts them.
+    pub fn writable_layer_used(&self) -> u64 {
+        let st = self.lock();
+        st.used.saturating_sub(st.base)
     }
 
     pub(crate) fn set_proc_source(&self, source: Weak<dyn ProcSource>) {
@@ -630,14 +723,18 @@ impl Vfs {
         follow_last: bool,
         access: Access<'_>,
     ) -> Result<Loc, FsError> {
+        check_length(path)?;
         let mut remaining: std::collections::VecDeque<String> = components(path).into();
         let mut stack: Vec<(String, Ino)> = Vec::new();
         let mut links = 0;
         let proc_ino = st.entries(ROOT).ok().and_then(|e| e.get("proc").copied());
         loop {
             let cur_ino = stack.last().map(|(_, i)| *i).unwrap_or(ROOT);
-            let names: Vec<String> = stack.iter().map(|(n, _)| n.clone()).collect();
-            if let Some(mount) = self.mount_at(&names) {
+            let names = || -> Vec<String> { stack.iter().map(|(n, _)| n.clone()).collect() };
+            if let Some(mount) = (!self.mounts.is_empty())
+                .then(names)
+                .and_then(|names| self.mount_at(&names))
+            {
                 let mut host = mount.host.clone();
                 for c in &remaining {
                     if c == ".." {
@@ -654,7 +751,7 @@ impl Vfs {
             let Some(comp) = remaining.pop_front() else {
                 return Ok(Loc::Node {
                     ino: cur_ino,
-                    path: names,
+                    path: names(),
                 });
             };
             if comp == ".." {
@@ -737,6 +834,7 @@ impl Vfs {
         path: &str,
         access: Access<'_>,
     ) -> Result<(Loc, String), FsError> {
+        check_length(path)?;
         let comps = components(&normalize("/", path));
         let Some((name, parent)) = comps.split_last() else {
             return Err(FsError::Busy);
@@ -983,6 +1081,7 @@ impl Vfs {
                         if !allowed(dnode, access.cred, 3) {
                             return Err(FsError::PermissionDenied);
                         }
+                        st.ensure_room(0)?;
                         let gid = access.cred.gid;
                         let ino = st.add(Kind::File(Vec::new()), 0o644, access.cred.uid, gid);
                         st.entries_mut(dir)?.insert(name.clone(), ino);
@@ -1018,9 +1117,12 @@ impl Vfs {
                     return Err(FsError::PermissionDenied);
                 }
                 if mode.truncate || !matches!(node.kind, Kind::File(_)) {
-                    node.kind = Kind::File(Vec::new());
+                    let old = std::mem::replace(&mut node.kind, Kind::File(Vec::new()));
+                    node.mtime = SystemTime::now();
+                    st.used = st.used.saturating_sub(content_size(&old));
+                } else {
+                    node.mtime = SystemTime::now();
                 }
-                node.mtime = SystemTime::now();
                 Ok(Arc::new(MemSink {
                     vfs: Arc::clone(self),
                     ino,
@@ -1081,6 +1183,7 @@ impl Vfs {
                 if !allowed(dnode, access.cred, 3) {
                     return Err(FsError::PermissionDenied);
                 }
+                st.ensure_room(0)?;
                 let ino = st.add(
                     Kind::Dir(BTreeMap::new()),
                     mode & !0o022 & 0o7777,
@@ -1221,6 +1324,7 @@ impl Vfs {
                 if !allowed(st.node(dir)?, access.cred, 3) {
                     return Err(FsError::PermissionDenied);
                 }
+                st.ensure_room(target.len() as u64)?;
                 let ino = st.add(
                     Kind::Symlink(target.to_owned()),
                     0o777,
@@ -1545,8 +1649,12 @@ struct MemSink {
 }
 
 impl ByteSink for MemSink {
+    /// Writes at the file's position; when the writable layer's budget cannot hold
+    /// all of it, writes what fits and fails (`ENOSPC`, like a full disk: the caller
+    /// reports `No space left on device`).
     fn write(&self, data: &[u8]) -> Result<(), BrokenPipe> {
         let mut st = self.vfs.lock();
+        let room = st.room();
         let mut pos = self.pos.lock().unwrap_or_else(|e| e.into_inner());
         let Ok(node) = st.node_mut(self.ino) else {
             // The file was removed: writes go nowhere, like to an unlinked inode.
@@ -1559,7 +1667,26 @@ impl ByteSink for MemSink {
         if self.append {
             *pos = contents.len();
         }
+        let len = contents.len() as u64;
+        let wanted_end = *pos as u64 + data.len() as u64;
+        let growth = wanted_end.saturating_sub(len);
+        let (data, full) = if growth > room {
+            let keep = (data.len() as u64).saturating_sub(growth - room);
+            (&data[..keep as usize], true)
+        } else {
+            (data, false)
+        };
+        if data.is_empty() {
+            return if full { Err(BrokenPipe) } else { Ok(()) };
+        }
         let end = *pos + data.len();
+        if contents.capacity() < end {
+            // Grow geometrically, but never past what the budget allows.
+            let cap = (contents.capacity() as u64 * 2)
+                .max(end as u64)
+                .min(len.saturating_add(room));
+            contents.reserve_exact((cap as usize).max(end) - contents.len());
+        }
         if contents.len() < *pos {
             contents.resize(*pos, 0);
         }
@@ -1571,8 +1698,10 @@ impl ByteSink for MemSink {
             }
             contents[*pos..end].copy_from_slice(data);
         }
+        let new_len = contents.len() as u64;
         *pos = end;
-        Ok(())
+        st.used += new_len - len;
+        if full { Err(BrokenPipe) } else { Ok(()) }
     }
 }
 

@@ -1037,7 +1037,18 @@ async fn dd(ctx: ProgramContext) -> ExitStatus {
             part_out += 1;
         }
     }
+    let to_pipe = out.is_pipe();
     drop(out);
+    if broken && !to_pipe {
+        // A full filesystem (measured on busybox 1.35): the error, then the records
+        // (the failed one not counted), no transfer line, exit 1.
+        let target = output.as_deref().unwrap_or("standard output");
+        env.error(format!("error writing '{target}': No space left on device"))
+            .await;
+        let text = format!("{full_in}+{part_in} records in\n{full_out}+{part_out} records out\n");
+        let _ = env.err.write(Bytes::from(text)).await;
+        return ExitStatus::Exited(1);
+    }
     if broken {
         return env.sigpipe().await;
     }

@@ -253,12 +253,38 @@ impl Env {
         ExitStatus::from(status)
     }
 
-    /// A write failed because the reader is gone: SIGPIPE, like a real write(2)
-    /// would deliver (fatal unless ignored; then exit 1).
+    /// A write to stdout failed. On a pipe the reader is gone: SIGPIPE, like a real
+    /// write(2) would deliver (fatal unless ignored; then exit 1). Anything else is a
+    /// file (or `/dev/full`) whose filesystem is full: see [`Env::no_space`].
     pub async fn sigpipe(&mut self) -> ExitStatus {
+        if !self.out.output().is_pipe() {
+            return self.no_space().await;
+        }
         self.sys.raise(Signal::SIGPIPE);
         self.sys.checkpoint().await;
         ExitStatus::Exited(1)
+    }
+
+    /// stdout's filesystem is full (`ENOSPC`): what busybox 1.35 reports, measured on
+    /// a full tmpfs. Most applets say `<name>: write error: No space left on device`
+    /// and exit 1 (the shell's `echo` as `sh: write error: ...`); `yes` says
+    /// `yes: (null): No space left on device`; `printf` exits 1 and `seq` 255, both
+    /// silently.
+    pub async fn no_space(&mut self) -> ExitStatus {
+        let applet = self.args.first().map(String::as_str).unwrap_or("");
+        let applet = applet.rsplit('/').next().unwrap_or(applet);
+        match applet {
+            "printf" => ExitStatus::Exited(1),
+            "seq" => ExitStatus::Exited(255),
+            "yes" => {
+                self.error("(null): No space left on device").await;
+                ExitStatus::Exited(1)
+            }
+            _ => {
+                self.error("write error: No space left on device").await;
+                ExitStatus::Exited(1)
+            }
+        }
     }
 
     /// Writes to stdout (buffered).

@@ -718,7 +718,7 @@ async fn timeout(ctx: ProgramContext) -> ExitStatus {
         stdout: env.out.output().clone(),
         stderr: env.err.clone(),
     };
-    let child = env.sys.spawn_request(crate::process::sim::SpawnRequest {
+    let child = match env.sys.spawn_request(crate::process::sim::SpawnRequest {
         argv: resolved.argv(&argv),
         comm: resolved.comm(),
         program: std::sync::Arc::clone(&resolved.program),
@@ -726,7 +726,14 @@ async fn timeout(ctx: ProgramContext) -> ExitStatus {
         cwd: env.cwd.clone(),
         stdio,
         ignored: env.signals.ignored_set(),
-    });
+    }) {
+        Ok(child) => child,
+        Err(_) => {
+            // busybox 1.35 at the process limit, measured.
+            env.error("vfork: Resource temporarily unavailable").await;
+            return ExitStatus::Exited(1);
+        }
+    };
     let Some(limit) = limit else {
         return ExitStatus::from(child.wait().await.code());
     };

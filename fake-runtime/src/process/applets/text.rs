@@ -467,10 +467,9 @@ async fn printf(ctx: ProgramContext) -> ExitStatus {
             break;
         }
     }
-    if env.out.write(&out).await.is_err() {
+    if env.out.write(&out).await.is_err() || env.out.flush().await.is_err() {
         return env.sigpipe().await;
     }
-    let _ = env.out.flush().await;
     for e in errors {
         env.error(e).await;
     }
@@ -2107,7 +2106,7 @@ async fn xargs(ctx: ProgramContext) -> ExitStatus {
             stdout: env.out.output().clone(),
             stderr: env.err.clone(),
         };
-        let handle = env.sys.spawn_request(crate::process::sim::SpawnRequest {
+        let handle = match env.sys.spawn_request(crate::process::sim::SpawnRequest {
             argv: resolved.argv(&argv),
             comm: resolved.comm(),
             program: std::sync::Arc::clone(&resolved.program),
@@ -2115,7 +2114,15 @@ async fn xargs(ctx: ProgramContext) -> ExitStatus {
             cwd: env.cwd.clone(),
             stdio,
             ignored: env.signals.ignored_set(),
-        });
+        }) {
+            Ok(handle) => handle,
+            Err(_) => {
+                // busybox 1.35 at the process limit, measured.
+                env.error(format!("{}: Resource temporarily unavailable", argv[0]))
+                    .await;
+                return ExitStatus::Exited(126);
+            }
+        };
         let st = handle.wait().await;
         if st.code() != 0 {
             status = 123;

@@ -1,4 +1,9 @@
 //! `$((...))`: shell arithmetic on 64-bit signed integers.
+//!
+//! A recursive-descent evaluator: nesting (parentheses, prefix operators, `**`,
+//! assignments, `?:`) is limited to [`MAX_ARITH_DEPTH`] levels.
+
+use crate::process::stack::{self, MAX_ARITH_DEPTH};
 
 /// Variable access for the evaluator.
 pub(crate) trait Vars {
@@ -83,6 +88,8 @@ struct Eval<'a, V: Vars> {
     vars: &'a mut V,
     /// When false, sub-expressions are parsed but have no effect (short-circuit).
     live: bool,
+    /// How deeply nested the sub-expression being evaluated is.
+    depth: u32,
 }
 
 /// Evaluates an arithmetic expression.
@@ -96,6 +103,7 @@ pub(crate) fn eval(text: &str, vars: &mut impl Vars) -> Result<i64, String> {
         pos: 0,
         vars,
         live: true,
+        depth: 0,
     };
     let v = e.assign()?;
     if e.pos != e.toks.len() {
@@ -105,6 +113,17 @@ pub(crate) fn eval(text: &str, vars: &mut impl Vars) -> Result<i64, String> {
 }
 
 impl<V: Vars> Eval<'_, V> {
+    /// Evaluates a nested sub-expression with `f`, one level deeper.
+    fn deeper(&mut self, f: impl FnOnce(&mut Self) -> Result<i64, String>) -> Result<i64, String> {
+        if self.depth >= MAX_ARITH_DEPTH {
+            return Err(stack::too_deep_message(MAX_ARITH_DEPTH));
+        }
+        self.depth += 1;
+        let r = stack::grow(|| f(self));
+        self.depth -= 1;
+        r
+    }
+
     fn peek_op(&self) -> Option<&'static str> {
         match self.toks.get(self.pos) {
             Some(Tok::Op(op)) => Some(op),
@@ -128,7 +147,7 @@ impl<V: Vars> Eval<'_, V> {
             && !matches!(op, "==" | "!=" | "<=" | ">=")
         {
             self.pos += 2;
-            let rhs = self.assign()?;
+            let rhs = self.deeper(Self::assign)?;
             let cur = if op == "=" { 0 } else { self.var(&name)? };
             let v = match op {
                 "=" => rhs,
@@ -150,13 +169,13 @@ impl<V: Vars> Eval<'_, V> {
         self.pos += 1;
         let live = self.live;
         self.live = live && cond != 0;
-        let a = self.assign()?;
+        let a = self.deeper(Self::assign)?;
         if self.peek_op() != Some(":") {
             return Err("arithmetic syntax error".into());
         }
         self.pos += 1;
         self.live = live && cond == 0;
-        let b = self.assign()?;
+        let b = self.deeper(Self::assign)?;
         self.live = live;
         Ok(if cond != 0 { a } else { b })
     }
@@ -199,7 +218,7 @@ impl<V: Vars> Eval<'_, V> {
         let base = self.unary()?;
         if self.peek_op() == Some("**") {
             self.pos += 1;
-            let exp = self.power()?;
+            let exp = self.deeper(Self::power)?;
             return binary("**", base, exp);
         }
         Ok(base)
@@ -209,19 +228,19 @@ impl<V: Vars> Eval<'_, V> {
         match self.peek_op() {
             Some("-") => {
                 self.pos += 1;
-                Ok(self.unary()?.wrapping_neg())
+                Ok(self.deeper(Self::unary)?.wrapping_neg())
             }
             Some("+") => {
                 self.pos += 1;
-                self.unary()
+                self.deeper(Self::unary)
             }
             Some("!") => {
                 self.pos += 1;
-                Ok(i64::from(self.unary()? == 0))
+                Ok(i64::from(self.deeper(Self::unary)? == 0))
             }
             Some("~") => {
                 self.pos += 1;
-                Ok(!self.unary()?)
+                Ok(!self.deeper(Self::unary)?)
             }
             Some(op @ ("++" | "--")) => {
                 self.pos += 1;
@@ -259,7 +278,7 @@ impl<V: Vars> Eval<'_, V> {
             }
             Some(Tok::Op("(")) => {
                 self.pos += 1;
-                let v = self.assign()?;
+                let v = self.deeper(Self::assign)?;
                 if self.peek_op() != Some(")") {
                     return Err("arithmetic syntax error".into());
                 }

@@ -9,9 +9,12 @@ pub(crate) struct List {
 }
 
 /// One element of a [`List`].
+///
+/// The parts a subshell runs (an and-or list in the background, a pipeline element,
+/// `( ... )`) are shared (`Arc`): starting a subshell never copies a syntax tree.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ListItem {
-    pub and_or: AndOr,
+    pub and_or: Arc<AndOr>,
     /// Terminated by `&`.
     pub background: bool,
 }
@@ -34,7 +37,7 @@ pub(crate) enum Connector {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Pipeline {
     pub bang: bool,
-    pub commands: Vec<Command>,
+    pub commands: Vec<Arc<Command>>,
 }
 
 /// One command of a pipeline.
@@ -58,7 +61,7 @@ pub(crate) struct SimpleCommand {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Compound {
     Brace(List),
-    Subshell(List),
+    Subshell(Arc<List>),
     If {
         branches: Vec<(List, List)>,
         otherwise: Option<List>,

@@ -207,7 +207,9 @@ pub(crate) fn run(sh: &mut Shell, argv: Vec<String>) -> BoxFuture<'_, R> {
                             None
                         };
                         sh.st.status = 0;
+                        sh.enter_call().await;
                         let r = sh.run_script(&text, false).await;
+                        sh.leave_call();
                         if let Some(p) = saved {
                             sh.st.positional = p;
                         }

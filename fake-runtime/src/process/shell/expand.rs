@@ -8,6 +8,21 @@ use super::interp::{Body, Ctl, Shell};
 use crate::process::Stdio;
 use crate::process::pipe::Output;
 
+/// The longest text one word may expand to (and a command substitution may capture):
+/// a shell needing more is OOM-killed (SIGKILL, 137), as a real one ends when memory
+/// runs out, instead of growing the process running the simulation (`x=$x$x` in a
+/// loop doubles without bound).
+pub(crate) const MAX_WORD_BYTES: usize = 64 << 20;
+
+fn segs_len(segs: &[Seg]) -> usize {
+    segs.iter()
+        .map(|s| match s {
+            Seg::Text { s, .. } => s.len(),
+            Seg::Break => 1,
+        })
+        .sum()
+}
+
 /// A piece of expanded text.
 enum Seg {
     /// `quoted`: no splitting or globbing; `split`: subject to field splitting (the
@@ -206,6 +221,7 @@ impl Shell {
     pub(crate) async fn expand_fields(&mut self, w: &Word) -> Result<Vec<String>, Ctl> {
         let mut segs = Vec::new();
         self.expand_parts(&w.parts, false, &mut segs).await?;
+        self.check_word_size(&segs).await;
         let ifs = self.get_var("IFS").unwrap_or_else(|| " \t\n".into());
         let mut fields: Vec<Field> = Vec::new();
         let mut cur: Option<Field> = None;
@@ -284,6 +300,7 @@ impl Shell {
     pub(crate) async fn expand_string(&mut self, w: &Word) -> Result<String, Ctl> {
         let mut segs = Vec::new();
         self.expand_parts(&w.parts, false, &mut segs).await?;
+        self.check_word_size(&segs).await;
         let mut out = String::new();
         for seg in segs {
             match seg {
@@ -303,6 +320,7 @@ impl Shell {
     pub(crate) async fn expand_pattern(&mut self, w: &Word) -> Result<String, Ctl> {
         let mut segs = Vec::new();
         self.expand_parts(&w.parts, false, &mut segs).await?;
+        self.check_word_size(&segs).await;
         let mut out = String::new();
         for seg in segs {
             match seg {
@@ -316,13 +334,21 @@ impl Shell {
         Ok(out)
     }
 
+    /// OOM-kills the shell when a word expanded past [`MAX_WORD_BYTES`].
+    async fn check_word_size(&self, segs: &[Seg]) {
+        if segs_len(segs) > MAX_WORD_BYTES {
+            self.system.out_of_memory().await;
+        }
+    }
+
     fn expand_parts<'a>(
         &'a mut self,
         parts: &'a [Part],
         in_dq: bool,
         out: &'a mut Vec<Seg>,
     ) -> BoxFuture<'a, Result<(), Ctl>> {
-        Box::pin(async move {
+        // Nested expansions (`${x:-${y:-...}}`) recurse here, as deep as the syntax.
+        crate::process::stack::boxed(async move {
             for part in parts {
                 match part {
                     Part::Lit(s) => out.push(Seg::Text {
@@ -579,10 +605,16 @@ impl Shell {
             stdout,
             stderr: self.fds.stderr.clone(),
         };
-        let handle = self.spawn_subshell(Body::List((**list).clone()), stdio);
+        let Ok(handle) = self.spawn_subshell(Body::List(std::sync::Arc::clone(list)), stdio) else {
+            return Err(self.fork_failed().await);
+        };
         let mut buf = Vec::new();
         while let Some(chunk) = reader.next().await {
             buf.extend_from_slice(&chunk);
+            if buf.len() > MAX_WORD_BYTES {
+                handle.kill_tree(crate::process::Signal::SIGKILL);
+                self.system.out_of_memory().await;
+            }
         }
         let status = self.wait_foreground(&handle).await;
         self.cmdsub_status = Some(status.code());

@@ -13,6 +13,7 @@ use crate::process::pipe::{Input, Output};
 use crate::process::program::{Program, ProgramContext, Resolved, System, comm_of};
 use crate::process::signal::{Signal, SignalReceiver};
 use crate::process::sim::SpawnRequest;
+use crate::process::stack::{self, MAX_CALL_DEPTH, MAX_RUN_DEPTH};
 use crate::process::vfs::{FsError, WriteMode};
 use crate::process::{ExitStatus, ProcessHandle, SpawnError, Stdio};
 
@@ -193,9 +194,9 @@ pub(crate) type R = Result<(), Ctl>;
 /// What a subshell process runs.
 #[derive(Debug, Clone)]
 pub(crate) enum Body {
-    Command(Command),
-    AndOr(AndOr),
-    List(List),
+    Command(Arc<Command>),
+    AndOr(Arc<AndOr>),
+    List(Arc<List>),
 }
 
 /// A running shell.
@@ -209,6 +210,10 @@ pub(crate) struct Shell {
     pub cond_depth: u32,
     pub loop_depth: u32,
     pub func_depth: u32,
+    /// How deeply commands are nested in the running shell (see [`MAX_RUN_DEPTH`]).
+    run_depth: u32,
+    /// How many calls (functions, `eval`, `.`) are running (see [`MAX_CALL_DEPTH`]).
+    call_depth: u32,
     in_trap: bool,
     pub cmdsub_status: Option<i32>,
     pub locals: Vec<Vec<(String, Option<Var>)>>,
@@ -331,6 +336,8 @@ impl Shell {
             cond_depth: 0,
             loop_depth: 0,
             func_depth: 0,
+            run_depth: 0,
+            call_depth: 0,
             in_trap: false,
             cmdsub_status: None,
             locals: Vec::new(),
@@ -368,6 +375,8 @@ impl Shell {
             cond_depth: 0,
             loop_depth: 0,
             func_depth: 0,
+            run_depth: 0,
+            call_depth: 0,
             in_trap: false,
             cmdsub_status: None,
             locals: Vec::new(),
@@ -553,10 +562,31 @@ impl Shell {
         }
     }
 
+    /// Enters one more nested call (a function, `eval`, `.`): beyond
+    /// [`MAX_CALL_DEPTH`] the shell dies of a simulated stack overflow (SIGSEGV, status
+    /// 139, no message), as busybox ash does when unbounded recursion
+    /// (`f() { f; }; f`) exhausts its stack. Pair with [`Shell::leave_call`].
+    pub async fn enter_call(&mut self) {
+        if self.call_depth >= MAX_CALL_DEPTH {
+            self.system.crash(Signal::SIGSEGV).await;
+        }
+        self.call_depth += 1;
+    }
+
+    /// Leaves a call entered with [`Shell::enter_call`].
+    pub fn leave_call(&mut self) {
+        self.call_depth = self.call_depth.saturating_sub(1);
+    }
+
     /// `eval`, trap actions: parse and run in this shell.
     pub async fn eval_string(&mut self, text: &str) -> R {
         match Parser::parse_program(text) {
-            Ok(list) => self.exec_list(&list, false).await,
+            Ok(list) => {
+                self.enter_call().await;
+                let r = self.exec_list(&list, false).await;
+                self.leave_call();
+                r
+            }
             Err(e) => {
                 let text = self.syntax_error_text(&e);
                 self.err(text).await;
@@ -679,7 +709,9 @@ impl Shell {
             let n = list.items.len();
             for (i, item) in list.items.iter().enumerate() {
                 if item.background {
-                    self.spawn_background(&item.and_or);
+                    if self.spawn_background(&item.and_or).is_err() {
+                        return Err(self.fork_failed().await);
+                    }
                     self.run_pending_traps().await?;
                     continue;
                 }
@@ -768,7 +800,10 @@ impl Shell {
                     stdout,
                     stderr: self.fds.stderr.clone(),
                 };
-                handles.push(self.spawn_subshell(Body::Command(cmd.clone()), stdio));
+                match self.spawn_subshell(Body::Command(Arc::clone(cmd)), stdio) {
+                    Ok(h) => handles.push(h),
+                    Err(_) => return Err(self.fork_failed().await),
+                }
             }
             let mut codes = Vec::with_capacity(n);
             for h in &handles {
@@ -789,8 +824,24 @@ impl Shell {
         })
     }
 
-    /// Starts a subshell process running `body` with a copy of this shell's state.
-    pub fn spawn_subshell(&mut self, body: Body, stdio: Stdio) -> ProcessHandle {
+    /// What ash does when `fork` fails (the container has its maximum number of
+    /// processes): `sh: can't fork: Resource temporarily unavailable` and the shell
+    /// exits with status 2 (measured on busybox 1.35 under `RLIMIT_NPROC`).
+    pub async fn fork_failed(&mut self) -> Ctl {
+        let p = self.prefix(None);
+        self.err(format!("{p}can't fork: Resource temporarily unavailable"))
+            .await;
+        self.st.status = 2;
+        Ctl::Exit(2)
+    }
+
+    /// Starts a subshell process running `body` with a copy of this shell's state;
+    /// `Err` when the container has its maximum number of processes.
+    pub fn spawn_subshell(
+        &mut self,
+        body: Body,
+        stdio: Stdio,
+    ) -> Result<ProcessHandle, SpawnError> {
         let ignored = self.signals.ignored_set();
         self.spawn_subshell_with(body, stdio, ignored)
     }
@@ -800,7 +851,7 @@ impl Shell {
         body: Body,
         stdio: Stdio,
         ignored: std::collections::BTreeSet<Signal>,
-    ) -> ProcessHandle {
+    ) -> Result<ProcessHandle, SpawnError> {
         let program = SubshellProgram(Mutex::new(Some((self.st.clone(), body))));
         let argv = self.st.fork_argv.clone();
         let comm = comm_of(argv.first().map(String::as_str).unwrap_or("sh"));
@@ -815,7 +866,7 @@ impl Shell {
         })
     }
 
-    fn spawn_background(&mut self, ao: &AndOr) {
+    fn spawn_background(&mut self, ao: &Arc<AndOr>) -> Result<(), SpawnError> {
         let stdio = Stdio {
             stdin: Input::empty(),
             stdout: self.fds.stdout.clone(),
@@ -825,39 +876,52 @@ impl Shell {
         let mut ignored = self.signals.ignored_set();
         ignored.insert(Signal::SIGINT);
         ignored.insert(Signal::SIGQUIT);
-        let handle = self.spawn_subshell_with(Body::AndOr(ao.clone()), stdio, ignored);
+        let handle = self.spawn_subshell_with(Body::AndOr(Arc::clone(ao)), stdio, ignored)?;
         self.st.last_bg = Some(handle.pid());
         self.jobs.retain(|j| j.try_status().is_none());
         self.jobs.push(handle);
         self.st.status = 0;
+        Ok(())
     }
 
+    /// Runs one command, one level deeper: beyond [`MAX_RUN_DEPTH`] the shell dies of
+    /// a simulated stack overflow, as in [`Shell::enter_call`].
     pub fn exec_command<'a>(&'a mut self, cmd: &'a Command, tail: bool) -> BoxFuture<'a, R> {
-        Box::pin(async move {
-            match cmd {
-                Command::Simple(s) => self.exec_simple(s, tail).await,
-                Command::FuncDef(name, body) => {
-                    self.st.functions.insert(name.clone(), Arc::clone(body));
-                    self.st.status = 0;
-                    Ok(())
-                }
-                Command::Compound(c, redirs) => {
-                    let saved = match self.push_redirs(redirs).await {
-                        Ok(saved) => saved,
-                        Err(RedirError::Msg(m)) => {
-                            let p = self.prefix(None);
-                            self.err(format!("{p}{m}")).await;
-                            self.st.status = 1;
-                            return Ok(());
-                        }
-                        Err(RedirError::Ctl(c)) => return Err(c),
-                    };
-                    let r = self.exec_compound(c).await;
-                    self.pop_redirs(saved);
-                    r
-                }
+        stack::boxed(async move {
+            if self.run_depth >= MAX_RUN_DEPTH {
+                self.system.crash(Signal::SIGSEGV).await;
             }
+            self.run_depth += 1;
+            let r = self.exec_command_here(cmd, tail).await;
+            self.run_depth -= 1;
+            r
         })
+    }
+
+    async fn exec_command_here(&mut self, cmd: &Command, tail: bool) -> R {
+        match cmd {
+            Command::Simple(s) => self.exec_simple(s, tail).await,
+            Command::FuncDef(name, body) => {
+                self.st.functions.insert(name.clone(), Arc::clone(body));
+                self.st.status = 0;
+                Ok(())
+            }
+            Command::Compound(c, redirs) => {
+                let saved = match self.push_redirs(redirs).await {
+                    Ok(saved) => saved,
+                    Err(RedirError::Msg(m)) => {
+                        let p = self.prefix(None);
+                        self.err(format!("{p}{m}")).await;
+                        self.st.status = 1;
+                        return Ok(());
+                    }
+                    Err(RedirError::Ctl(c)) => return Err(c),
+                };
+                let r = self.exec_compound(c).await;
+                self.pop_redirs(saved);
+                r
+            }
+        }
     }
 
     fn exec_compound<'a>(&'a mut self, c: &'a Compound) -> BoxFuture<'a, R> {
@@ -866,7 +930,9 @@ impl Shell {
                 Compound::Brace(list) => self.exec_list(list, false).await,
                 Compound::Subshell(list) => {
                     let stdio = self.fds.stdio();
-                    let h = self.spawn_subshell(Body::List(list.clone()), stdio);
+                    let Ok(h) = self.spawn_subshell(Body::List(Arc::clone(list)), stdio) else {
+                        return Err(self.fork_failed().await);
+                    };
                     self.st.status = self.wait_foreground(&h).await.code();
                     self.run_pending_traps().await
                 }
@@ -1162,7 +1228,9 @@ impl Shell {
         let saved_pos = std::mem::replace(&mut self.st.positional, args);
         self.func_depth += 1;
         self.locals.push(Vec::new());
+        self.enter_call().await;
         let r = self.exec_command(body, false).await;
+        self.leave_call();
         if let Some(frame) = self.locals.pop() {
             self.restore_assign(frame);
         }
@@ -1231,7 +1299,7 @@ impl Shell {
             })));
         }
         let stdio = self.fds.stdio();
-        let handle = self.system.spawn_request(SpawnRequest {
+        let Ok(handle) = self.system.spawn_request(SpawnRequest {
             argv: resolved.argv(&argv),
             comm: resolved.comm(),
             program: Arc::clone(&resolved.program),
@@ -1239,7 +1307,9 @@ impl Shell {
             cwd: self.st.cwd.clone(),
             stdio,
             ignored: self.signals.ignored_set(),
-        });
+        }) else {
+            return Err(self.fork_failed().await);
+        };
         self.st.status = self.wait_foreground(&handle).await.code();
         Ok(())
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::ast::*;
+use crate::process::stack::{self, MAX_SYNTAX_DEPTH};
 
 /// A syntax error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub(crate) struct Parser {
     s: Vec<char>,
     pos: usize,
     line: u32,
+    /// How deeply nested the construct being parsed is (see [`MAX_SYNTAX_DEPTH`]).
+    depth: u32,
 }
 
 impl Parser {
@@ -52,17 +55,50 @@ impl Parser {
             s: text.chars().collect(),
             pos: 0,
             line: 1,
+            depth: 0,
+        }
+    }
+
+    /// A parser for text nested in the current construct (a backquoted command, the
+    /// inside of `$((...))`, a here-document body): it starts at the current depth.
+    fn nested(&self, text: &str) -> Parser {
+        Parser {
+            depth: self.depth,
+            ..Parser::new(text)
         }
     }
 
     /// Parses a whole script.
     pub fn parse_program(text: &str) -> Result<List, ParseError> {
-        let mut p = Parser::new(text);
+        Parser::new(text).parse_all()
+    }
+
+    fn parse_all(&mut self) -> Result<List, ParseError> {
         let mut all = List::default();
-        while let Some(list) = p.next_command()? {
+        while let Some(list) = self.next_command()? {
             all.items.extend(list.items);
         }
         Ok(all)
+    }
+
+    /// Parses one more level of nesting with `f` (a command, `${...}` or `$((...))`):
+    /// refused inside more than [`MAX_SYNTAX_DEPTH`] levels, and run on a grown stack
+    /// when the thread's runs low.
+    fn deeper<T>(
+        &mut self,
+        f: impl FnOnce(&mut Parser) -> Result<T, ParseError>,
+    ) -> Result<T, ParseError> {
+        if self.depth > MAX_SYNTAX_DEPTH {
+            return Err(ParseError {
+                msg: stack::too_deep_message(MAX_SYNTAX_DEPTH),
+                at_eof: false,
+                line: self.line,
+            });
+        }
+        self.depth += 1;
+        let r = stack::grow(|| f(self));
+        self.depth -= 1;
+        r
     }
 
     fn peek(&self) -> Option<char> {
@@ -162,19 +198,42 @@ impl Parser {
         digits.parse().ok().map(|d| (d, n))
     }
 
-    /// The keyword at the current position, without consuming it.
+    /// The keyword at the current position, without consuming it. Only a word of
+    /// plain characters can be one, so the scan stops at the first quote or expansion
+    /// (reading the whole word would parse its `$(...)` again at every level: time
+    /// exponential in the nesting).
     fn peek_keyword(&mut self) -> Option<&'static str> {
         let (pos, line) = (self.pos, self.line);
         self.skip_blanks();
-        let kw = match self.read_word() {
-            Ok(Some(w)) => w
-                .as_plain_lit()
-                .and_then(|s| KEYWORDS.iter().copied().find(|k| *k == s)),
-            _ => None,
-        };
+        let mut word = String::new();
+        let mut plain = true;
+        let mut i = self.pos;
+        while let Some(&c) = self.s.get(i) {
+            if is_meta(c) {
+                break;
+            }
+            match c {
+                '\\' if self.s.get(i + 1) == Some(&'\n') => i += 2,
+                '\'' | '"' | '\\' | '$' | '`' => {
+                    plain = false;
+                    break;
+                }
+                _ => {
+                    word.push(c);
+                    i += 1;
+                    if word.len() > 5 {
+                        plain = false;
+                        break;
+                    }
+                }
+            }
+        }
         self.pos = pos;
         self.line = line;
-        kw
+        if !plain || word.starts_with('~') {
+            return None;
+        }
+        KEYWORDS.iter().copied().find(|k| *k == word)
     }
 
     fn consume_word(&mut self) {
@@ -326,7 +385,7 @@ impl Parser {
         Ok(list)
     }
 
-    fn parse_and_or(&mut self) -> Result<AndOr, ParseError> {
+    fn parse_and_or(&mut self) -> Result<Arc<AndOr>, ParseError> {
         let first = self.parse_pipeline()?;
         let mut rest = Vec::new();
         loop {
@@ -339,7 +398,7 @@ impl Parser {
             self.skip_newlines();
             rest.push((conn, self.parse_pipeline()?));
         }
-        Ok(AndOr { first, rest })
+        Ok(Arc::new(AndOr { first, rest }))
     }
 
     fn parse_pipeline(&mut self) -> Result<Pipeline, ParseError> {
@@ -350,11 +409,11 @@ impl Parser {
         } else {
             false
         };
-        let mut commands = vec![self.parse_command()?];
+        let mut commands = vec![Arc::new(self.parse_command()?)];
         while self.peek_op() == Some("|") {
             self.eat_op("|");
             self.skip_newlines();
-            commands.push(self.parse_command()?);
+            commands.push(Arc::new(self.parse_command()?));
         }
         Ok(Pipeline { bang, commands })
     }
@@ -370,6 +429,10 @@ impl Parser {
     }
 
     fn parse_command(&mut self) -> Result<Command, ParseError> {
+        self.deeper(Parser::parse_command_here)
+    }
+
+    fn parse_command_here(&mut self) -> Result<Command, ParseError> {
         self.skip_blanks();
         if let Some(kw) = self.peek_keyword() {
             let compound = match kw {
@@ -408,7 +471,10 @@ impl Parser {
             }
             self.eat_op(")");
             let redirs = self.parse_trailing_redirs()?;
-            return Ok(Command::Compound(Compound::Subshell(body), redirs));
+            return Ok(Command::Compound(
+                Compound::Subshell(Arc::new(body)),
+                redirs,
+            ));
         }
         self.parse_simple()
     }
@@ -441,11 +507,14 @@ impl Parser {
             let Some(word) = self.read_word()? else {
                 break;
             };
-            if cmd.words.is_empty() {
-                if let Some((name, value)) = split_assignment(&word) {
-                    cmd.assigns.push((name, value));
-                    continue;
-                }
+            let word = if cmd.words.is_empty() {
+                let word = match split_assignment(word) {
+                    Ok(assign) => {
+                        cmd.assigns.push(assign);
+                        continue;
+                    }
+                    Err(word) => word,
+                };
                 if cmd.assigns.is_empty()
                     && cmd.redirs.is_empty()
                     && let Some(name) = word
@@ -471,7 +540,10 @@ impl Parser {
                     self.pos = pos;
                     self.line = line;
                 }
-            }
+                word
+            } else {
+                word
+            };
             cmd.words.push(word);
         }
         if cmd.words.is_empty() && cmd.assigns.is_empty() && cmd.redirs.is_empty() {
@@ -576,7 +648,7 @@ impl Parser {
                 parts: vec![Part::Quoted(body)],
             });
         }
-        let mut sub = Parser::new(&body);
+        let mut sub = self.nested(&body);
         let parts = sub.parse_dq(None)?;
         Ok(Word {
             parts: vec![Part::Double(parts)],
@@ -861,6 +933,14 @@ impl Parser {
     }
 
     fn parse_dollar(&mut self) -> Result<Part, ParseError> {
+        if self.peek_at(1) == Some('(') && self.peek_at(2) != Some('(') {
+            // `$(...)`: one level, counted by the commands inside.
+            return self.parse_dollar_here();
+        }
+        self.deeper(Parser::parse_dollar_here)
+    }
+
+    fn parse_dollar_here(&mut self) -> Result<Part, ParseError> {
         self.pos += 1; // '$'
         match self.peek() {
             Some('{') => self.parse_brace_param(),
@@ -928,7 +1008,7 @@ impl Parser {
                 Some(c) => text.push(c),
             }
         }
-        let mut sub = Parser::new(&text);
+        let mut sub = self.nested(&text);
         let parts = sub.parse_dq(None)?;
         Ok(Part::Arith(Word {
             parts: vec![Part::Double(parts)],
@@ -1098,7 +1178,7 @@ impl Parser {
                 Some(c) => text.push(c),
             }
         }
-        let list = Parser::parse_program(&text)?;
+        let list = self.nested(&text).parse_all()?;
         Ok(Part::Command(Arc::new(list)))
     }
 }
@@ -1116,23 +1196,24 @@ fn flush(lit: &mut String, parts: &mut Vec<Part>) {
     }
 }
 
-/// `NAME=value` at the start of a simple command.
-fn split_assignment(word: &Word) -> Option<(String, Word)> {
+/// `NAME=value` at the start of a simple command, or the word back if it is not
+/// one. The value's parts are moved, not cloned (a deep clone would recurse).
+fn split_assignment(word: Word) -> Result<(String, Word), Word> {
     let Some(Part::Lit(first)) = word.parts.first() else {
-        return None;
+        return Err(word);
     };
-    let eq = first.find('=')?;
-    let name = &first[..eq];
-    if !is_name(name) {
-        return None;
+    let Some(eq) = first.find('=').filter(|&eq| is_name(&first[..eq])) else {
+        return Err(word);
+    };
+    let name = first[..eq].to_owned();
+    let rest = first[eq + 1..].to_owned();
+    let mut parts = word.parts;
+    if rest.is_empty() {
+        parts.remove(0);
+    } else {
+        parts[0] = Part::Lit(rest);
     }
-    let mut parts = Vec::new();
-    let rest = &first[eq + 1..];
-    if !rest.is_empty() {
-        parts.push(Part::Lit(rest.to_owned()));
-    }
-    parts.extend(word.parts[1..].iter().cloned());
-    Some((name.to_owned(), Word { parts }))
+    Ok((name, Word { parts }))
 }
 
 #[cfg(test)]
@@ -1145,7 +1226,7 @@ mod tests {
 
     fn simple_words(src: &str) -> Vec<Word> {
         let list = Parser::parse_program(src).unwrap();
-        match &list.items[0].and_or.first.commands[0] {
+        match &*list.items[0].and_or.first.commands[0] {
             Command::Simple(s) => s.words.clone(),
             other => panic!("not simple: {other:?}"),
         }
@@ -1205,7 +1286,7 @@ mod tests {
         let list =
             Parser::parse_program("A=1 cmd 2>&1 >out <<EOF\nhello $A\nEOF\necho next").unwrap();
         assert_eq!(list.items.len(), 2);
-        let Command::Simple(cmd) = &list.items[0].and_or.first.commands[0] else {
+        let Command::Simple(cmd) = &*list.items[0].and_or.first.commands[0] else {
             panic!("not simple");
         };
         assert_eq!(cmd.assigns[0].0, "A");

@@ -3,6 +3,7 @@
 
 mod applets;
 mod fs;
+mod limits;
 mod programs;
 mod shell;
 mod signals;
