@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use cri_proto::v1::{
     Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerState,
@@ -242,7 +241,6 @@ impl Runtime {
                 });
             }
             let sandbox_id = sandbox.id.clone();
-            let sandbox_log_dir = sandbox.config.log_directory.clone();
             let config = config.unwrap_or_default();
             if config.metadata.is_none() {
                 return Err(CriError::unknown("container config must include metadata"));
@@ -299,11 +297,12 @@ impl Runtime {
                 s.container_names.release(&reserved_name);
                 return Err(CriError::unknown(e.create_message()));
             }
-            let log_path = if sandbox_log_dir.is_empty() || config.log_path.is_empty() {
-                String::new()
-            } else {
-                format!("{}/{}", sandbox_log_dir.trim_end_matches('/'), config.log_path)
-            };
+            // The log directory is the one in the request's sandbox config, not the one
+            // the sandbox was run with (containerd reads the request).
+            let log_path = crate::logs::cri_log_path(
+                &request_sandbox_config.log_directory,
+                &config.log_path,
+            );
             let mut resources = config
                 .linux
                 .as_ref()
@@ -665,6 +664,7 @@ impl Runtime {
     /// StopContainer: stop signal, grace period, then SIGKILL (reference §3c). A missing
     /// container is NOT_FOUND in containerd 1.6 and a success in 2.3.
     pub async fn stop_container(&self, prefix: &str, timeout: i64) -> Result<(), CriError> {
+        let grace = crate::exec::go_timeout(timeout);
         let target = self.store.write(|s| {
             let record = match s.resolve_container(prefix) {
                 Ok(record) => record,
@@ -685,7 +685,7 @@ impl Runtime {
                 .containers
                 .get_mut(&id)
                 .ok_or_else(|| CriError::not_found("not found"))?;
-            let send_signal = timeout > 0 && !record.stop_signal_sent;
+            let send_signal = grace.is_some() && !record.stop_signal_sent;
             if send_signal {
                 record.stop_signal_sent = true;
             }
@@ -697,12 +697,11 @@ impl Runtime {
         let Some((process, send_signal, stop_signal)) = target else {
             return Ok(());
         };
-        if timeout > 0 {
+        if let Some(grace) = grace {
             if send_signal {
                 let signal = Signal::parse(&stop_signal).unwrap_or(Signal::SIGTERM);
                 process.main.signal(signal);
             }
-            let grace = Duration::from_secs(u64::try_from(timeout).unwrap_or(0));
             if tokio::time::timeout(grace, process.wait_recorded_exit())
                 .await
                 .is_ok()

@@ -64,6 +64,28 @@ async fn collect_capped(mut reader: OutputReader) -> Vec<u8> {
     buffer.into_inner()
 }
 
+/// A CRI timeout in seconds as containerd turns it into a Go duration,
+/// `time.Duration(timeout) * time.Second`, which wraps on overflow: `None` when the
+/// result is not positive (no timeout). So `-1`, `0`, `i64::MIN` and `i64::MAX` (which
+/// wraps to -1s) all mean "none".
+///
+/// ```
+/// use std::time::Duration;
+/// use cri_fake::exec::go_timeout;
+///
+/// assert_eq!(go_timeout(3), Some(Duration::from_secs(3)));
+/// assert_eq!(go_timeout(0), None);
+/// assert_eq!(go_timeout(-5), None);
+/// assert_eq!(go_timeout(i64::MAX), None);
+/// ```
+pub fn go_timeout(seconds: i64) -> Option<Duration> {
+    let nanos = seconds.wrapping_mul(1_000_000_000);
+    u64::try_from(nanos)
+        .ok()
+        .filter(|&n| n > 0)
+        .map(Duration::from_nanos)
+}
+
 /// Formats a duration like Go's `time.Duration.String()`: `1s`, `1m30s`, `1h0m0s`,
 /// `500ms`, `1.5s`, `0s`.
 pub fn go_duration(d: Duration) -> String {
@@ -196,8 +218,7 @@ impl Runtime {
         };
         tokio::pin!(output);
 
-        let exit = if timeout_secs > 0 {
-            let limit = Duration::from_secs(u64::try_from(timeout_secs).unwrap_or(0));
+        let exit = if let Some(limit) = go_timeout(timeout_secs) {
             match tokio::time::timeout(limit, exec.wait()).await {
                 Ok(exit) => exit,
                 Err(_) => {

@@ -186,6 +186,52 @@ impl ContainerLog {
     }
 }
 
+/// Where containerd puts a container's log: `filepath.Join(log_directory, log_path)`,
+/// or `""` (no log) when either is empty. Go's `Join` cleans the result lexically, so
+/// `a//b`, `./b` and `x/../b` collapse, an absolute `log_path` lands *under* the
+/// directory, and `..` may climb out of it, as it does in containerd.
+///
+/// ```
+/// use cri_fake::logs::cri_log_path;
+///
+/// assert_eq!(cri_log_path("/var/log/pods/p/", "c/0.log"), "/var/log/pods/p/c/0.log");
+/// assert_eq!(cri_log_path("/logs", "/abs/0.log"), "/logs/abs/0.log");
+/// assert_eq!(cri_log_path("/logs/p", "../../../../x.log"), "/x.log");
+/// assert_eq!(cri_log_path("", "0.log"), "");
+/// ```
+pub fn cri_log_path(log_directory: &str, log_path: &str) -> String {
+    if log_directory.is_empty() || log_path.is_empty() {
+        return String::new();
+    }
+    go_clean(&format!("{log_directory}/{log_path}"))
+}
+
+/// Go's `filepath.Clean` on a unix path.
+fn go_clean(path: &str) -> String {
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                // `..` at the root stays at the root; a relative path keeps it.
+                _ if rooted => {}
+                _ => parts.push(".."),
+            },
+            _ => parts.push(part),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
 /// Opens `path` for appending, creating it (mode 0640) and its parent directories.
 fn open_log_file(path: &Path) -> io::Result<File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -324,6 +370,24 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn go_clean_collapses_like_go_filepath_clean() {
+        for (path, clean) in [
+            ("", "."),
+            ("/", "/"),
+            ("a//b/./c/", "a/b/c"),
+            ("/../a", "/a"),
+            ("../../a", "../../a"),
+            ("a/../../b", "../b"),
+            ("/a/b/../../..", "/"),
+            ("./", "."),
+            ("a/..", "."),
+        ] {
+            assert_eq!(go_clean(path), clean, "{path:?}");
+        }
+    }
+
     use super::*;
     use crate::process::pipe::Output;
     use bytes::Bytes;

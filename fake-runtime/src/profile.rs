@@ -80,6 +80,16 @@ pub(crate) enum StoppedSandboxCreate {
     NotRunning,
 }
 
+/// The Go protobuf library that decodes requests, whose error texts a malformed
+/// request gets (see `service/wire_errors.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProtobufDecoder {
+    /// 1.6: gogo/protobuf's generated code (`unexpected EOF`, `proto: illegal wireType N`).
+    Gogo,
+    /// 2.3: google.golang.org/protobuf (`proto: cannot parse invalid wire-format data`).
+    ProtobufGo,
+}
+
 /// Why a sandbox's stats cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SandboxStatsFailure {
@@ -105,6 +115,8 @@ pub(crate) struct Dialect {
     pub empty_prefix: &'static str,
     /// What runc/OCI error texts end with (`: unknown` in 1.6, nothing in 2.3).
     pub oci_error_suffix: &'static str,
+    /// Whose texts an undecodable request gets.
+    pub protobuf_decoder: ProtobufDecoder,
     /// StopPodSandbox and StopContainer on a missing id answer OK (2.3) instead of
     /// NOT_FOUND (1.6).
     pub stop_missing_is_ok: bool,
@@ -174,6 +186,7 @@ static CONTAINERD_16: Dialect = Dialect {
     sandbox_image: "registry.k8s.io/pause:3.6",
     empty_prefix: "Prefix can't be empty",
     oci_error_suffix: ": unknown",
+    protobuf_decoder: ProtobufDecoder::Gogo,
     stop_missing_is_ok: false,
     name_conflict_code: ErrorCode::Unknown,
     container_name_conflict_hint: "",
@@ -206,6 +219,7 @@ static CONTAINERD_23: Dialect = Dialect {
     sandbox_image: "registry.k8s.io/pause:3.10.2",
     empty_prefix: "prefix can't be empty",
     oci_error_suffix: "",
+    protobuf_decoder: ProtobufDecoder::ProtobufGo,
     stop_missing_is_ok: true,
     name_conflict_code: ErrorCode::FailedPrecondition,
     container_name_conflict_hint: "; check if another CreateContainer request is in progress",

@@ -54,7 +54,7 @@ use tonic::transport::Server;
 
 use crate::builder::{FakeRuntime, MAX_MESSAGE_SIZE, StartError};
 use crate::runtime::Runtime;
-use crate::service::{Dispatcher, ImageApi, RuntimeApi};
+use crate::service::{Dispatcher, ImageApi, RuntimeApi, WireErrorsLayer};
 use crate::transport::{self, Conn, Incoming, Listen};
 
 /// What a restart does to the runtime's state.
@@ -213,6 +213,7 @@ impl Serving {
 
     /// Starts a server generation over `runtime`.
     fn open(&mut self, runtime: Arc<Runtime>) {
+        let wire_errors = WireErrorsLayer::new(runtime.dialect());
         let dispatcher = Dispatcher::new(runtime);
         let runtime_service = RuntimeServiceServer::new(RuntimeApi::new(dispatcher.clone()))
             .max_encoding_message_size(MAX_MESSAGE_SIZE)
@@ -226,6 +227,7 @@ impl Serving {
         let shutdown = stop.clone();
         let server = tokio::spawn(async move {
             Server::builder()
+                .layer(wire_errors)
                 .add_service(runtime_service)
                 .add_service(image_service)
                 .serve_with_incoming_shutdown(ReceiverStream::new(rx), shutdown.cancelled_owned())

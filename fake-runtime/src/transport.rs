@@ -158,21 +158,45 @@ pub fn unix_channel(path: &Path) -> Channel {
     ))
 }
 
+/// Binds a unix socket at `path`. What is already there is never followed: a symlink
+/// is removed itself (its target is left alone, as containerd's `unlink` does), a stale
+/// socket from a dead server is replaced, a live one is an error, and any other file is
+/// refused rather than deleted (containerd would unlink it: a deliberate difference).
 fn bind_unix(path: &Path) -> std::io::Result<UnixListener> {
-    if path.exists() {
-        // A stale socket from a dead server is replaced; a live one is an error.
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AddrInUse,
-                format!("{} is in use by a running server", path.display()),
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::FileTypeExt as _;
+
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::remove_file(path)?,
+        Ok(meta) if meta.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(Error::new(
+                    ErrorKind::AddrInUse,
+                    format!("{} is in use by a running server", path.display()),
+                ));
+            }
+            std::fs::remove_file(path)?;
+        }
+        Ok(_) => {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
             ));
         }
-        std::fs::remove_file(path)?;
+        Err(error) if error.kind() == ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
     }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
     let listener = UnixListener::bind(path)?;
+    // chmod follows links: only touch the path while it is still the socket just made.
+    if !std::fs::symlink_metadata(path)?.file_type().is_socket() {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!("{} was replaced while binding", path.display()),
+        ));
+    }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     Ok(listener)
 }

@@ -221,3 +221,33 @@ async fn reopen_container_log_moves_later_lines_to_a_new_file() {
         );
     }
 }
+
+#[tokio::test]
+async fn log_paths_are_joined_and_cleaned_like_go_filepath_join() {
+    let mut env = start().await;
+    let (pod, mut config) = env.pod("paths").await;
+    // A log directory with a trailing slash and a detour, as a client might send it.
+    let root = env.log_dir.path().display().to_string();
+    config.log_directory = format!("{root}/pods/./p/");
+    for (n, (log_path, expected)) in [
+        ("a//b/./0.log", format!("{root}/pods/p/a/b/0.log")),
+        ("/abs/1.log", format!("{root}/pods/p/abs/1.log")),
+        ("x/../2.log", format!("{root}/pods/p/2.log")),
+        ("../../up.log", format!("{root}/up.log")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = container_config(&format!("c{n}"), &["echo", log_path]);
+        c.log_path = log_path.into();
+        let id = env.create(&pod, &config, c).await.unwrap();
+        assert_eq!(env.status(&id).await.unwrap().log_path, expected);
+        env.start(&id).await.unwrap();
+        env.wait_state(&id, ContainerState::ContainerExited).await;
+        assert_eq!(
+            parse_log(&PathBuf::from(&expected)),
+            [line("stdout", "F", log_path)],
+            "{log_path}"
+        );
+    }
+}

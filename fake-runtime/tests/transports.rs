@@ -101,3 +101,50 @@ async fn the_in_memory_transport_needs_no_socket() {
     assert_eq!(version.runtime_name, "containerd");
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_symlink_planted_at_the_socket_path_is_replaced_and_its_target_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let precious = dir.path().join("precious");
+    std::fs::write(&precious, b"keep me").unwrap();
+    std::fs::set_permissions(&precious, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let path = dir.path().join("cri.sock");
+    std::os::unix::fs::symlink(&precious, &path).unwrap();
+    let fake = FakeRuntime::builder()
+        .listen(Listen::UnixSocket(path.clone()))
+        .start()
+        .await
+        .unwrap();
+    let meta = std::fs::symlink_metadata(&path).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()));
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me");
+    assert_eq!(
+        std::fs::metadata(&precious).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    fake.runtime_client()
+        .version(VersionRequest::default())
+        .await
+        .unwrap();
+    fake.shutdown().await;
+    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me");
+}
+
+#[tokio::test]
+async fn a_regular_file_at_the_socket_path_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cri.sock");
+    std::fs::write(&path, b"not a socket").unwrap();
+    let err = FakeRuntime::builder()
+        .listen(Listen::UnixSocket(path.clone()))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("{} exists and is not a socket", path.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"not a socket");
+}

@@ -22,6 +22,8 @@ pub fn checks() -> Vec<Check> {
         sh_exit_3_exits_3_with_reason_error,
         killing_itself_with_sigkill_exits_137_with_reason_error,
         log_path_is_the_log_directory_joined_with_the_config_log_path,
+        log_path_is_cleaned_like_go_filepath_join,
+        log_path_uses_the_log_directory_of_the_create_request,
         log_path_is_empty_when_the_config_log_path_is_empty,
         log_path_is_empty_when_the_sandbox_log_directory_is_empty,
         resources_are_present_and_empty_by_default,
@@ -220,6 +222,42 @@ async fn log_path_is_the_log_directory_joined_with_the_config_log_path(
     let (_, id, config) = created(ctx, "logpath", "ctr/main.log", SLEEP_FOREVER).await?;
     let status = ctx.status_ok(&id).await?;
     let expected = format!("{}/ctr/main.log", config.log_directory);
+    ctx.expect_eq("log_path", status.log_path, expected)
+}
+
+async fn log_path_is_cleaned_like_go_filepath_join(ctx: &mut Ctx) -> CheckResult {
+    let (_, id, config) =
+        created(ctx, "logclean", "/a//b/./x/../main.log", &["echo", "hi"]).await?;
+    let status = ctx.status_ok(&id).await?;
+    let expected = format!("{}/a/b/main.log", config.log_directory);
+    ctx.expect_eq("log_path", status.log_path.as_str(), expected.as_str())?;
+    let start = ctx.start(&id).await;
+    ctx.expect_ok("StartContainer", start)?;
+    ctx.wait_state(&id, ContainerState::ContainerExited).await?;
+    let written = std::fs::read_to_string(&expected).map(|text| {
+        text.lines()
+            .map(|line| line.split_once(' ').map_or("", |(_, rest)| rest).to_owned())
+            .collect::<Vec<_>>()
+    });
+    ctx.expect_eq(
+        "records in the cleaned path, without their times",
+        written.ok(),
+        Some(vec!["stdout F hi".to_owned()]),
+    )
+}
+
+async fn log_path_uses_the_log_directory_of_the_create_request(ctx: &mut Ctx) -> CheckResult {
+    let (pod, config) = ctx.pod("logreq").await?;
+    let mut request_config = config.clone();
+    request_config.log_directory = format!("{}/elsewhere", config.log_directory);
+    let mut container = ctx.container_config("main", SLEEP_FOREVER);
+    container.log_path = "main.log".into();
+    let id = ctx
+        .create(&pod, &request_config, container)
+        .await
+        .map_err(|s| unexpected("CreateContainer", &s))?;
+    let status = ctx.status_ok(&id).await?;
+    let expected = format!("{}/elsewhere/main.log", config.log_directory);
     ctx.expect_eq("log_path", status.log_path, expected)
 }
 

@@ -25,7 +25,7 @@ pub fn checks() -> Vec<Check> {
         timeout_kills_the_exec_with_deadline_exceeded,
         timeout_discards_partial_output,
         timeout_kills_a_term_ignoring_exec,
-        timeout_0_and_negative_mean_no_timeout,
+        timeouts_not_positive_as_go_durations_mean_no_timeout,
         background_child_holding_stdout_delays_the_answer_past_the_timeout,
         background_child_with_redirected_output_does_not_delay_the_answer,
     ]
@@ -250,9 +250,10 @@ async fn timeout_kills_a_term_ignoring_exec(ctx: &mut Ctx) -> CheckResult {
     )
 }
 
-async fn timeout_0_and_negative_mean_no_timeout(ctx: &mut Ctx) -> CheckResult {
+async fn timeouts_not_positive_as_go_durations_mean_no_timeout(ctx: &mut Ctx) -> CheckResult {
     let id = target(ctx, "notimeout").await?;
-    for timeout in [0, -1] {
+    // `time.Duration(t) * time.Second` wraps: i64::MAX is -1 s, i64::MIN is 0.
+    for timeout in [0, -1, i64::MIN, i64::MAX] {
         let started = Instant::now();
         let exec = ctx
             .exec(&id, &["sh", "-c", "sleep 1; echo done"], timeout)

@@ -19,6 +19,7 @@ pub fn checks() -> Vec<Check> {
         stop_with_timeout_2_on_a_term_ignoring_process_kills_after_the_grace_with_137,
         stop_with_timeout_0_on_a_term_ignoring_process_kills_with_137,
         stop_with_a_negative_timeout_kills_like_timeout_0,
+        stop_with_the_largest_timeout_wraps_to_negative_and_kills_with_137,
         stopping_a_created_container_leaves_it_created,
         stopping_an_exited_container_again_leaves_its_status_unchanged,
         stop_pod_sandbox_kills_running_containers_without_grace_and_keeps_created_ones,
@@ -254,4 +255,20 @@ async fn removing_a_created_container_succeeds(ctx: &mut Ctx) -> CheckResult {
         .await;
     let listed = ctx.expect_ok("ListContainers by id", listed)?;
     ctx.expect_eq("listed", listed.len(), 0)
+}
+
+/// containerd computes `time.Duration(timeout) * time.Second`, which wraps: the largest
+/// timeout is -1 s, so no SIGTERM and no grace, SIGKILL at once (a `sleep` would end
+/// with 143 on a SIGTERM).
+async fn stop_with_the_largest_timeout_wraps_to_negative_and_kills_with_137(
+    ctx: &mut Ctx,
+) -> CheckResult {
+    let id = running(ctx, "huge", SLEEP_FOREVER).await?;
+    timed_stop(ctx, &id, i64::MAX).await?;
+    let observed = ending(ctx, &id).await?;
+    ctx.expect_eq(
+        "state, exit_code, reason",
+        observed,
+        exited_with(137, "Error"),
+    )
 }

@@ -6,6 +6,7 @@
 
 mod image;
 mod runtime;
+mod wire_errors;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,12 +25,19 @@ use crate::script::Toolkit;
 
 pub use image::ImageApi;
 pub use runtime::{ContainerEventStream, RuntimeApi};
+pub(crate) use wire_errors::WireErrorsLayer;
 
 /// What an RPC handler answers with: a response message, or (GetContainerEvents) a
 /// server stream.
 pub trait Answer: Send + 'static {
     /// The message to keep in the journal (`None` for a stream).
     fn recorded(&self) -> Option<Arc<dyn Recorded>>;
+
+    /// Fails like containerd's gRPC server when the encoded message is over its 16 MiB
+    /// send limit (streams are checked item by item by tonic).
+    fn check_send_size(&self) -> Result<(), CriError> {
+        Ok(())
+    }
 
     /// Applies a "fail the stream after k items" rule (only streams have items).
     fn fail_after(self, _items: u64, _status: Status) -> Self
@@ -45,6 +53,10 @@ macro_rules! message_answers {
         impl Answer for $ty {
             fn recorded(&self) -> Option<Arc<dyn Recorded>> {
                 Some(Arc::new(self.clone()))
+            }
+
+            fn check_send_size(&self) -> Result<(), CriError> {
+                crate::exec::check_send_size(self)
             }
         }
     )*};
@@ -197,7 +209,10 @@ impl Dispatcher {
                 return Err(status.to_status());
             }
         }
-        match handler(self.runtime.clone(), request).await {
+        let answer = handler(self.runtime.clone(), request)
+            .await
+            .and_then(|answer| answer.check_send_size().map(|()| answer));
+        match answer {
             Ok(answer) => {
                 let answer = match plan.stream_failure {
                     Some((items, status)) => answer.fail_after(items, status.to_status()),
