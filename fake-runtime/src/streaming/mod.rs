@@ -7,6 +7,8 @@
 //! X-Stream-Protocol-Version is required`, single-use tokens, 404 otherwise). The SPDY /
 //! WebSocket upgrade itself is not simulated (a documented deviation).
 
+pub mod spdy;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
