@@ -505,10 +505,8 @@ async fn serve_exec_websocket(
                             let _ = resize_tx.try_send(size);
                         }
                     }
-                    255 if v5 => {
-                        if data.first() == Some(&0) {
-                            stdin_tx = None;
-                        }
+                    255 if v5 && data.first() == Some(&0) => {
+                        stdin_tx = None;
                     }
                     _ => {}
                 }
