@@ -260,10 +260,14 @@ impl Seed {
         let mut runtime = Runtime::new(self.settings.clone(), store, self.programs.clone());
         runtime.toolkit = toolkit;
         let runtime = Arc::new(runtime);
-        let stream_server =
-            StreamServer::start(&runtime.tasks, runtime.shutdown.clone(), runtime.dialect())
-                .await
-                .map_err(StartError::StreamServer)?;
+        let stream_server = StreamServer::start(
+            &runtime.tasks,
+            runtime.shutdown.clone(),
+            runtime.dialect(),
+            Arc::downgrade(&runtime),
+        )
+        .await
+        .map_err(StartError::StreamServer)?;
         let _ = runtime.stream_server.set(stream_server);
         Ok(runtime)
     }

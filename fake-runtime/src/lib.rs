@@ -68,7 +68,9 @@
 //! - [`logs`]: CRI-format container log files.
 //! - [`images`], [`image_service`]: reference normalisation, catalog, pulls; the image RPCs.
 //! - [`info`]: Version, Status, RuntimeConfig.
-//! - [`streaming`]: Exec/Attach/PortForward URLs and the streaming HTTP port.
+//! - [`streaming`]: Exec/Attach/PortForward URLs and the streaming HTTP port: `mod.rs`
+//!   (tokens, refusals), `spdy.rs` (SPDY/3.1 codec), `session.rs` (the exec behind a URL),
+//!   `transport.rs` (SPDY and WebSocket exec servers).
 //! - [`stats`], [`events`]: generated stats and metrics; container events.
 //! - [`network`]: pod IP allocation. [`proto_json`]: messages as containerd's JSON.
 //! - Test-author toolkit: [`script`] (scripted execs and containers, expectations,

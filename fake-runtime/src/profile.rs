@@ -147,6 +147,14 @@ pub(crate) struct Dialect {
     /// The streaming server's refusal of a request without X-Stream-Protocol-Version
     /// counts the request's headers (2.3) or not (1.6).
     pub stream_upgrade_counts_headers: bool,
+    /// The exec/attach protocols the streaming server accepts in
+    /// `X-Stream-Protocol-Version`, in its order (kubelet's
+    /// `SupportedStreamingProtocols` as each release vendors it: v5 is newer than 1.6).
+    pub exec_stream_protocols: &'static [&'static str],
+    /// A failed protocol negotiation writes its text twice (1.6: kubelet's
+    /// `Handshake` answers 403 with `http.Error`, then its caller calls `http.Error`
+    /// again, which appends the text; newer `Handshake` callers do not).
+    pub stream_negotiation_error_repeated: bool,
     /// RuntimeConfig, ListMetricDescriptors, ListPodSandboxMetrics, GetContainerEvents and
     /// CheckpointContainer are implemented (2.3) or UNIMPLEMENTED (1.6).
     pub newer_rpcs: bool,
@@ -199,6 +207,13 @@ static CONTAINERD_16: Dialect = Dialect {
     runtime_handler_names_sandbox: false,
     sandbox_stats_v2: false,
     stream_upgrade_counts_headers: false,
+    exec_stream_protocols: &[
+        "v4.channel.k8s.io",
+        "v3.channel.k8s.io",
+        "v2.channel.k8s.io",
+        "channel.k8s.io",
+    ],
+    stream_negotiation_error_repeated: true,
     newer_rpcs: false,
     deprecation_condition: false,
     split_cri_config: false,
@@ -232,6 +247,14 @@ static CONTAINERD_23: Dialect = Dialect {
     runtime_handler_names_sandbox: true,
     sandbox_stats_v2: true,
     stream_upgrade_counts_headers: true,
+    exec_stream_protocols: &[
+        "v5.channel.k8s.io",
+        "v4.channel.k8s.io",
+        "v3.channel.k8s.io",
+        "v2.channel.k8s.io",
+        "channel.k8s.io",
+    ],
+    stream_negotiation_error_repeated: false,
     newer_rpcs: true,
     deprecation_condition: true,
     split_cri_config: true,
@@ -343,6 +366,21 @@ impl Dialect {
             (SandboxStatsFailure::NoCgroupPath, true) => Some(CriError::unknown(format!(
                 "failed to decode sandbox container metrics for sandbox \"{id}\": failed getting metrics for sandbox {id}: failed to get cgroup metrics for sandbox {id} because cgroupPath is empty"
             ))),
+        }
+    }
+
+    /// The body of the streaming server's 403 when no protocol the client offers is in
+    /// `server` (Go's `%v` of both lists).
+    pub fn stream_negotiation_refusal(&self, client: &[String], server: &[&str]) -> String {
+        let line = format!(
+            "unable to upgrade: unable to negotiate protocol: client supports [{}], server accepts [{}]\n",
+            client.join(" "),
+            server.join(" ")
+        );
+        if self.stream_negotiation_error_repeated {
+            line.repeat(2)
+        } else {
+            line
         }
     }
 

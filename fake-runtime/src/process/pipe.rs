@@ -131,6 +131,8 @@ pub struct Input {
     source: Source,
     /// Bytes read ahead and given back with [`Input::unread`].
     pending: Option<Bytes>,
+    /// Whether this input is a terminal (`isatty(0)`): an exec or attach with a tty.
+    terminal: bool,
 }
 
 #[derive(Debug, Default)]
@@ -156,6 +158,7 @@ impl Input {
         Self {
             source: Source::Buffer(Some(data.into())),
             pending: None,
+            terminal: false,
         }
     }
 
@@ -164,6 +167,7 @@ impl Input {
         Self {
             source: Source::Reader(reader),
             pending: None,
+            terminal: false,
         }
     }
 
@@ -172,24 +176,40 @@ impl Input {
         Self {
             source: Source::Stream(source),
             pending: None,
+            terminal: false,
         }
+    }
+
+    /// Marks this input as a terminal (the stdin of an exec or attach with a tty).
+    pub fn into_terminal(mut self) -> Input {
+        self.terminal = true;
+        self
+    }
+
+    /// Whether this input is a terminal, like `isatty(0)`; duplicates share it.
+    pub fn is_terminal(&self) -> bool {
+        self.terminal
     }
 
     /// Another handle on this same input, like a duplicated file descriptor: whatever
     /// one handle reads, the others do not see. Turns `self` into a shared input.
     pub fn share(&mut self) -> Input {
+        let terminal = self.terminal;
         if let Source::Shared(shared) = &self.source {
             return Input {
                 source: Source::Shared(Arc::clone(shared)),
                 pending: None,
+                terminal,
             };
         }
         let inner = std::mem::take(self);
         let shared = Arc::new(tokio::sync::Mutex::new(inner));
         self.source = Source::Shared(Arc::clone(&shared));
+        self.terminal = terminal;
         Input {
             source: Source::Shared(shared),
             pending: None,
+            terminal,
         }
     }
 

@@ -406,9 +406,27 @@ impl ContainerSim {
         argv: &[String],
         stdio: Stdio,
     ) -> Result<ProcessHandle, SpawnError> {
+        self.spawn_with_env(argv, &[], stdio)
+    }
+
+    /// [`ContainerSim::spawn`] with `extra` (`NAME=value`) set over the container's
+    /// env, as runc does for a process spec's env (an exec with a tty gets
+    /// `TERM=xterm`).
+    pub fn spawn_with_env(
+        self: &Arc<Self>,
+        argv: &[String],
+        extra: &[String],
+        stdio: Stdio,
+    ) -> Result<ProcessHandle, SpawnError> {
         let first = argv.first().ok_or(SpawnError::EmptyArgs)?;
         let inner = &self.inner;
-        let path = inner.env.iter().find_map(|kv| kv.strip_prefix("PATH="));
+        let mut env = inner.env.clone();
+        for kv in extra {
+            let name = kv.split('=').next().unwrap_or(kv);
+            env.retain(|old| old.split('=').next() != Some(name));
+            env.push(kv.clone());
+        }
+        let path = env.iter().find_map(|kv| kv.strip_prefix("PATH="));
         let resolved = inner.resolve(first, path, &inner.cwd)?;
         Ok(inner.spawn_unlimited(
             0,
@@ -416,7 +434,7 @@ impl ContainerSim {
                 argv: resolved.argv(argv),
                 comm: resolved.comm(),
                 program: resolved.program,
-                env: inner.env.clone(),
+                env,
                 cwd: inner.cwd.clone(),
                 stdio,
                 ignored: BTreeSet::new(),

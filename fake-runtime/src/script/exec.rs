@@ -57,6 +57,29 @@ impl Runtime {
         }
     }
 
+    /// [`Runtime::spawn_exec`] with extra env over the container's (a streaming exec
+    /// with a tty gets `TERM=xterm`); exec scripts ignore it.
+    pub(crate) fn spawn_exec_env(
+        &self,
+        container: &str,
+        sim: &Arc<ContainerSim>,
+        cmd: &[String],
+        env: &[String],
+        stdio: Stdio,
+    ) -> Result<ProcessHandle, SpawnError> {
+        let toolkit = &self.toolkit;
+        if cmd.is_empty() || toolkit.exec_scripts.is_empty() {
+            return sim.spawn_with_env(cmd, env, stdio);
+        }
+        let Some(invocation) = self.invocation(container, cmd) else {
+            return sim.spawn_with_env(cmd, env, stdio);
+        };
+        match toolkit.exec_scripts.find(&invocation) {
+            Some(reply) => reply.spawn(&toolkit.launcher, sim, &invocation, stdio),
+            None => sim.spawn_with_env(cmd, env, stdio),
+        }
+    }
+
     /// Starts a container's main process: the reply of the first matching container
     /// script, else the command in the simulation.
     pub(crate) fn spawn_main(

@@ -254,3 +254,4 @@ pub fn shared_first_char(ids: &[String]) -> Option<String> {
     }
     None
 }
+pub mod stream_client;

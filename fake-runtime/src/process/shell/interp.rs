@@ -115,6 +115,8 @@ pub(crate) struct State {
     /// Trap actions by signal number (0: EXIT); `""` means ignore.
     pub traps: BTreeMap<i32, String>,
     pub opts: Opts,
+    /// Reading commands from a terminal: prompts before each line (`PS1`, `PS2`).
+    pub interactive: bool,
     /// busybox's `applet_name`: the prefix of applet errors in builtins (`sh`).
     pub applet_name: String,
     /// What `ps` shows for a subshell (a fork keeps the parent's argv).
@@ -323,6 +325,7 @@ impl Shell {
                 functions: HashMap::new(),
                 traps: BTreeMap::new(),
                 opts: Opts::default(),
+                interactive: false,
                 applet_name,
                 fork_argv: args,
                 lineno: 1,
@@ -515,10 +518,42 @@ impl Shell {
         }
     }
 
+    /// An interactive prompt: busybox ash's default `PS1` (`\\w \\$ `: the working
+    /// directory, `~` for `$HOME`, then `#` for root, `$` otherwise) unless the script
+    /// set its own; `PS2` for a continuation line.
+    fn prompt(&self, first: bool) -> String {
+        if !first {
+            return self.get_var("PS2").unwrap_or_else(|| "> ".into());
+        }
+        match self.get_var("PS1") {
+            Some(ps1) if ps1 != "$ " => ps1,
+            _ => {
+                let cwd = &self.st.cwd;
+                let home = self.get_var("HOME").unwrap_or_default();
+                let shown = match cwd.strip_prefix(home.as_str()) {
+                    Some(rest) if home.len() > 1 && (rest.is_empty() || rest.starts_with('/')) => {
+                        format!("~{rest}")
+                    }
+                    _ => cwd.clone(),
+                };
+                let mark = if self.system.access().cred.uid == 0 {
+                    '#'
+                } else {
+                    '$'
+                };
+                format!("{shown} {mark} ")
+            }
+        }
+    }
+
     /// Reads the script from stdin, running each complete command as soon as it is read.
     pub async fn run_stdin(&mut self) -> R {
         let mut buffer = String::new();
         loop {
+            if self.st.interactive {
+                let prompt = self.prompt(buffer.is_empty());
+                let _ = self.fds.stderr.write(Bytes::from(prompt)).await;
+            }
             let line = self.fds.stdin.read_line().await;
             let eof = line.is_none();
             if let Some(line) = line {

@@ -33,6 +33,7 @@ pub(crate) async fn sh_main(ctx: ProgramContext) -> ExitStatus {
     let argv0 = args.first().cloned().unwrap_or_else(|| "sh".into());
     let mut command_mode = false;
     let mut stdin_mode = false;
+    let mut interactive_flag = false;
     let mut opts = interp::Opts::default();
     let mut i = 1;
     while let Some(a) = args.get(i) {
@@ -54,7 +55,8 @@ pub(crate) async fn sh_main(ctx: ProgramContext) -> ExitStatus {
                 'u' => opts.nounset = on,
                 'f' => opts.noglob = on,
                 'C' => opts.noclobber = on,
-                'i' | 'l' | 'm' | 'v' | 'a' | 'h' | 'b' | 'n' => {}
+                'i' => interactive_flag = on,
+                'l' | 'm' | 'v' | 'a' | 'h' | 'b' | 'n' => {}
                 _ => {
                     let _ = stderr
                         .write(Bytes::from(format!("{argv0}: -{c}: invalid option\n")))
@@ -65,6 +67,9 @@ pub(crate) async fn sh_main(ctx: ProgramContext) -> ExitStatus {
         }
         i += 1;
     }
+    // ash: interactive with -i, or reading commands from a terminal.
+    let reads_stdin = !command_mode && (stdin_mode || args.get(i).is_none());
+    let interactive = reads_stdin && (interactive_flag || stdin.is_terminal());
     let fds = Fds {
         stdin,
         stdout,
@@ -101,6 +106,7 @@ pub(crate) async fn sh_main(ctx: ProgramContext) -> ExitStatus {
         }
     } else {
         sh.st.positional = args.get(i..).map(<[String]>::to_vec).unwrap_or_default();
+        sh.st.interactive = interactive;
         sh.run_stdin().await
     };
     sh.finish(result).await

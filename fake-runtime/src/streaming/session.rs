@@ -1,0 +1,427 @@
+//! What runs behind an upgraded exec URL, whatever the transport: the command in the
+//! container's process simulation (as ExecSync runs it), its streams pumped to and from
+//! the client, a terminal's line discipline when `tty` is set, and the final status in
+//! the words kubelet's `remotecommand` server writes on the error stream.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::go_quote;
+use crate::process::pipe::{Input, Output, OutputReader};
+use crate::process::{Signal, Stdio};
+use crate::runtime::Runtime;
+use crate::state::{ContainerPhase, new_id};
+
+/// The exec a token was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecTarget {
+    /// The container id (or prefix) as the Exec request gave it.
+    pub container_id: String,
+    /// The command.
+    pub cmd: Vec<String>,
+    /// Whether a terminal is wanted (stderr merged into stdout, `TERM=xterm`).
+    pub tty: bool,
+    /// Whether the client sends stdin.
+    pub stdin: bool,
+    /// Whether the client wants stdout.
+    pub stdout: bool,
+    /// Whether the client wants stderr.
+    pub stderr: bool,
+}
+
+/// A terminal size from the resize stream (`{"Width":80,"Height":24}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub struct TermSize {
+    /// Columns.
+    #[serde(rename = "Width", default)]
+    pub width: u16,
+    /// Rows.
+    #[serde(rename = "Height", default)]
+    pub height: u16,
+}
+
+/// The output channel a chunk belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutChannel {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// How the exec ended, as kubelet reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecOutcome {
+    /// Exit code 0.
+    Success,
+    /// A non-zero exit code.
+    NonZero(i32),
+    /// The exec could not run (an internal error, with its text).
+    Internal(String),
+    /// The client went away: the exec was killed; nothing is reported.
+    Disconnected,
+}
+
+impl ExecOutcome {
+    /// The `metav1.Status` JSON kubelet writes on the error stream (v4 and later),
+    /// fields in Go's struct order.
+    pub fn status_json(&self, cmd: &[String]) -> String {
+        let status = match self {
+            ExecOutcome::Success | ExecOutcome::Disconnected => Status {
+                metadata: Empty {},
+                status: "Success",
+                message: None,
+                reason: None,
+                details: None,
+                code: None,
+            },
+            ExecOutcome::NonZero(code) => Status {
+                metadata: Empty {},
+                status: "Failure",
+                message: Some(format!(
+                    "command terminated with non-zero exit code: {}",
+                    exit_error_text(cmd, *code)
+                )),
+                reason: Some("NonZeroExitCode"),
+                details: Some(Details {
+                    causes: vec![Cause {
+                        reason: Some("ExitCode"),
+                        message: code.to_string(),
+                    }],
+                }),
+                code: None,
+            },
+            ExecOutcome::Internal(message) => Status {
+                metadata: Empty {},
+                status: "Failure",
+                message: Some(format!("Internal error occurred: {message}")),
+                reason: Some("InternalError"),
+                details: Some(Details {
+                    causes: vec![Cause {
+                        reason: None,
+                        message: message.clone(),
+                    }],
+                }),
+                code: Some(500),
+            },
+        };
+        // Go's encoding/json escapes <, > and & (they only occur inside strings here).
+        serde_json::to_string(&status)
+            .unwrap_or_default()
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+    }
+
+    /// The plain text pre-v4 protocols write on the error stream (nothing on success).
+    pub fn status_text(&self, cmd: &[String]) -> String {
+        match self {
+            ExecOutcome::Success | ExecOutcome::Disconnected => String::new(),
+            ExecOutcome::NonZero(code) => format!(
+                "command terminated with non-zero exit code: {}",
+                exit_error_text(cmd, *code)
+            ),
+            ExecOutcome::Internal(message) => format!("Internal error occurred: {message}"),
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Empty {}
+
+#[derive(serde::Serialize)]
+struct Cause {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    message: String,
+}
+
+#[derive(serde::Serialize)]
+struct Details {
+    causes: Vec<Cause>,
+}
+
+/// `metav1.Status` as Go's encoding/json writes it.
+#[derive(serde::Serialize)]
+struct Status {
+    metadata: Empty,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<Details>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<u16>,
+}
+
+/// containerd's `CodeExitError` text: `error executing command [sh -c exit 3], exit code 3`
+/// (Go's `%v` of the argv).
+fn exit_error_text(cmd: &[String], code: i32) -> String {
+    format!(
+        "error executing command [{}], exit code {code}",
+        cmd.join(" ")
+    )
+}
+
+/// The client's side of a running exec, as a transport sees it.
+#[derive(Debug)]
+pub struct ExecIo {
+    /// Bytes the client sends on stdin; the channel closing is end-of-file. `None`
+    /// when the exec has no stdin.
+    pub stdin: Option<mpsc::Receiver<Bytes>>,
+    /// Terminal sizes the client sends.
+    pub resize: mpsc::Receiver<TermSize>,
+    /// Where output goes.
+    pub out: mpsc::Sender<(OutChannel, Bytes)>,
+}
+
+/// `\n` to `\r\n`, as a terminal's `ONLCR` output flag does.
+fn onlcr(data: &[u8]) -> Bytes {
+    if !data.contains(&b'\n') {
+        return Bytes::copy_from_slice(data);
+    }
+    let mut out = Vec::with_capacity(data.len() + 8);
+    for &b in data {
+        if b == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    Bytes::from(out)
+}
+
+async fn pump_output(
+    mut reader: OutputReader,
+    channel: OutChannel,
+    tty: bool,
+    out: mpsc::Sender<(OutChannel, Bytes)>,
+) {
+    while let Some(chunk) = reader.next().await {
+        let chunk = if tty { onlcr(&chunk) } else { chunk };
+        if out.send((channel, chunk)).await.is_err() {
+            // The client is gone; keep draining so the process never blocks on us.
+            while reader.next().await.is_some() {}
+            return;
+        }
+    }
+}
+
+impl Runtime {
+    /// Runs `target` as an exec in its container until it exits (or `cancel` fires: the
+    /// client disconnected, and the exec's process tree is killed).
+    pub(crate) async fn stream_exec(
+        self: Arc<Self>,
+        target: ExecTarget,
+        io: ExecIo,
+        cancel: CancellationToken,
+    ) -> ExecOutcome {
+        let found = self.store.read(|s| {
+            s.resolve_container(&target.container_id)
+                .map(|r| (r.phase, r.process.clone()))
+        });
+        let process = match found {
+            Ok((ContainerPhase::Running, Some(process))) => process,
+            Ok((phase, _)) => {
+                return ExecOutcome::Internal(format!(
+                    "error executing command in container: failed to exec in container: container is in {} state",
+                    phase.to_cri().as_str_name()
+                ));
+            }
+            Err(e) => {
+                let e = e.with_prefix(
+                    self.dialect(),
+                    format!(
+                        "failed to find container {} in store",
+                        go_quote(&target.container_id)
+                    ),
+                );
+                return ExecOutcome::Internal(format!(
+                    "error executing command in container: {}",
+                    e.message()
+                ));
+            }
+        };
+        let ExecIo {
+            stdin,
+            mut resize,
+            out,
+        } = io;
+        let (stdin_input, stdin_writer) = match stdin {
+            Some(_) => {
+                let (writer, reader) = Output::pipe();
+                let input = Input::from_reader(reader);
+                let input = if target.tty {
+                    input.into_terminal()
+                } else {
+                    input
+                };
+                (input, Some(writer))
+            }
+            None => (Input::empty(), None),
+        };
+        let (stdout, stdout_reader) = if target.stdout || target.tty {
+            let (w, r) = Output::pipe();
+            (w, Some(r))
+        } else {
+            (Output::null(), None)
+        };
+        let (stderr, stderr_reader) = if target.tty {
+            (stdout.clone(), None)
+        } else if target.stderr {
+            let (w, r) = Output::pipe();
+            (w, Some(r))
+        } else {
+            (Output::null(), None)
+        };
+        let env: Vec<String> = if target.tty {
+            vec!["TERM=xterm".into()]
+        } else {
+            Vec::new()
+        };
+        let exec_id = new_id();
+        let spawned = self.spawn_exec_env(
+            &target.container_id,
+            &process.sim,
+            &target.cmd,
+            &env,
+            Stdio {
+                stdin: stdin_input,
+                stdout,
+                stderr,
+            },
+        );
+        let exec = match spawned {
+            Ok(exec) => exec,
+            Err(e) => {
+                return ExecOutcome::Internal(format!(
+                    "error executing command in container: failed to exec in container: {}",
+                    self.dialect().oci_error(format_args!(
+                        "failed to start exec {}: OCI runtime exec failed: exec failed: {}",
+                        go_quote(&exec_id),
+                        e.runc_message()
+                    ))
+                ));
+            }
+        };
+        let mut pumps = Vec::new();
+        if let Some(reader) = stdout_reader {
+            pumps.push(self.tasks.spawn(pump_output(
+                reader,
+                OutChannel::Stdout,
+                target.tty,
+                out.clone(),
+            )));
+        }
+        if let Some(reader) = stderr_reader {
+            pumps.push(self.tasks.spawn(pump_output(
+                reader,
+                OutChannel::Stderr,
+                false,
+                out.clone(),
+            )));
+        }
+        let stdin_pump = match (stdin, stdin_writer) {
+            (Some(mut rx), Some(writer)) => {
+                let echo = target.tty.then(|| out.clone());
+                Some(self.tasks.spawn(async move {
+                    while let Some(chunk) = rx.recv().await {
+                        let chunk = if echo.is_some() {
+                            // ICRNL: a typed Enter (\r) is read as \n.
+                            Bytes::from(
+                                chunk
+                                    .iter()
+                                    .map(|&b| if b == b'\r' { b'\n' } else { b })
+                                    .collect::<Vec<u8>>(),
+                            )
+                        } else {
+                            chunk
+                        };
+                        if let Some(echo) = &echo {
+                            // ECHO: the terminal shows what is typed, before the
+                            // process reads it.
+                            let _ = echo.send((OutChannel::Stdout, onlcr(&chunk))).await;
+                        }
+                        if writer.write(chunk).await.is_err() {
+                            break;
+                        }
+                    }
+                    // Dropping the writer is end-of-file on the process's stdin.
+                }))
+            }
+            _ => None,
+        };
+        drop(out);
+        let sizes = self.tasks.spawn(async move {
+            let mut last = None;
+            while let Some(size) = resize.recv().await {
+                last = Some(size);
+            }
+            last
+        });
+        let exit = tokio::select! {
+            exit = exec.wait() => exit,
+            () = cancel.cancelled() => {
+                exec.kill_tree(Signal::SIGKILL);
+                for pump in &pumps {
+                    pump.abort();
+                }
+                if let Some(p) = &stdin_pump {
+                    p.abort();
+                }
+                sizes.abort();
+                return ExecOutcome::Disconnected;
+            }
+        };
+        if let Some(p) = &stdin_pump {
+            p.abort();
+        }
+        sizes.abort();
+        // Like containerd, the exec ends once its output is drained (every holder of
+        // its stdout and stderr closed them).
+        for pump in pumps {
+            tokio::select! {
+                _ = pump => {}
+                () = cancel.cancelled() => {
+                    exec.kill_tree(Signal::SIGKILL);
+                    return ExecOutcome::Disconnected;
+                }
+            }
+        }
+        match exit.code() {
+            0 => ExecOutcome::Success,
+            code => ExecOutcome::NonZero(code),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_non_zero_exit_is_kubelets_nonzeroexitcode_status() {
+        assert_eq!(
+            ExecOutcome::NonZero(3).status_json(&argv(&["sh", "-c", "exit 3"])),
+            r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#
+        );
+        assert_eq!(
+            ExecOutcome::Success.status_json(&[]),
+            r#"{"metadata":{},"status":"Success"}"#
+        );
+    }
+
+    #[test]
+    fn terminals_turn_newlines_into_crlf() {
+        assert_eq!(&onlcr(b"a\nb\n")[..], b"a\r\nb\r\n");
+        assert_eq!(&onlcr(b"ab")[..], b"ab");
+    }
+}

@@ -1,0 +1,578 @@
+//! The two transports of an exec URL, as kubelet's `remotecommand` serves them:
+//!
+//! - **SPDY/3.1**: after the `101`, the client opens one stream per channel, named by
+//!   its `streamType` header (`error`, `stdin`, `stdout`, `stderr`, `resize`); the
+//!   server replies to each, runs the exec once every expected stream is open, writes
+//!   the final status on `error` and ends with GOAWAY. stdin's FIN is end-of-file.
+//! - **WebSocket**: one message per write, its first byte the channel (0 stdin,
+//!   1 stdout, 2 stderr, 3 error, 4 resize; the `base64.` protocols send text, the
+//!   channel as a digit and the data base64); v5 adds the close message `255, channel`
+//!   (stdin's end-of-file). The server first sends an empty message on the lowest
+//!   writable channel, as kubelet does.
+//!
+//! SPDY flow control: the server grants the peer's data back with WINDOW_UPDATE so a
+//! strict client never stalls, and does not hold its own output on the peer's window
+//! (kubelet's spdystream does not either; TCP's own backpressure bounds memory).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_util::sync::CancellationToken;
+
+use super::session::{ExecIo, ExecOutcome, ExecTarget, OutChannel, TermSize};
+use super::spdy::{self, Codec, FLAG_FIN, Frame, SpdyError};
+use super::{HttpRequest, STREAM_CREATION_TIMEOUT, http_error};
+use crate::profile::Dialect;
+use crate::runtime::Runtime;
+
+/// The header naming the exec protocol.
+const PROTOCOL_HEADER: &str = "X-Stream-Protocol-Version";
+/// The largest DATA frame the server sends (32 KiB, like kubelet's copy buffer).
+const MAX_DATA_CHUNK: usize = 32 * 1024;
+/// The largest resize message kept (bytes of JSON waiting for their end).
+const MAX_RESIZE_BUFFER: usize = 4096;
+
+/// The WebSocket subprotocols of exec and attach, in kubelet's table, and whether
+/// each is base64.
+const WS_PROTOCOLS: &[(&str, bool)] = &[
+    ("v5.channel.k8s.io", false),
+    ("v4.channel.k8s.io", false),
+    ("v4.base64.channel.k8s.io", true),
+    ("channel.k8s.io", false),
+    ("base64.channel.k8s.io", true),
+];
+
+/// The first of the client's protocols (in its order) that the server accepts.
+fn negotiate<'a>(client: &[String], server: &[&'a str]) -> Option<&'a str> {
+    client
+        .iter()
+        .find_map(|c| server.iter().find(|s| **s == c.as_str()).copied())
+}
+
+/// Serves one exec URL on `stream`, whose request head has been read (`rest` holds
+/// what the client sent after it).
+pub(crate) async fn serve_exec(
+    mut stream: TcpStream,
+    rest: BytesMut,
+    request: HttpRequest,
+    target: ExecTarget,
+    runtime: Arc<Runtime>,
+    dialect: &'static Dialect,
+) {
+    if request.is_websocket() {
+        return serve_exec_websocket(stream, rest, request, target, runtime).await;
+    }
+    let client = request.header_values(PROTOCOL_HEADER);
+    if client.is_empty() {
+        let body = dialect.stream_upgrade_refusal(request.go_header_count());
+        let _ = stream
+            .write_all(http_error("400 Bad Request", "", &body).as_bytes())
+            .await;
+        let _ = stream.shutdown().await;
+        return;
+    }
+    let server = dialect.exec_stream_protocols;
+    let Some(protocol) = negotiate(&client, server) else {
+        let accepted: String = server
+            .iter()
+            .map(|p| format!("X-Accepted-Stream-Protocol-Versions: {p}\r\n"))
+            .collect();
+        let body = dialect.stream_negotiation_refusal(&client, server);
+        let _ = stream
+            .write_all(http_error("403 Forbidden", &accepted, &body).as_bytes())
+            .await;
+        let _ = stream.shutdown().await;
+        return;
+    };
+    let connection_ok = request
+        .header("connection")
+        .is_some_and(|c| c.to_ascii_lowercase().contains("upgrade"));
+    let upgrade_ok = request
+        .header("upgrade")
+        .is_some_and(|u| u.to_ascii_lowercase().contains("spdy/3.1"));
+    if !connection_ok || !upgrade_ok {
+        let body = format!(
+            "unable to upgrade: missing upgrade headers in request: {}\n",
+            request.go_header_dump()
+        );
+        let _ = stream
+            .write_all(http_error("400 Bad Request", "", &body).as_bytes())
+            .await;
+        let _ = stream.shutdown().await;
+        return;
+    }
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n{PROTOCOL_HEADER}: {protocol}\r\n\r\n"
+    );
+    if stream.write_all(response.as_bytes()).await.is_err() {
+        return;
+    }
+    serve_exec_spdy(stream, rest, protocol, target, runtime).await;
+}
+
+/// The stream ids of an exec's SPDY streams.
+#[derive(Debug, Default, Clone, Copy)]
+struct SpdyStreams {
+    error: Option<u32>,
+    stdin: Option<u32>,
+    stdout: Option<u32>,
+    stderr: Option<u32>,
+    resize: Option<u32>,
+}
+
+impl SpdyStreams {
+    fn complete(&self, target: &ExecTarget, resize_expected: bool) -> bool {
+        self.error.is_some()
+            && (!target.stdin || self.stdin.is_some())
+            && (!target.stdout || self.stdout.is_some())
+            && (!target.stderr || target.tty || self.stderr.is_some())
+            && (!(target.tty && resize_expected) || self.resize.is_some())
+    }
+}
+
+async fn serve_exec_spdy(
+    stream: TcpStream,
+    rest: BytesMut,
+    protocol: &'static str,
+    target: ExecTarget,
+    runtime: Arc<Runtime>,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let (frames_tx, mut frames_rx) = mpsc::channel::<Frame>(64);
+    let writer_task = runtime.tasks.spawn(async move {
+        let mut codec = Codec::new();
+        let mut out = BytesMut::new();
+        while let Some(frame) = frames_rx.recv().await {
+            out.clear();
+            if codec.encode(&frame, &mut out).is_err() {
+                break;
+            }
+            if writer.write_all(&out).await.is_err() {
+                break;
+            }
+        }
+        let _ = writer.shutdown().await;
+    });
+    // v3 and later open a resize stream with a tty (v1/v2 have none).
+    let resize_expected = !matches!(protocol, "channel.k8s.io" | "v2.channel.k8s.io");
+    let v4_status = matches!(protocol, "v4.channel.k8s.io" | "v5.channel.k8s.io");
+    let gone = CancellationToken::new();
+    let (ready_tx, ready_rx) = oneshot::channel::<SpdyStreams>();
+    let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(16);
+    let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(4);
+    let reader_task = {
+        let frames = frames_tx.clone();
+        let gone = gone.clone();
+        let target = target.clone();
+        runtime.tasks.spawn(async move {
+            let mut codec = Codec::new();
+            let mut buf = rest;
+            let mut streams = SpdyStreams::default();
+            let mut ready = Some(ready_tx);
+            let mut stdin_tx = Some(stdin_tx);
+            let mut resize_buf = Vec::new();
+            let mut last_id = 0u32;
+            'conn: loop {
+                loop {
+                    let frame = match codec.decode(&mut buf) {
+                        Ok(Some(frame)) => frame,
+                        Ok(None) => break,
+                        Err(SpdyError::Session { status, .. }) => {
+                            let _ = frames
+                                .send(Frame::GoAway {
+                                    last_good_stream_id: last_id,
+                                    status,
+                                })
+                                .await;
+                            break 'conn;
+                        }
+                        Err(SpdyError::Stream { stream_id, status }) => {
+                            let _ = frames.send(Frame::RstStream { stream_id, status }).await;
+                            continue;
+                        }
+                    };
+                    match frame {
+                        Frame::SynStream {
+                            stream_id, headers, ..
+                        } => {
+                            if stream_id % 2 == 0 || stream_id <= last_id {
+                                let _ = frames
+                                    .send(Frame::RstStream {
+                                        stream_id,
+                                        status: spdy::PROTOCOL_ERROR,
+                                    })
+                                    .await;
+                                continue;
+                            }
+                            last_id = stream_id;
+                            let _ = frames
+                                .send(Frame::SynReply {
+                                    stream_id,
+                                    flags: 0,
+                                    headers: Vec::new(),
+                                })
+                                .await;
+                            let slot = match spdy::header(&headers, "streamtype") {
+                                Some("error") => &mut streams.error,
+                                Some("stdin") => &mut streams.stdin,
+                                Some("stdout") => &mut streams.stdout,
+                                Some("stderr") => &mut streams.stderr,
+                                Some("resize") => &mut streams.resize,
+                                _ => continue,
+                            };
+                            if slot.is_none() {
+                                *slot = Some(stream_id);
+                            }
+                            if streams.complete(&target, resize_expected)
+                                && let Some(tx) = ready.take()
+                            {
+                                let _ = tx.send(streams);
+                            }
+                        }
+                        Frame::Data {
+                            stream_id,
+                            flags,
+                            data,
+                        } => {
+                            if !data.is_empty() {
+                                let delta = data.len() as u32;
+                                let _ = frames.send(Frame::WindowUpdate { stream_id, delta }).await;
+                                let _ = frames
+                                    .send(Frame::WindowUpdate {
+                                        stream_id: 0,
+                                        delta,
+                                    })
+                                    .await;
+                            }
+                            if Some(stream_id) == streams.stdin {
+                                if let Some(tx) = &stdin_tx
+                                    && !data.is_empty()
+                                    && tx.send(data).await.is_err()
+                                {
+                                    stdin_tx = None;
+                                }
+                                if flags & FLAG_FIN != 0 {
+                                    stdin_tx = None;
+                                }
+                            } else if Some(stream_id) == streams.resize {
+                                resize_buf.extend_from_slice(&data);
+                                let mut sizes = serde_json::Deserializer::from_slice(&resize_buf)
+                                    .into_iter::<TermSize>();
+                                let mut used = 0;
+                                while let Some(Ok(size)) = sizes.next() {
+                                    used = sizes.byte_offset();
+                                    let _ = resize_tx.try_send(size);
+                                }
+                                resize_buf.drain(..used);
+                                if resize_buf.len() > MAX_RESIZE_BUFFER {
+                                    resize_buf.clear();
+                                }
+                            }
+                        }
+                        Frame::RstStream { stream_id, .. } => {
+                            if Some(stream_id) == streams.stdin {
+                                stdin_tx = None;
+                            }
+                        }
+                        Frame::Ping { id } => {
+                            if id % 2 == 1 {
+                                let _ = frames.send(Frame::Ping { id }).await;
+                            }
+                        }
+                        Frame::GoAway { .. } => break 'conn,
+                        Frame::SynReply { .. }
+                        | Frame::Headers { .. }
+                        | Frame::Settings { .. }
+                        | Frame::WindowUpdate { .. }
+                        | Frame::Unknown { .. } => {}
+                    }
+                }
+                if buf.capacity() - buf.len() < 4096 {
+                    buf.reserve(16 * 1024);
+                }
+                match reader.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+            gone.cancel();
+        })
+    };
+
+    let streams = tokio::select! {
+        ready = tokio::time::timeout(STREAM_CREATION_TIMEOUT, ready_rx) => match ready {
+            Ok(Ok(streams)) => Some(streams),
+            _ => None,
+        },
+        () = gone.cancelled() => None,
+    };
+    let Some(streams) = streams else {
+        // kubelet: "timed out waiting for client to create streams"; the connection
+        // just closes.
+        reader_task.abort();
+        drop(frames_tx);
+        let _ = writer_task.await;
+        return;
+    };
+    let (out_tx, mut out_rx) = mpsc::channel::<(OutChannel, Bytes)>(16);
+    let io = ExecIo {
+        stdin: target.stdin.then_some(stdin_rx),
+        resize: resize_rx,
+        out: out_tx,
+    };
+    let cmd = target.cmd.clone();
+    let exec = runtime.clone().stream_exec(target, io, gone.clone());
+    let forward = {
+        let frames = frames_tx.clone();
+        async move {
+            while let Some((channel, data)) = out_rx.recv().await {
+                let Some(stream_id) = (match channel {
+                    OutChannel::Stdout => streams.stdout,
+                    OutChannel::Stderr => streams.stderr,
+                }) else {
+                    continue;
+                };
+                for chunk in data.chunks(MAX_DATA_CHUNK) {
+                    let frame = Frame::Data {
+                        stream_id,
+                        flags: 0,
+                        data: data.slice_ref(chunk),
+                    };
+                    if frames.send(frame).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    let (outcome, ()) = tokio::join!(exec, forward);
+    if outcome != ExecOutcome::Disconnected {
+        for id in [streams.stdout, streams.stderr].into_iter().flatten() {
+            let _ = frames_tx
+                .send(Frame::Data {
+                    stream_id: id,
+                    flags: FLAG_FIN,
+                    data: Bytes::new(),
+                })
+                .await;
+        }
+        if let Some(id) = streams.error {
+            let text = if v4_status {
+                outcome.status_json(&cmd)
+            } else {
+                outcome.status_text(&cmd)
+            };
+            if !text.is_empty() {
+                let _ = frames_tx
+                    .send(Frame::Data {
+                        stream_id: id,
+                        flags: 0,
+                        data: Bytes::from(text),
+                    })
+                    .await;
+            }
+            let _ = frames_tx
+                .send(Frame::Data {
+                    stream_id: id,
+                    flags: FLAG_FIN,
+                    data: Bytes::new(),
+                })
+                .await;
+        }
+        let _ = frames_tx
+            .send(Frame::GoAway {
+                last_good_stream_id: 0,
+                status: 0,
+            })
+            .await;
+    }
+    reader_task.abort();
+    drop(frames_tx);
+    let _ = writer_task.await;
+}
+
+async fn serve_exec_websocket(
+    mut stream: TcpStream,
+    rest: BytesMut,
+    request: HttpRequest,
+    target: ExecTarget,
+    runtime: Arc<Runtime>,
+) {
+    let offered = request.header_values("sec-websocket-protocol");
+    let chosen = if offered.is_empty() {
+        // No protocol offered: kubelet's "" entry, binary without v4 status.
+        Some(("", false))
+    } else {
+        offered
+            .iter()
+            .find_map(|o| WS_PROTOCOLS.iter().find(|(p, _)| *p == o.as_str()).copied())
+    };
+    let key = request.header("sec-websocket-key");
+    let (Some((protocol, base64)), Some(key)) = (chosen, key) else {
+        // golang.org/x/net/websocket refuses a failed handshake with a bare 403.
+        let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
+        let _ = stream.shutdown().await;
+        return;
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let protocol_line = if protocol.is_empty() {
+        String::new()
+    } else {
+        format!("Sec-WebSocket-Protocol: {protocol}\r\n")
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{protocol_line}\r\n"
+    );
+    if stream.write_all(response.as_bytes()).await.is_err() {
+        return;
+    }
+    let ws = WebSocketStream::from_partially_read(stream, rest.to_vec(), Role::Server, None).await;
+    let (mut sink, mut source) = ws.split();
+    let v4_status = protocol.starts_with("v4.") || protocol.starts_with("v5.");
+    let v5 = protocol.starts_with("v5.");
+    let encode = move |channel: u8, data: &[u8]| -> Message {
+        if base64 {
+            let mut text = String::with_capacity(1 + data.len() * 4 / 3 + 4);
+            text.push(char::from(b'0' + channel));
+            base64::engine::general_purpose::STANDARD.encode_string(data, &mut text);
+            Message::text(text)
+        } else {
+            let mut bytes = Vec::with_capacity(1 + data.len());
+            bytes.push(channel);
+            bytes.extend_from_slice(data);
+            Message::binary(bytes)
+        }
+    };
+    // The empty message on the lowest writable channel tells the client it is open.
+    let first = if target.stdout || target.tty {
+        1
+    } else if target.stderr {
+        2
+    } else {
+        3
+    };
+    if sink.send(encode(first, &[])).await.is_err() {
+        return;
+    }
+    let gone = CancellationToken::new();
+    let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(16);
+    let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(4);
+    let reader_task = {
+        let gone = gone.clone();
+        runtime.tasks.spawn(async move {
+            let mut stdin_tx = Some(stdin_tx);
+            while let Some(Ok(message)) = source.next().await {
+                let raw: Vec<u8> = match message {
+                    Message::Binary(data) if !base64 => data.to_vec(),
+                    Message::Text(text) if base64 => {
+                        let text = text.as_str();
+                        let Some(ch) = text.as_bytes().first().copied() else {
+                            continue;
+                        };
+                        let Ok(mut data) = base64::engine::general_purpose::STANDARD
+                            .decode(text.get(1..).unwrap_or(""))
+                        else {
+                            continue;
+                        };
+                        data.insert(0, ch.wrapping_sub(b'0'));
+                        data
+                    }
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                let Some((&channel, data)) = raw.split_first() else {
+                    continue;
+                };
+                match channel {
+                    0 => {
+                        if let Some(tx) = &stdin_tx
+                            && !data.is_empty()
+                            && tx.send(Bytes::copy_from_slice(data)).await.is_err()
+                        {
+                            stdin_tx = None;
+                        }
+                    }
+                    4 => {
+                        if let Ok(size) = serde_json::from_slice::<TermSize>(data) {
+                            let _ = resize_tx.try_send(size);
+                        }
+                    }
+                    255 if v5 && data.first() == Some(&0) => {
+                        stdin_tx = None;
+                    }
+                    _ => {}
+                }
+            }
+            gone.cancel();
+        })
+    };
+    let (out_tx, mut out_rx) = mpsc::channel::<(OutChannel, Bytes)>(16);
+    let io = ExecIo {
+        stdin: target.stdin.then_some(stdin_rx),
+        resize: resize_rx,
+        out: out_tx,
+    };
+    let cmd = target.cmd.clone();
+    let exec = runtime.clone().stream_exec(target, io, gone.clone());
+    let (sink_tx, mut sink_rx) = mpsc::channel::<Message>(16);
+    let writer = runtime.tasks.spawn(async move {
+        while let Some(message) = sink_rx.recv().await {
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let forward = {
+        let sink_tx = sink_tx.clone();
+        async move {
+            while let Some((channel, data)) = out_rx.recv().await {
+                let ch = match channel {
+                    OutChannel::Stdout => 1,
+                    OutChannel::Stderr => 2,
+                };
+                if sink_tx.send(encode(ch, &data)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    let (outcome, ()) = tokio::join!(exec, forward);
+    if outcome != ExecOutcome::Disconnected {
+        let text = if v4_status {
+            outcome.status_json(&cmd)
+        } else {
+            outcome.status_text(&cmd)
+        };
+        if !text.is_empty() {
+            let _ = sink_tx.send(encode(3, text.as_bytes())).await;
+        }
+    }
+    drop(sink_tx);
+    let _ = writer.await;
+    reader_task.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_takes_the_clients_first_supported_protocol() {
+        let server = ["v4.channel.k8s.io", "v3.channel.k8s.io"];
+        let client = vec![
+            "v3.channel.k8s.io".to_owned(),
+            "v4.channel.k8s.io".to_owned(),
+        ];
+        assert_eq!(negotiate(&client, &server), Some("v3.channel.k8s.io"));
+        assert_eq!(negotiate(&["v9".to_owned()], &server), None);
+    }
+}
