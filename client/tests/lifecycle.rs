@@ -249,19 +249,7 @@ async fn run_pod_with_an_unknown_handler_fails_with_unknown() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(Code::Unknown));
-    let pod_id = err
-        .message()
-        .and_then(|m| m.strip_prefix("unable to get OCI runtime for sandbox \""))
-        .and_then(|m| m.split('"').next())
-        .map(str::to_owned)
-        .expect("the message names the sandbox");
-    assert_eq!(pod_id.len(), 64);
-    assert_eq!(
-        err.message().unwrap(),
-        format!(
-            "unable to get OCI runtime for sandbox \"{pod_id}\": no runtime for \"nope\" is configured"
-        )
-    );
+    unknown_handler_sandbox_id(err.message().unwrap());
     assert_eq!(err.rpc(), Some(Rpc::RunPodSandbox));
 }
 
@@ -281,43 +269,28 @@ async fn run_pod_with_an_unknown_handler_on_containerd_1_6_fails_with_unknown() 
 }
 
 #[tokio::test]
-async fn run_pod_with_a_reserved_name_fails_with_failed_precondition() {
-    let (_fake, client) = fake_and_client().await;
-    let first = client
-        .run_pod(&pod_config("web", "default"), "")
-        .await
-        .unwrap();
-    let err = client
-        .run_pod(&pod_config("web", "default"), "")
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Some(Code::FailedPrecondition));
-    assert_eq!(
-        err.message().unwrap(),
-        format!(
-            "failed to reserve sandbox name \"web_default_uid-web_0\": name \"web_default_uid-web_0\" is reserved for \"{first}\""
-        )
-    );
-}
-
-#[tokio::test]
-async fn run_pod_with_a_reserved_name_on_containerd_1_6_fails_with_unknown() {
-    let (_fake, client) = fake_and_client_of(Profile::Containerd16).await;
-    let first = client
-        .run_pod(&pod_config("web", "default"), "")
-        .await
-        .unwrap();
-    let err = client
-        .run_pod(&pod_config("web", "default"), "")
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Some(Code::Unknown));
-    assert_eq!(
-        err.message().unwrap(),
-        format!(
-            "failed to reserve sandbox name \"web_default_uid-web_0\": name \"web_default_uid-web_0\" is reserved for \"{first}\""
-        )
-    );
+async fn run_pod_with_a_reserved_name_fails_with_each_releases_code() {
+    for (profile, code) in [
+        (Profile::Containerd23, Code::FailedPrecondition),
+        (Profile::Containerd16, Code::Unknown),
+    ] {
+        let (_fake, client) = fake_and_client_of(profile).await;
+        let first = client
+            .run_pod(&pod_config("web", "default"), "")
+            .await
+            .unwrap();
+        let err = client
+            .run_pod(&pod_config("web", "default"), "")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(code), "{profile}");
+        assert_eq!(
+            err.message().unwrap(),
+            format!(
+                "failed to reserve sandbox name \"web_default_uid-web_0\": name \"web_default_uid-web_0\" is reserved for \"{first}\""
+            )
+        );
+    }
 }
 
 #[tokio::test]

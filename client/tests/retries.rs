@@ -513,13 +513,7 @@ async fn run_containers_reports_a_failed_pod_run_with_nothing_to_undo() {
         matches!(&err, Error::Step { step: Step::RunPod, pod_id: None, cleanup, .. } if cleanup.is_empty()),
         "{err:?}"
     );
-    let message = err.message().unwrap();
-    let sandbox_id = message
-        .strip_prefix("unable to get OCI runtime for sandbox \"")
-        .and_then(|rest| rest.strip_suffix("\": no runtime for \"nope\" is configured"))
-        .unwrap_or_else(|| panic!("unexpected message: {message}"));
-    assert_eq!(sandbox_id.len(), 64);
-    assert!(sandbox_id.bytes().all(|b| b.is_ascii_hexdigit()));
+    unknown_handler_sandbox_id(err.message().unwrap());
     assert_eq!(proxy.faults().calls("PullImage"), 0);
     assert_eq!(pod_count(&fake).await, 0);
 }

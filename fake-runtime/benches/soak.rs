@@ -19,7 +19,7 @@ use cri_proto::RuntimeServiceClient;
 use cri_proto::v1::*;
 use support::{container_config, pod_config};
 use tokio::sync::Mutex;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::Channel;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -72,19 +72,8 @@ impl Binary {
         }
     }
 
-    async fn channel(&self) -> Channel {
-        let path = self.socket.clone();
-        Endpoint::from_static("http://localhost")
-            .connect_with_connector(tower::service_fn(move |_: Uri| {
-                let path = path.clone();
-                async move {
-                    tokio::net::UnixStream::connect(path)
-                        .await
-                        .map(hyper_util::rt::TokioIo::new)
-                }
-            }))
-            .await
-            .expect("connect")
+    fn channel(&self) -> Channel {
+        cri_fake::transport::unix_channel(&self.socket)
     }
 }
 
@@ -193,7 +182,7 @@ fn main() {
     let pid = binary.child.id();
     let tally = Arc::new(Tally::default());
     let (fresh, before, after, peak, elapsed, leftovers) = runtime.block_on(async {
-        let channel = binary.channel().await;
+        let channel = binary.channel();
         let (fresh, _) = rss_kib(pid);
         // Warm up until the bounded stores are full (the journal keeps the last 10 000
         // calls, the event backlog 4096 events: 2000 lifecycles fill both), so the start
@@ -266,8 +255,13 @@ fn main() {
     let errors = runtime.block_on(async { tally.errors.lock().await.clone() });
     let calls = tally.calls.load(Ordering::Relaxed);
     println!(
-        "soak: {clients} clients for {:.1} s against the release binary",
-        elapsed.as_secs_f64()
+        "soak: {clients} clients for {:.1} s against the {} cri-fake binary",
+        elapsed.as_secs_f64(),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
     println!("| figure | value |");
     println!("|---|---|");

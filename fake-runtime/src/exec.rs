@@ -261,7 +261,7 @@ impl Runtime {
             stderr,
             exit_code: exit.code(),
         };
-        check_send_size(&response)?;
+        // The 16 MiB send limit is checked where every response is: the dispatcher.
         Ok(response)
     }
 }

@@ -203,33 +203,7 @@ pub fn cri_log_path(log_directory: &str, log_path: &str) -> String {
     if log_directory.is_empty() || log_path.is_empty() {
         return String::new();
     }
-    go_clean(&format!("{log_directory}/{log_path}"))
-}
-
-/// Go's `filepath.Clean` on a unix path.
-fn go_clean(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                // `..` at the root stays at the root; a relative path keeps it.
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            _ => parts.push(part),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
+    crate::process::vfs::clean(&format!("{log_directory}/{log_path}"))
 }
 
 /// Opens `path` for appending, creating it (mode 0640) and its parent directories.
@@ -372,7 +346,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 mod tests {
 
     #[test]
-    fn go_clean_collapses_like_go_filepath_clean() {
+    fn clean_collapses_like_go_filepath_clean() {
         for (path, clean) in [
             ("", "."),
             ("/", "/"),
@@ -384,7 +358,7 @@ mod tests {
             ("./", "."),
             ("a/..", "."),
         ] {
-            assert_eq!(go_clean(path), clean, "{path:?}");
+            assert_eq!(crate::process::vfs::clean(path), clean, "{path:?}");
         }
     }
 

@@ -106,6 +106,22 @@ pub async fn fake_and_client() -> (FakeRuntime, Client) {
     (fake, client)
 }
 
+/// The sandbox id in containerd 2.3's unknown-runtime-handler text, after checking the
+/// whole text: `unable to get OCI runtime for sandbox "<64 hex>": no runtime for "nope"
+/// is configured`.
+pub fn unknown_handler_sandbox_id(message: &str) -> &str {
+    let sandbox_id = message
+        .strip_prefix("unable to get OCI runtime for sandbox \"")
+        .and_then(|rest| rest.strip_suffix("\": no runtime for \"nope\" is configured"))
+        .unwrap_or_else(|| panic!("unexpected message: {message}"));
+    assert_eq!(sandbox_id.len(), 64, "{message}");
+    assert!(
+        sandbox_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{message}"
+    );
+    sandbox_id
+}
+
 /// A started fake imitating `profile` and a client of it.
 pub async fn fake_and_client_of(profile: Profile) -> (FakeRuntime, Client) {
     let fake = FakeRuntime::builder()

@@ -417,22 +417,37 @@ fn components(path: &str) -> Vec<String> {
 /// Joins `path` onto `cwd` (when relative) and removes `.`, `..` and repeated slashes,
 /// without looking at the filesystem.
 pub fn normalize(cwd: &str, path: &str) -> String {
-    let joined = if path.starts_with('/') {
-        path.to_owned()
+    if path.starts_with('/') {
+        clean(path)
     } else {
-        format!("{cwd}/{path}")
-    };
-    let mut out: Vec<&str> = Vec::new();
-    for c in joined.split('/') {
-        match c {
+        clean(&format!("/{cwd}/{path}"))
+    }
+}
+
+/// Go's `filepath.Clean` on a unix path: repeated slashes, `.` and inner `..` removed
+/// lexically, `..` at the root dropped, a relative path's leading `..` kept, `""` is `.`.
+pub fn clean(path: &str) -> String {
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
             "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            c => out.push(c),
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if rooted => {}
+                _ => parts.push(".."),
+            },
+            _ => parts.push(part),
         }
     }
-    format!("/{}", out.join("/"))
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
 }
 
 fn join(path: &[String]) -> String {

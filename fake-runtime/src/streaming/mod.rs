@@ -321,6 +321,28 @@ async fn answer(
     }
 }
 
+/// The stream-flag checks of Exec and Attach, in containerd's order and words (Exec
+/// says "stdin, stdout, or stderr", Attach "stdin, stdout, and stderr").
+fn check_stream_flags(
+    tty: bool,
+    [stdin, stdout, stderr]: [bool; 3],
+    conjunction: &str,
+) -> Result<(), CriError> {
+    if tty && stderr {
+        return Err(CriError::new(
+            ErrorCode::InvalidArgument,
+            "tty and stderr cannot both be true",
+        ));
+    }
+    if !stdin && !stdout && !stderr {
+        return Err(CriError::new(
+            ErrorCode::InvalidArgument,
+            format!("one of stdin, stdout, {conjunction} stderr must be set"),
+        ));
+    }
+    Ok(())
+}
+
 impl Runtime {
     fn running_container_check(
         &self,
@@ -349,18 +371,11 @@ impl Runtime {
                 go_quote(&request.container_id)
             ),
         )?;
-        if request.tty && request.stderr {
-            return Err(CriError::new(
-                ErrorCode::InvalidArgument,
-                "tty and stderr cannot both be true",
-            ));
-        }
-        if !request.stdin && !request.stdout && !request.stderr {
-            return Err(CriError::new(
-                ErrorCode::InvalidArgument,
-                "one of stdin, stdout, or stderr must be set",
-            ));
-        }
+        check_stream_flags(
+            request.tty,
+            [request.stdin, request.stdout, request.stderr],
+            "or",
+        )?;
         Ok(self.stream_server()?.url(
             "exec",
             StreamRequest::Exec(ExecTarget {
@@ -380,18 +395,11 @@ impl Runtime {
             &request.container_id,
             "failed to find container in store".into(),
         )?;
-        if request.tty && request.stderr {
-            return Err(CriError::new(
-                ErrorCode::InvalidArgument,
-                "tty and stderr cannot both be true",
-            ));
-        }
-        if !request.stdin && !request.stdout && !request.stderr {
-            return Err(CriError::new(
-                ErrorCode::InvalidArgument,
-                "one of stdin, stdout, and stderr must be set",
-            ));
-        }
+        check_stream_flags(
+            request.tty,
+            [request.stdin, request.stdout, request.stderr],
+            "and",
+        )?;
         Ok(self.stream_server()?.url(
             "attach",
             StreamRequest::Attach(request.container_id.clone()),
