@@ -10,6 +10,7 @@ mod test;
 mod text;
 
 use bytes::{Bytes, BytesMut};
+use futures::FutureExt;
 
 use super::ExitStatus;
 use super::pipe::{BrokenPipe, Input, Output};
@@ -240,7 +241,17 @@ impl Env {
     pub async fn read(&mut self, src: &mut Src) -> Option<Bytes> {
         self.sys.checkpoint().await;
         match src {
-            Src::Stdin => self.stdin.read().await,
+            Src::Stdin => {
+                if let Some(ready) = self.stdin.read().now_or_never() {
+                    return ready;
+                }
+                // Nothing to read yet: what was written so far reaches its reader
+                // before this process waits, as busybox's unbuffered writes would
+                // (an interactive `cat` echoes each line as it comes). A reader that is
+                // gone shows at the next write.
+                let _ = self.out.flush().await;
+                self.stdin.read().await
+            }
             Src::File(f) => f.read_chunk().ok().flatten(),
         }
     }
