@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::stream_client::{SpdyClient, channel_text, plain, websocket, ws_messages, ws_send};
 use base64::Engine;
+use common::stream_client::{SpdyClient, channel_text, plain, websocket, ws_messages, ws_send};
 use cri_proto::v1::{ExecRequest, PortForwardRequest};
 
 const SUCCESS: &str = r#"{"metadata":{},"status":"Success"}"#;

@@ -24,7 +24,9 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
 use super::session::{ExecIo, ExecOutcome, ExecTarget, OutChannel, TermSize};
@@ -529,6 +531,14 @@ async fn serve_exec_websocket(
                 break;
             }
         }
+        // golang.org/x/net/websocket closes with 1000 (normal closure) and no reason;
+        // clients read that as the end of every channel (a bare close would be 1005).
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            })))
+            .await;
         let _ = sink.close().await;
     });
     let forward = {
