@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::images::{ImageStore, PullPolicy};
 use crate::network::IpPool;
 use crate::process::Programs;
+use crate::process::net::Network;
 use crate::state::Store;
 
 pub use crate::profile::Profile;
@@ -100,6 +101,8 @@ pub struct Runtime {
     pub(crate) shutdown: CancellationToken,
     pub(crate) stream_server: std::sync::OnceLock<crate::streaming::StreamServer>,
     next_host_pid: AtomicU32,
+    /// The node's network namespace, shared by host-network pods.
+    pub(crate) host_network: Arc<Network>,
     // Test-author toolkit (journal, faults, scripts; shared across restarts) and the
     // container event bus.
     pub(crate) toolkit: Arc<crate::script::Toolkit>,
@@ -120,6 +123,7 @@ impl Runtime {
             shutdown: CancellationToken::new(),
             stream_server: std::sync::OnceLock::new(),
             next_host_pid: AtomicU32::new(4000),
+            host_network: Network::new(),
             toolkit: Arc::default(),
             events,
         }

@@ -70,6 +70,7 @@
 //!   [`ContainerSim::oom_killed`].
 //! * Only `tokio::time` is used, so everything works under paused time.
 
+pub mod net;
 pub mod pipe;
 pub mod rootfs;
 pub mod signal;

@@ -216,6 +216,11 @@ impl System {
         &self.sim.vfs
     }
 
+    /// The network namespace the container's processes listen and connect in.
+    pub fn network(&self) -> &Arc<super::net::Network> {
+        &self.sim.network
+    }
+
     /// Credentials and pid, for filesystem calls.
     pub fn access(&self) -> Access<'_> {
         Access {

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
+use super::net::Network;
 use super::program::{ProgramContext, Programs, Resolved, System, comm_of};
 use super::signal::{Dispositions, Signal, SignalReceiver};
 use super::spec::{FileSeed, SecuritySpec, SimSpec};
@@ -80,6 +81,7 @@ pub(crate) struct SimInner {
     max_processes: u32,
     pub(crate) programs: Arc<Programs>,
     pub(crate) vfs: Arc<Vfs>,
+    pub(crate) network: Arc<Network>,
     pub(crate) boot: tokio::time::Instant,
     table: Mutex<Table>,
     oom: AtomicBool,
@@ -381,6 +383,7 @@ impl ContainerSim {
                 security: spec.security.clone(),
                 memory_limit: spec.memory_limit_bytes,
                 max_processes: spec.max_processes,
+                network: spec.network.clone().unwrap_or_default(),
                 programs,
                 vfs: fs,
                 boot: tokio::time::Instant::now(),

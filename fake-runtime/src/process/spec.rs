@@ -1,6 +1,10 @@
 //! What a container's simulation is built from.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+
+use super::net::Network;
 
 /// The default [`SimSpec::writable_layer_limit_bytes`]: 64 MiB.
 pub const DEFAULT_WRITABLE_LAYER_LIMIT_BYTES: u64 = 64 << 20;
@@ -49,6 +53,9 @@ pub struct SimSpec {
     /// [`ProgramContext::spawn_program`](super::ProgramContext::spawn_program)) always
     /// start, and count. `0` means unlimited; the default is [`DEFAULT_MAX_PROCESSES`].
     pub max_processes: u32,
+    /// The network namespace the processes listen and connect in (the pod's, or the
+    /// node's for host-network pods); `None` gives the container a namespace of its own.
+    pub network: Option<Arc<Network>>,
 }
 
 impl Default for SimSpec {
@@ -69,6 +76,7 @@ impl Default for SimSpec {
             security: SecuritySpec::default(),
             writable_layer_limit_bytes: DEFAULT_WRITABLE_LAYER_LIMIT_BYTES,
             max_processes: DEFAULT_MAX_PROCESSES,
+            network: None,
         }
     }
 }

@@ -202,8 +202,8 @@ pub async fn websocket(
         .expect("websocket handshake")
 }
 
-/// Reads binary channel messages until the server closes: the messages in order, as
-/// (channel, data).
+/// Reads binary channel messages until the server closes (asserting it closes with
+/// 1000): the messages in order, as (channel, data).
 pub async fn ws_messages(
     ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
 ) -> Vec<(u8, Vec<u8>)> {
@@ -219,7 +219,12 @@ pub async fn ws_messages(
                 let text = text.as_str();
                 out.push((text.as_bytes()[0], text.as_bytes()[1..].to_vec()));
             }
-            Message::Close(_) => break,
+            Message::Close(frame) => {
+                // Go clients read only 1000 (normal closure) as the end of the streams.
+                let code = frame.map(|f| u16::from(f.code));
+                assert_eq!(code, Some(1000), "the server closes with 1000");
+                break;
+            }
             _ => {}
         }
     }

@@ -3,6 +3,7 @@
 //! error wording.
 
 mod files;
+mod httpd;
 mod info;
 mod net;
 mod procs;
@@ -22,8 +23,8 @@ use super::vfs::{CHUNK, FileReader, FsError};
 /// image (every one is also a registered program).
 pub(crate) const APPLETS: &[&str] = &[
     "[", "[[", "ash", "basename", "cat", "chmod", "cp", "cut", "date", "dd", "dirname", "echo",
-    "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "id", "kill",
-    "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep", "pidof", "pkill",
+    "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "httpd", "id",
+    "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep", "pidof", "pkill",
     "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep",
     "sort", "stat", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true", "uname",
     "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
@@ -223,6 +224,30 @@ impl Env {
             kv.split_once('=')
                 .filter(|(k, _)| *k == key)
                 .map(|(_, v)| v)
+        })
+    }
+
+    /// Starts a child process running `argv` (resolved through `$PATH`, as
+    /// `execvp`), with this applet's environment, directory and ignored signals.
+    pub fn spawn(
+        &self,
+        argv: &[String],
+        stdio: super::Stdio,
+    ) -> Result<super::sim::ProcessHandle, super::SpawnError> {
+        let first = argv.first().ok_or(super::SpawnError::EmptyArgs)?;
+        let path = self
+            .getenv("PATH")
+            .unwrap_or(procs::EXECVP_DEFAULT_PATH)
+            .to_owned();
+        let resolved = self.sys.resolve(first, Some(&path), &self.cwd)?;
+        self.sys.spawn_request(super::sim::SpawnRequest {
+            argv: resolved.argv(argv),
+            comm: resolved.comm(),
+            program: std::sync::Arc::clone(&resolved.program),
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            stdio,
+            ignored: self.signals.ignored_set(),
         })
     }
 
