@@ -91,8 +91,9 @@ pub use program::{MemoryCharge, Program, ProgramContext, Programs, Resolved, Sys
 pub use signal::{Disposition, Signal, SignalReceiver};
 pub use sim::{ContainerSim, ProcessHandle, ProcessInfo};
 pub use spec::{
-    DEFAULT_MAX_PROCESSES, DEFAULT_WRITABLE_LAYER_LIMIT_BYTES, DnsSpec, FileSeed, MountSpec,
-    SecuritySpec, SimSpec, UserSpec,
+    DEFAULT_MAX_OPEN_PIPES, DEFAULT_MAX_PROCESSES, DEFAULT_MEMORY_BUDGET_BYTES,
+    DEFAULT_WRITABLE_LAYER_LIMIT_BYTES, DnsSpec, FileSeed, MountSpec, SecuritySpec, SimSpec,
+    UserSpec,
 };
 
 /// How a process ended.
