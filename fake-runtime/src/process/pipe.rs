@@ -420,4 +420,13 @@ mod tests {
         assert_eq!(plain.read().await.unwrap(), Bytes::from_static(b"yz"));
         assert_eq!(plain.read().await, None);
     }
+
+    #[tokio::test]
+    async fn a_bounded_line_read_stops_one_byte_past_the_bound_and_keeps_the_rest() {
+        let mut input = Input::from_bytes("abcdef\nxy\n");
+        assert_eq!(input.read_line_bounded(3).await.unwrap(), b"abcd");
+        assert_eq!(input.read_line_bounded(3).await.unwrap(), b"ef\n");
+        assert_eq!(input.read_line_bounded(2).await.unwrap(), b"xy\n");
+        assert_eq!(input.read_line_bounded(2).await, None);
+    }
 }
