@@ -654,6 +654,8 @@ impl Runtime {
             writable_layer_limit_bytes: self.settings.writable_layer_limit_bytes,
             max_processes: self.settings.max_processes,
             network: Some(plan.network.clone()),
+            max_open_pipes: self.settings.max_open_pipes,
+            memory_budget_bytes: self.settings.memory_budget_bytes,
         }
     }
 

@@ -60,6 +60,17 @@ pub struct Settings {
     /// fails with `Resource temporarily unavailable` (default 1024; 0: unlimited). See
     /// [`SimSpec::max_processes`](crate::process::SimSpec::max_processes).
     pub max_processes: u32,
+    /// How many pipes each container's processes may hold open at once before a
+    /// shell's `|` or `$(...)` fails with `can't create pipe: Too many open files`
+    /// (default 1024; 0: unlimited). See
+    /// [`SimSpec::max_open_pipes`](crate::process::SimSpec::max_open_pipes).
+    pub max_open_pipes: u32,
+    /// How much memory each container's processes may really hold (what `sort`,
+    /// `tail`, `uniq` and `xargs` keep) before the process is OOM-killed, when the
+    /// container's CRI memory limit is unset or higher (default 64 MiB; 0:
+    /// unlimited). See
+    /// [`SimSpec::memory_budget_bytes`](crate::process::SimSpec::memory_budget_bytes).
+    pub memory_budget_bytes: u64,
 }
 
 impl Default for Settings {
@@ -86,6 +97,8 @@ impl Settings {
             deprecation_warnings: Vec::new(),
             writable_layer_limit_bytes: crate::process::DEFAULT_WRITABLE_LAYER_LIMIT_BYTES,
             max_processes: crate::process::DEFAULT_MAX_PROCESSES,
+            max_open_pipes: crate::process::DEFAULT_MAX_OPEN_PIPES,
+            memory_budget_bytes: crate::process::DEFAULT_MEMORY_BUDGET_BYTES,
         }
     }
 }

@@ -15,7 +15,7 @@ use futures::FutureExt;
 
 use super::ExitStatus;
 use super::pipe::{BrokenPipe, Input, Output};
-use super::program::{ProgramContext, Programs, System};
+use super::program::{MemoryCharge, ProgramContext, Programs, System};
 use super::signal::{Signal, SignalReceiver};
 use super::vfs::{CHUNK, FileReader, FsError};
 
@@ -333,12 +333,63 @@ impl Env {
 /// tools would grow without bound; this protects the host running the simulation).
 const MAX_LINE: usize = 16 << 20;
 
-/// Reads lines from a [`Src`], keeping the trailing newline.
+/// About what keeping one line (or chunk) costs besides its bytes: its `Vec` in the
+/// list that holds it and the allocator's overhead.
+pub(crate) const LINE_COST: u64 = 48;
+
+/// The granularity of [`Held`]'s charges.
+const HOLD_STEP: u64 = 64 << 10;
+
+/// Memory an applet really keeps (a buffer growing with its input), charged with
+/// [`System::hold`] against the container's memory limit and budget in steps of
+/// 64 KiB: past them, the process is OOM-killed. Released when dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    charge: Option<MemoryCharge>,
+    used: u64,
+}
+
+impl Held {
+    /// The applet now keeps `bytes` more.
+    pub async fn add(&mut self, sys: &System, bytes: u64) {
+        self.set(sys, self.used.saturating_add(bytes)).await;
+    }
+
+    /// The applet freed `bytes`.
+    pub async fn sub(&mut self, sys: &System, bytes: u64) {
+        self.set(sys, self.used.saturating_sub(bytes)).await;
+    }
+
+    /// The applet now keeps `used` bytes in all.
+    pub async fn set(&mut self, sys: &System, used: u64) {
+        self.used = used;
+        let charged = self.charge.as_ref().map_or(0, MemoryCharge::bytes);
+        let want = used.div_ceil(HOLD_STEP).saturating_mul(HOLD_STEP);
+        if want > charged {
+            match &mut self.charge {
+                Some(charge) => sys.grow(charge, want - charged).await,
+                None => self.charge = Some(sys.hold(want).await),
+            }
+        } else if charged - want > 2 * HOLD_STEP
+            && let Some(charge) = &mut self.charge
+        {
+            charge.shrink(charged - want);
+        }
+    }
+}
+
+/// How much of a [`Lines`] buffer is not charged: reading ordinary lines in 64 KiB
+/// chunks stays under it, so only a long line costs memory of the budget.
+const LINE_BUFFER_FREE: u64 = 256 << 10;
+
+/// Reads lines from a [`Src`], keeping the trailing newline. Its buffer, past
+/// [`LINE_BUFFER_FREE`], is charged as [`Held`] memory.
 #[derive(Default)]
 pub(crate) struct Lines {
     buf: Vec<u8>,
     start: usize,
     eof: bool,
+    held: Held,
 }
 
 impl Lines {
@@ -367,7 +418,11 @@ impl Lines {
                 self.start = 0;
             }
             match env.read(src).await {
-                Some(chunk) => self.buf.extend_from_slice(&chunk),
+                Some(chunk) => {
+                    self.buf.extend_from_slice(&chunk);
+                    let keeps = (self.buf.capacity() as u64).saturating_sub(LINE_BUFFER_FREE);
+                    self.held.set(&env.sys, keeps).await;
+                }
                 None => self.eof = true,
             }
         }
