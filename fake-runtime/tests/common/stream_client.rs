@@ -64,6 +64,8 @@ pub struct SpdyClient {
     pub data: HashMap<u32, Vec<u8>>,
     /// Streams the server finished (FIN).
     pub finished: Vec<u32>,
+    /// Streams the server reset.
+    pub reset: Vec<u32>,
     /// Whether GOAWAY arrived.
     pub goaway: bool,
 }
@@ -87,6 +89,7 @@ impl SpdyClient {
                 next_id: 1,
                 data: HashMap::new(),
                 finished: Vec::new(),
+                reset: Vec::new(),
                 goaway: false,
             },
             head,
@@ -101,6 +104,11 @@ impl SpdyClient {
 
     /// Opens a stream of `stream_type`; returns its id.
     pub async fn open(&mut self, stream_type: &str) -> u32 {
+        self.open_with(&[("streamtype", stream_type)]).await
+    }
+
+    /// Opens a stream with these headers; returns its id.
+    pub async fn open_with(&mut self, headers: &[(&str, &str)]) -> u32 {
         let id = self.next_id;
         self.next_id += 2;
         self.send(Frame::SynStream {
@@ -108,7 +116,10 @@ impl SpdyClient {
             associated_to: 0,
             priority: 0,
             flags: 0,
-            headers: vec![("streamtype".into(), stream_type.into())],
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         })
         .await;
         id
@@ -148,6 +159,7 @@ impl SpdyClient {
                         }
                     }
                     Frame::GoAway { .. } => self.goaway = true,
+                    Frame::RstStream { stream_id, .. } => self.reset.push(*stream_id),
                     _ => {}
                 }
                 return Some(frame);
