@@ -24,6 +24,7 @@
 //! | `session.rs` | [`session::ExecTarget`], the exec run behind a URL, tty line discipline, the final `metav1.Status` |
 //! | `transport.rs` | the SPDY and WebSocket servers of an exec: streams and channels to the session |
 
+pub mod client;
 pub mod port_forward;
 pub mod session;
 pub mod spdy;
