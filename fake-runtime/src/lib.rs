@@ -62,15 +62,18 @@
 //! - [`profile`]: the imitated containerd release ([`Profile`]): every text, code and
 //!   RPC where containerd 1.6 and 2.3 differ, in one table.
 //! - [`state`]: the Store: sandboxes, containers, images, id prefix index, name reservations.
-//! - [`sandbox`], [`container`]: lifecycle rules of each RPC.
-//! - [`process`]: simulated processes: shell interpreter, applets, virtual filesystem, signals.
+//! - [`sandbox`], [`container`]: lifecycle rules of each RPC; [`container_io`]: a main
+//!   process's stdin and output fan-out (CRI log and attached clients).
+//! - [`process`]: simulated processes: shell interpreter, applets, virtual filesystem,
+//!   signals, network namespaces (`process::net`: listeners for `nc`, `httpd`, port-forward).
 //! - [`exec`]: the ExecSync engine: capped output, timeout, IO drain, send-size guard.
 //! - [`logs`]: CRI-format container log files.
 //! - [`images`], [`image_service`]: reference normalisation, catalog, pulls; the image RPCs.
 //! - [`info`]: Version, Status, RuntimeConfig.
 //! - [`streaming`]: Exec/Attach/PortForward URLs and the streaming HTTP port: `mod.rs`
-//!   (tokens, refusals), `spdy.rs` (SPDY/3.1 codec), `session.rs` (the exec behind a URL),
-//!   `transport.rs` (SPDY and WebSocket exec servers).
+//!   (tokens, refusals), `spdy.rs` (SPDY/3.1 codec), `session.rs` (the exec or attach
+//!   behind a URL), `transport.rs` (SPDY and WebSocket remote-command servers),
+//!   `port_forward.rs`, `client.rs` (a SPDY client for tests).
 //! - [`stats`], [`events`]: generated stats and metrics; container events.
 //! - [`network`]: pod IP allocation. [`proto_json`]: messages as containerd's JSON.
 //! - Test-author toolkit: [`script`] (scripted execs and containers, expectations,

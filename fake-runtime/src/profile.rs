@@ -155,6 +155,10 @@ pub(crate) struct Dialect {
     /// `Handshake` answers 403 with `http.Error`, then its caller calls `http.Error`
     /// again, which appends the text; newer `Handshake` callers do not).
     pub stream_negotiation_error_repeated: bool,
+    /// A port-forward that cannot connect resets its data and error streams after
+    /// the message (2.3's vendored kubelet `portforward`); 1.6 finishes the error
+    /// stream instead (measured).
+    pub port_forward_failure_resets: bool,
     /// RuntimeConfig, ListMetricDescriptors, ListPodSandboxMetrics, GetContainerEvents and
     /// CheckpointContainer are implemented (2.3) or UNIMPLEMENTED (1.6).
     pub newer_rpcs: bool,
@@ -214,6 +218,7 @@ static CONTAINERD_16: Dialect = Dialect {
         "channel.k8s.io",
     ],
     stream_negotiation_error_repeated: true,
+    port_forward_failure_resets: false,
     newer_rpcs: false,
     deprecation_condition: false,
     split_cri_config: false,
@@ -255,6 +260,7 @@ static CONTAINERD_23: Dialect = Dialect {
         "channel.k8s.io",
     ],
     stream_negotiation_error_repeated: false,
+    port_forward_failure_resets: true,
     newer_rpcs: true,
     deprecation_condition: true,
     split_cri_config: true,

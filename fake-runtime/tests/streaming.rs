@@ -68,7 +68,8 @@ async fn spdy_run(cmd: &'static [&'static str]) -> (String, String, String) {
     let stderr = client.open("stderr").await;
     client.finish().await;
     assert!(client.goaway, "the session ends with GOAWAY");
-    for id in [error, stdout, stderr] {
+    assert!(client.reset.contains(&error), "the error stream is reset");
+    for id in [stdout, stderr] {
         assert!(client.finished.contains(&id), "stream {id} finished");
     }
     (client.text(stdout), client.text(stderr), client.text(error))
@@ -486,7 +487,35 @@ async fn spdy_port_forward_to_a_closed_port_writes_containerds_error_and_resets_
             "error forwarding port 9 to pod {pod}, uid : failed to execute portforward in network namespace \"host\": failed to connect to localhost:9 inside namespace \"{pod}\", IPv4: dial tcp4 127.0.0.1:9: connect: connection refused IPv6 dial tcp6 [::1]:9: connect: connection refused "
         )
     );
-    assert!(client.reset.contains(&data));
+    assert!(
+        client.finished.contains(&data),
+        "containerd closes the data stream"
+    );
+    assert!(client.reset.contains(&data), "2.3 resets both streams");
+}
+
+#[tokio::test]
+async fn containerd_16_finishes_the_error_stream_of_a_refused_port_forward() {
+    let mut env = common::start_profile(cri_fake::Profile::Containerd16).await;
+    let (pod, _) = env.pod("web").await;
+    let url = port_forward_url(&mut env, &pod, &[9]).await;
+    let (mut client, _) = SpdyClient::connect(&url, "portforward.k8s.io").await;
+    let error = client
+        .open_with(&[("streamtype", "error"), ("port", "9"), ("requestid", "1")])
+        .await;
+    let data = client
+        .open_with(&[("streamtype", "data"), ("port", "9"), ("requestid", "1")])
+        .await;
+    while !client.finished.contains(&error) {
+        assert!(client.next().await.is_some(), "connection ended early");
+    }
+    assert!(
+        client
+            .text(error)
+            .starts_with("error forwarding port 9 to pod ")
+    );
+    assert_eq!(client.finished, vec![data, error]);
+    assert!(client.reset.is_empty());
 }
 
 #[tokio::test]

@@ -92,6 +92,7 @@ mod stack;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use applets::strftime;
 pub use pipe::{BrokenPipe, ByteSink, ByteSource, Input, Output, OutputReader};
 pub use program::{MemoryCharge, Program, ProgramContext, Programs, Resolved, System};
 pub use signal::{Disposition, Signal, SignalReceiver};

@@ -63,13 +63,32 @@ pub async fn request(url: &str, headers: &[&str]) -> io::Result<(String, TcpStre
     }
 }
 
-/// A plain HTTP exchange: (status line, head, body read to the end).
+/// A plain HTTP exchange: (status line, head, body: `Content-Length` bytes, or what
+/// comes until the server closes).
 pub async fn plain(url: &str, headers: &[&str]) -> io::Result<(String, String, String)> {
     let (head, mut stream, mut rest) = request(url, headers).await?;
-    let mut body = Vec::new();
-    // A reset after the body is still the end of it.
-    let _ = stream.read_to_end(&mut body).await;
-    rest.extend_from_slice(&body);
+    let length = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())
+            .flatten()
+    });
+    match length {
+        Some(length) => {
+            while rest.len() < length {
+                if stream.read_buf(&mut rest).await? == 0 {
+                    break;
+                }
+            }
+            rest.truncate(length);
+        }
+        None => {
+            let mut body = Vec::new();
+            // A reset after the body is still the end of it.
+            let _ = stream.read_to_end(&mut body).await;
+            rest.extend_from_slice(&body);
+        }
+    }
     let status = head.lines().next().unwrap_or("").to_owned();
     Ok((status, head, String::from_utf8_lossy(&rest).into_owned()))
 }
@@ -90,6 +109,8 @@ pub struct SpdyClient {
     pub finished: Vec<u32>,
     /// Streams the server reset, in order.
     pub reset: Vec<u32>,
+    /// Streams this client has ended (sent FIN on).
+    closed: Vec<u32>,
     /// Whether GOAWAY arrived.
     pub goaway: bool,
 }
@@ -115,6 +136,7 @@ impl SpdyClient {
             data: HashMap::new(),
             finished: Vec::new(),
             reset: Vec::new(),
+            closed: Vec::new(),
             goaway: false,
         };
         Ok((client, head))
@@ -156,6 +178,9 @@ impl SpdyClient {
     /// Sends `data` on stream `id`, with FIN (the end of what the client sends on
     /// it) if `fin`.
     pub async fn write(&mut self, id: u32, data: &[u8], fin: bool) -> io::Result<()> {
+        if fin {
+            self.closed.push(id);
+        }
         self.frame(Frame::Data {
             stream_id: id,
             flags: if fin { FLAG_FIN } else { 0 },
@@ -165,7 +190,9 @@ impl SpdyClient {
     }
 
     /// The next frame from the server (its data, FIN, reset and GOAWAY recorded), or
-    /// `None` once the connection has ended.
+    /// `None` once the connection has ended. A stream the server finishes is closed
+    /// from this side too, as Go's spdystream clients do: kubelet's server closes the
+    /// connection only once every stream is closed both ways.
     pub async fn next(&mut self) -> io::Result<Option<Frame>> {
         loop {
             let decoded = self
@@ -185,6 +212,10 @@ impl SpdyClient {
                             .extend_from_slice(data);
                         if flags & FLAG_FIN != 0 {
                             self.finished.push(*stream_id);
+                            if !self.closed.contains(stream_id) {
+                                // A server already gone does not need it.
+                                let _ = self.write(*stream_id, &[], true).await;
+                            }
                         }
                     }
                     Frame::GoAway { .. } => self.goaway = true,
@@ -193,8 +224,12 @@ impl SpdyClient {
                 }
                 return Ok(Some(frame));
             }
-            if self.reader.read_buf(&mut self.buf).await? == 0 {
-                return Ok(None);
+            match self.reader.read_buf(&mut self.buf).await {
+                Ok(0) => return Ok(None),
+                Ok(_) => {}
+                // After GOAWAY the server may close before the client's last frames.
+                Err(_) if self.goaway => return Ok(None),
+                Err(e) => return Err(e),
             }
         }
     }

@@ -9,11 +9,10 @@
 //!   unknown, reused or expired token is `404 page not found`;
 //! - a token remembers the request it was issued for (container, command, tty and the
 //!   streams wanted);
-//! - an exec URL upgrades to SPDY/3.1 (`Upgrade: SPDY/3.1` with
+//! - exec, attach and port-forward URLs upgrade to SPDY/3.1 (`Upgrade: SPDY/3.1` with
 //!   `X-Stream-Protocol-Version`) or to WebSocket (`Upgrade: websocket` with
 //!   `Sec-WebSocket-Protocol`); requests that cannot upgrade get kubelet's status and
-//!   body (400 for a missing protocol header, 403 when no protocol is shared);
-//! - attach and port-forward URLs still answer only the refusals.
+//!   body (400 for a missing protocol header, 403 when no protocol is shared).
 //!
 //! # Layout
 //!
@@ -21,8 +20,10 @@
 //! |---|---|
 //! | `mod.rs` | [`StreamServer`]: the listener, the tokens, the HTTP request and the refusals |
 //! | `spdy.rs` | [`spdy::Codec`]: SPDY/3.1 frames and header compression |
-//! | `session.rs` | [`session::ExecTarget`], the exec run behind a URL, tty line discipline, the final `metav1.Status` |
-//! | `transport.rs` | the SPDY and WebSocket servers of an exec: streams and channels to the session |
+//! | `session.rs` | [`session::ExecTarget`], the exec or attach behind a URL, tty line discipline, the final `metav1.Status` |
+//! | `transport.rs` | kubelet's SPDY handshake, the SPDY connection layer, the SPDY and WebSocket remote-command servers |
+//! | `port_forward.rs` | port-forward sessions over SPDY and WebSocket, to the pod's simulated listeners |
+//! | `client.rs` | [`client::SpdyClient`]: the client half, for tests and the conformance suite |
 
 pub mod client;
 pub mod port_forward;
@@ -192,10 +193,16 @@ fn canonical_header(name: &str) -> String {
         .collect()
 }
 
-/// A complete HTTP response with Go's `http.Error` headers.
+/// A complete HTTP response as Go's `http.Error` writes it (measured on containerd
+/// 1.6): the header map sorted, then `Date` and `Content-Length`. (Go would keep the
+/// connection open for another request; the fake closes it after the response.)
 pub(crate) fn http_error(status: &str, extra_headers: &str, body: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n{extra_headers}X-Content-Type-Options: nosniff\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n{extra_headers}X-Content-Type-Options: nosniff\r\nDate: {}\r\nContent-Length: {}\r\n\r\n{body}",
+        crate::process::strftime("%a, %d %b %Y %H:%M:%S GMT", now),
         body.len()
     )
 }

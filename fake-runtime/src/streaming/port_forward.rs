@@ -5,8 +5,12 @@
 //! - **SPDY/3.1** (`portforward.k8s.io`): the client opens an `error` and a `data`
 //!   stream per forwarded connection, both with `port` and `requestID` headers. A
 //!   stream with a bad header is reset. Once a pair is complete the data stream is
-//!   connected to the port; a refused connection writes kubelet's message on the
-//!   error stream and resets both.
+//!   connected to the port; a refused connection finishes the data stream, writes
+//!   kubelet's message on the error stream and resets both (2.3) or finishes the error
+//!   stream (1.6). The message's IPv6 part is a host whose `/etc/hosts` maps
+//!   `localhost` to `::1` too (`dial tcp6 [::1]:PORT: connect: connection refused`);
+//!   without that line Go says `dial tcp6: address localhost: no suitable address
+//!   found`.
 //! - **WebSocket** (`v4.channel.k8s.io`, `v4.base64.channel.k8s.io` or none): two
 //!   channels per port of the PortForward request (data `2i`, error `2i+1`), each
 //!   starting with the port as two little-endian bytes.
@@ -272,14 +276,27 @@ async fn forward_spdy(
     let conn = match runtime.port_forward_connect(&pod, port).await {
         Ok(conn) => conn,
         Err(message) => {
+            // containerd closes the data stream as its dial fails; kubelet then
+            // writes the message and, in 2.3, resets both streams (1.6 finishes the
+            // error stream).
+            let fin = |stream_id| Frame::Data {
+                stream_id,
+                flags: FLAG_FIN,
+                data: Bytes::new(),
+            };
+            let _ = frames.send(fin(data)).await;
             SpdyConn::send_data(&frames, error, &Bytes::from(message)).await;
-            for stream_id in [data, error] {
-                let _ = frames
-                    .send(Frame::RstStream {
-                        stream_id,
-                        status: spdy::CANCEL,
-                    })
-                    .await;
+            if runtime.dialect().port_forward_failure_resets {
+                for stream_id in [data, error] {
+                    let _ = frames
+                        .send(Frame::RstStream {
+                            stream_id,
+                            status: spdy::CANCEL,
+                        })
+                        .await;
+                }
+            } else {
+                let _ = frames.send(fin(error)).await;
             }
             return;
         }

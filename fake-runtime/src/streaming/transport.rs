@@ -491,17 +491,29 @@ async fn serve_exec_spdy(
                     })
                     .await;
             }
+            // kubelet closes the connection without finishing the error stream:
+            // spdystream resets it (measured on containerd 1.6).
             let _ = frames_tx
-                .send(Frame::Data {
+                .send(Frame::RstStream {
                     stream_id: id,
-                    flags: FLAG_FIN,
-                    data: Bytes::new(),
+                    status: spdy::CANCEL,
                 })
                 .await;
         }
+        let last_good_stream_id = [
+            streams.error,
+            streams.stdin,
+            streams.stdout,
+            streams.stderr,
+            streams.resize,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0);
         let _ = frames_tx
             .send(Frame::GoAway {
-                last_good_stream_id: 0,
+                last_good_stream_id,
                 status: 0,
             })
             .await;

@@ -10,6 +10,8 @@ mod procs;
 mod test;
 mod text;
 
+pub(crate) use info::strftime;
+
 use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
 
