@@ -20,8 +20,8 @@ use crate::images::{Image, Rootfs};
 use crate::logs::{ContainerLog, LogStream};
 use crate::process::pipe::{Input, Output, OutputReader};
 use crate::process::{
-    ContainerSim, DnsSpec, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec, Stdio,
-    UserSpec, rootfs,
+    ContainerSim, DnsSpec, FileSeed, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec,
+    Stdio, UserSpec, rootfs,
     users::{self, SpecUser, SpecUserError, UserRequest},
 };
 use crate::profile::{Dialect, StoppedSandboxCreate};
@@ -571,11 +571,7 @@ impl Runtime {
                 config.working_dir.clone()
             },
             user,
-            rootfs: match image.rootfs {
-                Rootfs::Busybox => rootfs::busybox(),
-                Rootfs::Pause => rootfs::pause(),
-                Rootfs::Scratch => Vec::new(),
-            },
+            rootfs: image_seeds(image),
             dns: sandbox.dns_config.as_ref().map(|d| DnsSpec {
                 servers: d.servers.clone(),
                 searches: d.searches.clone(),
@@ -990,12 +986,36 @@ fn list_item(dialect: &Dialect, record: &ContainerRecord) -> Container {
     }
 }
 
-/// The image's `/etc/passwd` and `/etc/group` (`None`: the image has no `/etc`).
-fn user_files(rootfs: Rootfs) -> (Option<&'static str>, Option<&'static str>) {
-    match rootfs {
+/// The image's root filesystem: its [`Rootfs`], then the files it adds or replaces.
+fn image_seeds(image: &Image) -> Vec<FileSeed> {
+    let mut seeds = match image.rootfs {
+        Rootfs::Busybox => rootfs::busybox(),
+        Rootfs::Pause => rootfs::pause(),
+        Rootfs::Scratch => Vec::new(),
+    };
+    seeds.extend(image.files.iter().cloned());
+    seeds
+}
+
+/// The image's `/etc/passwd` and `/etc/group` (`None`: the image has none): a file the
+/// image adds wins over its [`Rootfs`]'s.
+fn user_files(image: &Image) -> (Option<&str>, Option<&str>) {
+    let (passwd, group) = match image.rootfs {
         Rootfs::Busybox => (Some(rootfs::BUSYBOX_PASSWD), Some(rootfs::BUSYBOX_GROUP)),
         Rootfs::Pause | Rootfs::Scratch => (None, None),
-    }
+    };
+    let added = |path: &str| {
+        image.files.iter().rev().find_map(|seed| match seed {
+            FileSeed::File {
+                path: p, contents, ..
+            } if p == path => Some(std::str::from_utf8(contents).ok()),
+            _ => None,
+        })
+    };
+    (
+        added("/etc/passwd").unwrap_or(passwd),
+        added("/etc/group").unwrap_or(group),
+    )
 }
 
 /// The OCI spec user containerd builds for a container of `config` from `image`.
@@ -1024,7 +1044,7 @@ fn spec_user(
         supplemental_groups_policy: security.map_or(0, |s| s.supplemental_groups_policy),
         image_user: image.config.user.clone(),
     };
-    let (passwd, group) = user_files(image.rootfs);
+    let (passwd, group) = user_files(image);
     users::spec_user(&request, passwd, group, dialect.spec_user_rules())
 }
 
