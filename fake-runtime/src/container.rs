@@ -28,7 +28,7 @@ use crate::profile::{Dialect, StoppedSandboxCreate};
 use crate::proto_json::to_json;
 use crate::runtime::{Runtime, now_ns};
 use crate::sandbox::{labels_match, namespace_options};
-use crate::state::{ContainerPhase, ContainerRecord, SandboxPhase, new_id};
+use crate::state::{ContainerPhase, ContainerRecord, SandboxPhase, SpecProcess, new_id};
 
 /// The running part of a started container: its process world, main process and log.
 #[derive(Debug)]
@@ -141,6 +141,26 @@ fn process_args(config: &ContainerConfig, image: &Image) -> Vec<String> {
     }
     command.extend(args);
     command
+}
+
+/// The OCI spec process containerd builds at create time from `config` and `image`.
+fn spec_process(config: &ContainerConfig, image: &Image) -> SpecProcess {
+    let cwd = [&config.working_dir, &image.config.working_dir]
+        .into_iter()
+        .find(|dir| !dir.is_empty())
+        .cloned()
+        .unwrap_or_else(|| "/".to_owned());
+    SpecProcess {
+        args: process_args(config, image),
+        env: merge_env(
+            &image.config.env,
+            config
+                .envs
+                .iter()
+                .map(|kv| (kv.key.clone(), kv.value.clone())),
+        ),
+        cwd,
+    }
 }
 
 /// Merges `update` into `current` the way containerd does: zero fields leave values
@@ -314,6 +334,7 @@ impl Runtime {
             } else {
                 image.config.stop_signal.clone()
             };
+            let spec_process = spec_process(&config, &image);
             s.insert_container(ContainerRecord {
                 id: id.clone(),
                 sandbox_id,
@@ -322,6 +343,7 @@ impl Runtime {
                 image_requested,
                 image_id: image.id.clone(),
                 stop_signal,
+                spec_process,
                 phase: ContainerPhase::Created,
                 created_at: now_ns(),
                 started_at: 0,
@@ -1066,13 +1088,7 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
     } else {
         0
     };
-    let args: Vec<String> = [record.config.command.clone(), record.config.args.clone()].concat();
-    let env: Vec<String> = record
-        .config
-        .envs
-        .iter()
-        .map(|kv| format!("{}={}", kv.key, kv.value))
-        .collect();
+    let process = &record.spec_process;
     serde_json::json!({
         "sandboxID": record.sandbox_id,
         "pid": pid,
@@ -1085,9 +1101,9 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
         "runtimeSpec": {
             "ociVersion": "1.0.2-dev",
             "process": {
-                "args": args,
-                "env": env,
-                "cwd": if record.config.working_dir.is_empty() { "/".to_owned() } else { record.config.working_dir.clone() },
+                "args": process.args,
+                "env": process.env,
+                "cwd": process.cwd,
                 "terminal": record.config.tty,
             },
             "root": {"path": "rootfs"},
