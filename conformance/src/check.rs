@@ -35,6 +35,8 @@ pub enum Area {
     Idempotence,
     /// Error codes and texts of bad input.
     Errors,
+    /// Exec, Attach and PortForward over the streaming server.
+    Streaming,
 }
 
 impl Area {
@@ -52,6 +54,7 @@ impl Area {
         Area::Images,
         Area::Idempotence,
         Area::Errors,
+        Area::Streaming,
     ];
 
     /// The area's name, e.g. `exec_limits`.
@@ -69,6 +72,7 @@ impl Area {
             Area::Images => "images",
             Area::Idempotence => "idempotence",
             Area::Errors => "errors",
+            Area::Streaming => "streaming",
         }
     }
 }

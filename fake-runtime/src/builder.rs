@@ -144,6 +144,34 @@ impl FakeRuntimeBuilder {
         self
     }
 
+    /// How many pipes each container's processes may hold open at once (default
+    /// 1024; 0: unlimited). A shell creating one more for `|` or `$(...)` fails as
+    /// busybox ash does when `pipe()` returns `EMFILE`: `sh: can't create pipe: Too
+    /// many open files`, status 2.
+    ///
+    /// ```
+    /// use cri_fake::FakeRuntime;
+    ///
+    /// let builder = FakeRuntime::builder().max_open_pipes(16).memory_budget_bytes(8 << 20);
+    /// assert_eq!(builder.current_settings().max_open_pipes, 16);
+    /// assert_eq!(builder.current_settings().memory_budget_bytes, 8 << 20);
+    /// ```
+    pub fn max_open_pipes(mut self, count: u32) -> Self {
+        self.settings.max_open_pipes = count;
+        self
+    }
+
+    /// How much memory each container's processes may really hold in the fake's
+    /// process (default 64 MiB; 0: unlimited): what buffering applets keep, such as
+    /// `sort`'s whole input or `tail -n N`'s last lines. Past it, or past the
+    /// container's CRI memory limit when that is lower, the process is OOM-killed
+    /// (exit code 137): `sh -c 'yes | sort'` ends with `Killed` and 137 instead of
+    /// growing the process running the fake.
+    pub fn memory_budget_bytes(mut self, bytes: u64) -> Self {
+        self.settings.memory_budget_bytes = bytes;
+        self
+    }
+
     /// Whether Status reports the network ready (default true).
     pub fn network_ready(mut self, ready: bool) -> Self {
         self.settings.network_ready = ready;

@@ -11,6 +11,8 @@
 //! drain_exec_sync_io_timeout = "10s"  # "0s" = wait for ever (the default)
 //! writable_layer_limit_bytes = 67108864 # per container (64 MiB, the default; 0 = unlimited)
 //! max_processes = 1024                # per container (the default; 0 = unlimited)
+//! max_open_pipes = 1024               # per container (the default; 0 = unlimited)
+//! memory_budget_bytes = 67108864      # per container, what applets hold (64 MiB, the default)
 //! network_ready = true
 //! pull_policy = "simulate-any"        # or "catalog-only", "offline"
 //! pull_delay = "20ms"                 # how long a pull takes (the default)
@@ -314,6 +316,10 @@ pub struct SettingsConfig {
     pub writable_layer_limit_bytes: Option<u64>,
     /// How many processes each container may have at once (0: unlimited).
     pub max_processes: Option<u32>,
+    /// How many pipes each container's processes may hold open (0: unlimited).
+    pub max_open_pipes: Option<u32>,
+    /// How much memory each container's processes may really hold (0: unlimited).
+    pub memory_budget_bytes: Option<u64>,
     /// Whether Status reports the network ready.
     pub network_ready: Option<bool>,
     /// `"simulate-any"`, `"catalog-only"` or `"offline"`.
@@ -567,6 +573,12 @@ impl Config {
         }
         if let Some(count) = s.max_processes {
             builder = builder.max_processes(count);
+        }
+        if let Some(count) = s.max_open_pipes {
+            builder = builder.max_open_pipes(count);
+        }
+        if let Some(bytes) = s.memory_budget_bytes {
+            builder = builder.memory_budget_bytes(bytes);
         }
         if let Some(ready) = s.network_ready {
             builder = builder.network_ready(ready);

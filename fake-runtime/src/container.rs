@@ -15,9 +15,11 @@ use cri_proto::v1::{
 };
 use tokio::sync::watch;
 
+use crate::container_io::ContainerIo;
 use crate::error::{CriError, LookupError, go_quote};
 use crate::images::{Image, Rootfs};
 use crate::logs::{ContainerLog, LogStream};
+use crate::process::net::Network;
 use crate::process::pipe::{Input, Output, OutputReader};
 use crate::process::{
     ContainerSim, DnsSpec, FileSeed, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec,
@@ -41,6 +43,8 @@ pub struct ContainerProcess {
     pub log: Option<ContainerLog>,
     /// The simulated host pid of the main process.
     pub host_pid: u32,
+    /// The main process's stdio, for attach.
+    pub io: Arc<ContainerIo>,
     exited: watch::Receiver<bool>,
 }
 
@@ -230,6 +234,8 @@ struct StartPlan {
     id: String,
     config: ContainerConfig,
     sandbox_config: PodSandboxConfig,
+    /// The pod's network namespace.
+    network: Arc<Network>,
     image: Option<Image>,
     resources: LinuxContainerResources,
     log_path: String,
@@ -383,6 +389,7 @@ impl Runtime {
             let sandbox = s.sandboxes.get(&record.sandbox_id);
             let sandbox_ready = sandbox.is_some_and(|sb| sb.phase == SandboxPhase::Ready);
             let sandbox_config = sandbox.map(|sb| sb.config.clone()).unwrap_or_default();
+            let network = sandbox.map_or_else(Network::new, |sb| sb.network.clone());
             // What CreateContainer took from the image stays, even once it is removed.
             let image = s.images.known(&record.image_id).cloned();
             let record = s
@@ -402,6 +409,7 @@ impl Runtime {
                 id,
                 config: record.config.clone(),
                 sandbox_config,
+                network,
                 image,
                 resources: record.resources.clone(),
                 log_path: record.log_path.clone(),
@@ -472,8 +480,25 @@ impl Runtime {
             (w, Some(r))
         };
         let argv = process_args(&plan.config, &image);
+        // With `stdin` the main process's stdin stays open for attach.
+        let (stdin, stdin_writer) = if plan.config.stdin {
+            let (writer, reader) = Output::pipe();
+            let input = Input::from_reader(reader);
+            (
+                if tty { input.into_terminal() } else { input },
+                Some(writer),
+            )
+        } else {
+            (Input::empty(), None)
+        };
+        let io = Arc::new(ContainerIo::new(
+            tty,
+            plan.config.stdin_once,
+            stdin_writer,
+            Some(stdout.clone()),
+        ));
         let stdio = Stdio {
-            stdin: Input::empty(),
+            stdin,
             stdout,
             stderr,
         };
@@ -484,17 +509,20 @@ impl Runtime {
                 e.runc_message()
             ))
         })?;
-        let mut copiers = vec![self.copy_output(log.as_ref(), LogStream::Stdout, stdout_reader)];
+        let mut copiers =
+            vec![self.copy_output(&io, log.as_ref(), LogStream::Stdout, stdout_reader)];
         if let Some(reader) = stderr_reader {
-            copiers.push(self.copy_output(log.as_ref(), LogStream::Stderr, reader));
+            copiers.push(self.copy_output(&io, log.as_ref(), LogStream::Stderr, reader));
         }
         let (exited_tx, exited_rx) = watch::channel(false);
         let runtime = Arc::clone(self);
         let monitor_sim = sim.clone();
         let monitor_main = main.clone();
         let id = plan.id.clone();
+        let monitor_io = io.clone();
         self.tasks.spawn(async move {
             let status = monitor_main.wait().await;
+            monitor_io.main_exited();
             // The container's init is gone: everything else in it dies with it.
             monitor_sim.kill_all(Signal::SIGKILL);
             for copier in copiers {
@@ -526,21 +554,29 @@ impl Runtime {
             main,
             log,
             host_pid: self.allocate_host_pid(),
+            io,
             exited: exited_rx,
         })
     }
 
+    /// Copies one output stream to attached clients and the log; the handle ends
+    /// when every record is written.
     fn copy_output(
         &self,
+        io: &Arc<ContainerIo>,
         log: Option<&ContainerLog>,
         stream: LogStream,
-        mut reader: OutputReader,
+        reader: OutputReader,
     ) -> tokio::task::JoinHandle<()> {
+        let (to_log, mut log_reader) = Output::pipe();
+        let io = Arc::clone(io);
+        self.tasks
+            .spawn(async move { io.fan_out(stream, reader, to_log).await });
         match log {
-            Some(log) => log.copy_stream(stream, reader),
+            Some(log) => log.copy_stream(stream, log_reader),
             None => self
                 .tasks
-                .spawn(async move { while reader.next().await.is_some() {} }),
+                .spawn(async move { while log_reader.next().await.is_some() {} }),
         }
     }
 
@@ -635,6 +671,9 @@ impl Runtime {
             },
             writable_layer_limit_bytes: self.settings.writable_layer_limit_bytes,
             max_processes: self.settings.max_processes,
+            network: Some(plan.network.clone()),
+            max_open_pipes: self.settings.max_open_pipes,
+            memory_budget_bytes: self.settings.memory_budget_bytes,
         }
     }
 

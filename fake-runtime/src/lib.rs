@@ -82,6 +82,7 @@
 pub mod builder;
 pub mod config;
 pub mod container;
+pub mod container_io;
 pub mod error;
 pub mod events;
 pub mod exec;

@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::images::{ImageStore, PullPolicy};
 use crate::network::IpPool;
 use crate::process::Programs;
+use crate::process::net::Network;
 use crate::state::Store;
 
 pub use crate::profile::Profile;
@@ -63,6 +64,17 @@ pub struct Settings {
     /// fails with `Resource temporarily unavailable` (default 1024; 0: unlimited). See
     /// [`SimSpec::max_processes`](crate::process::SimSpec::max_processes).
     pub max_processes: u32,
+    /// How many pipes each container's processes may hold open at once before a
+    /// shell's `|` or `$(...)` fails with `can't create pipe: Too many open files`
+    /// (default 1024; 0: unlimited). See
+    /// [`SimSpec::max_open_pipes`](crate::process::SimSpec::max_open_pipes).
+    pub max_open_pipes: u32,
+    /// How much memory each container's processes may really hold (what `sort`,
+    /// `tail`, `uniq` and `xargs` keep) before the process is OOM-killed, when the
+    /// container's CRI memory limit is unset or higher (default 64 MiB; 0:
+    /// unlimited). See
+    /// [`SimSpec::memory_budget_bytes`](crate::process::SimSpec::memory_budget_bytes).
+    pub memory_budget_bytes: u64,
 }
 
 /// The default [`Settings::pull_delay`]: 20 ms, about what an offline containerd takes to
@@ -95,6 +107,8 @@ impl Settings {
             deprecation_warnings: Vec::new(),
             writable_layer_limit_bytes: crate::process::DEFAULT_WRITABLE_LAYER_LIMIT_BYTES,
             max_processes: crate::process::DEFAULT_MAX_PROCESSES,
+            max_open_pipes: crate::process::DEFAULT_MAX_OPEN_PIPES,
+            memory_budget_bytes: crate::process::DEFAULT_MEMORY_BUDGET_BYTES,
         }
     }
 }
@@ -110,6 +124,8 @@ pub struct Runtime {
     pub(crate) shutdown: CancellationToken,
     pub(crate) stream_server: std::sync::OnceLock<crate::streaming::StreamServer>,
     next_host_pid: AtomicU32,
+    /// The node's network namespace, shared by host-network pods.
+    pub(crate) host_network: Arc<Network>,
     // Test-author toolkit (journal, faults, scripts; shared across restarts) and the
     // container event bus.
     pub(crate) toolkit: Arc<crate::script::Toolkit>,
@@ -130,6 +146,7 @@ impl Runtime {
             shutdown: CancellationToken::new(),
             stream_server: std::sync::OnceLock::new(),
             next_host_pid: AtomicU32::new(4000),
+            host_network: Network::new(),
             toolkit: Arc::default(),
             events,
         }

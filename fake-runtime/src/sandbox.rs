@@ -10,6 +10,7 @@ use cri_proto::v1::{
 };
 
 use crate::error::{CriError, LookupError, go_quote};
+use crate::process::net::Network;
 use crate::proto_json::to_json;
 use crate::runtime::{Runtime, now_ns};
 use crate::state::{SandboxPhase, SandboxRecord, new_id};
@@ -118,6 +119,11 @@ impl Runtime {
             reserved_name,
             ip,
             pid: self.allocate_host_pid(),
+            network: if host_network {
+                self.host_network.clone()
+            } else {
+                Network::new()
+            },
         };
         self.store.write(|s| s.insert_sandbox(record));
         self.emit_event(
@@ -310,11 +316,7 @@ impl Runtime {
                     "ID": record.id,
                     "Name": record.reserved_name,
                     "Config": to_json("PodSandboxConfig", &record.config),
-                    "NetNSPath": if uses_host_network(&record.config) {
-                        String::new()
-                    } else {
-                        format!("/var/run/netns/cni-{}", &record.id[..32.min(record.id.len())])
-                    },
+                    "NetNSPath": netns_path(record).unwrap_or_default(),
                     "IP": record.ip.clone().unwrap_or_default(),
                     "AdditionalIPs": serde_json::Value::Null,
                     "RuntimeHandler": record.runtime_handler,
@@ -370,4 +372,14 @@ fn list_item(record: &SandboxRecord) -> PodSandbox {
         annotations: record.config.annotations.clone(),
         runtime_handler: record.runtime_handler.clone(),
     }
+}
+
+/// The path of a pod's own network namespace (`None` on the node's network).
+pub(crate) fn netns_path(record: &SandboxRecord) -> Option<String> {
+    (!uses_host_network(&record.config)).then(|| {
+        format!(
+            "/var/run/netns/cni-{}",
+            &record.id[..32.min(record.id.len())]
+        )
+    })
 }

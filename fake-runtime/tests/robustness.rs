@@ -1,6 +1,7 @@
 //! Nothing a client sends can crash or exhaust the fake (issue 12): the shell's depth
-//! limits, the writable-layer and process budgets per container, CPU fairness between
-//! a runaway exec and other RPCs, and a property test over arbitrary shell input.
+//! limits, the writable-layer, process, open-pipe and memory budgets per container,
+//! CPU fairness between a runaway exec and other RPCs, and a property test over
+//! arbitrary shell input.
 
 mod common;
 
@@ -17,6 +18,7 @@ use tonic::Code;
 
 const TOO_DEEP: &[u8] = b"sh: nested too deeply: more than 1000 levels\n";
 const CANT_FORK: &[u8] = b"sh: can't fork: Resource temporarily unavailable\n";
+const CANT_PIPE: &[u8] = b"sh: can't create pipe: Too many open files\n";
 
 async fn running_container(env: &mut Env) -> String {
     let (pod, config) = env.pod("robust").await;
@@ -151,20 +153,32 @@ async fn the_writable_layer_budget_is_set_per_container_by_the_builder() {
 
 #[test]
 fn the_budgets_are_settings_of_the_configuration_file() {
-    let config =
-        Config::parse("[settings]\nwritable_layer_limit_bytes = 4096\nmax_processes = 8\n")
-            .expect("valid config");
+    let config = Config::parse(
+        "[settings]\nwritable_layer_limit_bytes = 4096\nmax_processes = 8\n\
+         max_open_pipes = 16\nmemory_budget_bytes = 65536\n",
+    )
+    .expect("valid config");
     let builder = config.apply(FakeRuntime::builder());
-    let settings = builder.current_settings();
+    let s = builder.current_settings();
     assert_eq!(
-        (settings.writable_layer_limit_bytes, settings.max_processes),
-        (4096, 8)
+        (
+            s.writable_layer_limit_bytes,
+            s.max_processes,
+            s.max_open_pipes,
+            s.memory_budget_bytes
+        ),
+        (4096, 8, 16, 65536)
     );
     let defaults = FakeRuntime::builder();
-    let defaults = defaults.current_settings();
+    let d = defaults.current_settings();
     assert_eq!(
-        (defaults.writable_layer_limit_bytes, defaults.max_processes),
-        (64 << 20, 1024)
+        (
+            d.writable_layer_limit_bytes,
+            d.max_processes,
+            d.max_open_pipes,
+            d.memory_budget_bytes
+        ),
+        (64 << 20, 1024, 1024, 64 << 20)
     );
 }
 
@@ -211,6 +225,80 @@ async fn a_fork_bomb_stays_within_the_budget_and_the_exec_timeout_ends_it() {
         "only the header, sleep and ps:\n{ps}"
     );
     assert_eq!(version(&mut env).await.runtime_name, "containerd");
+}
+
+// ----- open pipes -----
+
+#[tokio::test]
+async fn pipelines_nested_without_end_stop_at_the_pipe_budget_with_emfile_and_the_fake_serves_on() {
+    let mut env = start_with(FakeRuntime::builder().max_open_pipes(8)).await;
+    let id = running_container(&mut env).await;
+    // Every level holds a pipe open (`yes` writing into the next level) and starts the
+    // next one; the ninth level's shell cannot create its pipe.
+    assert_eq!(
+        exec_out(&mut env, &id, "f() { yes | f; }; f").await,
+        (Vec::new(), CANT_PIPE.to_vec(), 2)
+    );
+    // The levels unwound and gave their pipes back.
+    assert_eq!(
+        exec_out(&mut env, &id, "echo a | cat | cat; echo $(echo b | cat)").await,
+        (b"a\nb\n".to_vec(), Vec::new(), 0)
+    );
+    assert_eq!(version(&mut env).await.runtime_name, "containerd");
+}
+
+// ----- memory applets hold -----
+
+/// The peak resident set of this test process, from `/proc/self/status`.
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+#[tokio::test]
+async fn sorting_200_mb_is_oom_killed_at_the_default_memory_budget_and_the_fake_stays_small() {
+    let mut env = start().await;
+    let id = running_container(&mut env).await;
+    // 50 million lines: holding them would take gigabytes of the process running the
+    // fake; sort is OOM-killed once it holds 64 MiB of them.
+    let out = env
+        .exec(
+            &id,
+            &["sh", "-c", "yes abc | head -c 200000000 | sort"],
+            120,
+        )
+        .await
+        .expect("the exec answers");
+    assert_eq!(
+        (out.stdout.as_slice(), out.stderr.as_slice(), out.exit_code),
+        (&b""[..], &b"Killed\n"[..], 137)
+    );
+    let peak = peak_rss_bytes();
+    assert!(peak < 1 << 30, "peak RSS {} MiB", peak >> 20);
+    assert_eq!(
+        exec_out(&mut env, &id, "seq 3 | sort -r").await,
+        (b"3\n2\n1\n".to_vec(), Vec::new(), 0)
+    );
+}
+
+#[tokio::test]
+async fn the_memory_budget_is_set_per_container_by_the_builder() {
+    let mut env = start_with(FakeRuntime::builder().memory_budget_bytes(1 << 20)).await;
+    let id = running_container(&mut env).await;
+    assert_eq!(
+        exec_out(&mut env, &id, "seq 100000 | tail -n 50000 | wc -l").await,
+        (b"0\n".to_vec(), b"Killed\n".to_vec(), 0)
+    );
+    let mut env = start_with(FakeRuntime::builder().memory_budget_bytes(0)).await;
+    let id = running_container(&mut env).await;
+    assert_eq!(
+        exec_out(&mut env, &id, "seq 100000 | tail -n 50000 | wc -l").await,
+        (b"50000\n".to_vec(), Vec::new(), 0)
+    );
 }
 
 // ----- CPU fairness -----

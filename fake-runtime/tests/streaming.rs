@@ -5,7 +5,11 @@ mod common;
 
 use base64::Engine;
 use common::stream_client::{SpdyClient, channel_text, plain, websocket, ws_messages, ws_send};
-use cri_proto::v1::{ExecRequest, PortForwardRequest};
+use cri_fake::streaming::spdy::Frame;
+use cri_proto::v1::{
+    AttachRequest, ContainerState, ExecRequest, PortForwardRequest, PortForwardResponse,
+};
+use futures::StreamExt;
 
 const SUCCESS: &str = r#"{"metadata":{},"status":"Success"}"#;
 
@@ -379,20 +383,237 @@ async fn a_protocol_header_without_upgrade_headers_is_400_with_gos_header_dump()
     );
 }
 
-#[tokio::test]
-async fn port_forward_urls_still_refuse_the_upgrade() {
-    let mut env = common::start().await;
-    let (pod, _) = env.pod("web").await;
-    let url = env
+/// A host-network pod whose container serves `page` with httpd on `port`, once it
+/// answers; returns the pod id.
+async fn pod_serving(env: &mut common::Env, port: u16, page: &str) -> String {
+    let (pod, config) = env.pod("web").await;
+    let script =
+        format!("mkdir /www; echo {page} > /www/index.html; exec httpd -f -p {port} -h /www");
+    let id = env
+        .running(&pod, &config, "web", &["sh", "-c", &script])
+        .await;
+    let probe = format!("http://127.0.0.1:{port}/");
+    for _ in 0..100 {
+        let r = env.exec(&id, &["wget", "-q", "-O", "-", &probe], 0).await;
+        if r.is_ok_and(|r| r.exit_code == 0) {
+            return pod;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("httpd never answered");
+}
+
+async fn port_forward_url(env: &mut common::Env, pod: &str, ports: &[i32]) -> String {
+    let PortForwardResponse { url } = env
         .rt
         .port_forward(PortForwardRequest {
-            pod_sandbox_id: pod,
-            port: vec![8080],
+            pod_sandbox_id: pod.into(),
+            port: ports.to_vec(),
         })
         .await
         .expect("PortForward")
+        .into_inner();
+    url
+}
+
+#[tokio::test]
+async fn a_port_forward_request_without_a_protocol_header_is_400() {
+    let mut env = common::start().await;
+    let (pod, _) = env.pod("web").await;
+    let url = port_forward_url(&mut env, &pod, &[8080]).await;
+    let (status, _, body) = plain(&url, &[]).await;
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        (
+            "HTTP/1.1 400 Bad Request",
+            "unable to upgrade: header X-Stream-Protocol-Version does not exist in request with 0 headers\n"
+        )
+    );
+}
+
+#[tokio::test]
+async fn spdy_port_forward_reaches_a_simulated_httpd_and_carries_its_response() {
+    let mut env = common::start().await;
+    let pod = pod_serving(&mut env, 8080, "forwarded").await;
+    let url = port_forward_url(&mut env, &pod, &[8080]).await;
+    let (mut client, head) = SpdyClient::connect(&url, "portforward.k8s.io").await;
+    assert!(
+        head.ends_with("X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n"),
+        "{head}"
+    );
+    let error = client
+        .open_with(&[
+            ("streamtype", "error"),
+            ("port", "8080"),
+            ("requestid", "0"),
+        ])
+        .await;
+    let data = client
+        .open_with(&[("streamtype", "data"), ("port", "8080"), ("requestid", "0")])
+        .await;
+    client.write(data, b"GET / HTTP/1.0\r\n\r\n", true).await;
+    while !client.finished.contains(&error) {
+        assert!(client.next().await.is_some(), "connection ended early");
+    }
+    let response = client.text(data);
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(
+        response.ends_with("\r\nContent-Length: 10\r\n\r\nforwarded\n"),
+        "{response}"
+    );
+    assert!(client.finished.contains(&data));
+    assert_eq!(client.text(error), "");
+}
+
+#[tokio::test]
+async fn spdy_port_forward_to_a_closed_port_writes_containerds_error_and_resets_both_streams() {
+    let mut env = common::start().await;
+    let (pod, _) = env.pod("web").await;
+    let url = port_forward_url(&mut env, &pod, &[9]).await;
+    let (mut client, _) = SpdyClient::connect(&url, "portforward.k8s.io").await;
+    let error = client
+        .open_with(&[("streamtype", "error"), ("port", "9"), ("requestid", "1")])
+        .await;
+    let data = client
+        .open_with(&[("streamtype", "data"), ("port", "9"), ("requestid", "1")])
+        .await;
+    while !client.reset.contains(&error) {
+        assert!(client.next().await.is_some(), "connection ended early");
+    }
+    assert_eq!(
+        client.text(error),
+        format!(
+            "error forwarding port 9 to pod {pod}, uid : failed to execute portforward in network namespace \"host\": failed to connect to localhost:9 inside namespace \"{pod}\", IPv4: dial tcp4 127.0.0.1:9: connect: connection refused IPv6 dial tcp6 [::1]:9: connect: connection refused "
+        )
+    );
+    assert!(client.reset.contains(&data));
+}
+
+#[tokio::test]
+async fn spdy_port_forward_streams_without_a_port_header_are_reset() {
+    let mut env = common::start().await;
+    let (pod, _) = env.pod("web").await;
+    let url = port_forward_url(&mut env, &pod, &[80]).await;
+    let (mut client, _) = SpdyClient::connect(&url, "portforward.k8s.io").await;
+    let stream = client.open_with(&[("streamtype", "data")]).await;
+    while !client.reset.contains(&stream) {
+        match client.next().await {
+            Some(Frame::SynReply { stream_id, .. }) => panic!("stream {stream_id} accepted"),
+            Some(_) => {}
+            None => panic!("connection ended"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn websocket_port_forward_announces_each_port_on_its_two_channels_then_carries_data() {
+    let mut env = common::start().await;
+    let pod = pod_serving(&mut env, 8081, "viaws").await;
+    let url = port_forward_url(&mut env, &pod, &[8081]).await;
+    let (mut ws, _) = websocket(&url, "v4.channel.k8s.io").await;
+    ws_send(&mut ws, 0, b"GET / HTTP/1.0\r\n\r\n").await;
+    let messages = ws_messages(&mut ws).await;
+    let port = 8081u16.to_le_bytes().to_vec();
+    assert_eq!(&messages[..2], &[(0, port.clone()), (1, port)]);
+    let response = channel_text(&messages[2..], 0);
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(response.ends_with("\r\n\r\nviaws\n"), "{response}");
+    assert_eq!(channel_text(&messages[2..], 1), "");
+}
+
+/// A running container reading its stdin, and an attach URL for it.
+async fn attach_target(env: &mut common::Env, script: &str, stdin_once: bool) -> (String, String) {
+    let (pod, config) = env.pod("web").await;
+    let mut container = common::container_config("reader", &["sh", "-c", script]);
+    container.stdin = true;
+    container.stdin_once = stdin_once;
+    container.log_path = "reader.log".into();
+    let id = env.create(&pod, &config, container).await.expect("create");
+    env.start(&id).await.expect("start");
+    let url = env
+        .rt
+        .attach(AttachRequest {
+            container_id: id.clone(),
+            stdin: true,
+            tty: false,
+            stdout: true,
+            stderr: true,
+        })
+        .await
+        .expect("Attach")
         .into_inner()
         .url;
-    let (status, _, _) = plain(&url, &[]).await;
-    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    (id, url)
+}
+
+#[tokio::test]
+async fn spdy_attach_feeds_the_main_process_and_stdin_once_closes_its_stdin() {
+    let mut env = common::start().await;
+    let (id, url) = attach_target(&mut env, "read x; echo got $x; cat; echo eof >&2", true).await;
+    let (mut client, _) = SpdyClient::connect(&url, "v4.channel.k8s.io").await;
+    let error = client.open("error").await;
+    let stdin = client.open("stdin").await;
+    let stdout = client.open("stdout").await;
+    let stderr = client.open("stderr").await;
+    client.write(stdin, b"hello\nrest", true).await;
+    client.finish().await;
+    assert_eq!(
+        (client.text(stdout).as_str(), client.text(stderr).as_str()),
+        ("got hello\nrest", "eof\n")
+    );
+    assert_eq!(client.text(error), SUCCESS);
+    let status = env.wait_state(&id, ContainerState::ContainerExited).await;
+    assert_eq!(status.exit_code, 0);
+    let log = std::fs::read_to_string(&status.log_path).expect("log");
+    assert!(log.contains(" stdout F got hello\n"), "{log}");
+}
+
+#[tokio::test]
+async fn attach_without_stdin_once_detaches_when_its_stdin_ends_and_the_container_runs_on() {
+    let mut env = common::start().await;
+    let (id, url) = attach_target(&mut env, "while read x; do echo got $x; done", false).await;
+    let (mut ws, _) = websocket(&url, "v5.channel.k8s.io").await;
+    ws_send(&mut ws, 0, b"one\n").await;
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains("got one\n") {
+        match ws.next().await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Binary(data))) => {
+                if data.first() == Some(&1) {
+                    got.extend_from_slice(&data[1..]);
+                }
+            }
+            other => assert!(other.is_some(), "closed before the output"),
+        }
+    }
+    ws_send(&mut ws, 255, &[0]).await;
+    let rest = ws_messages(&mut ws).await;
+    assert_eq!(channel_text(&rest, 3), SUCCESS);
+    let status = env.status(&id).await.expect("status");
+    assert_eq!(status.state(), ContainerState::ContainerRunning);
+}
+
+#[tokio::test]
+async fn attach_to_an_exited_container_is_refused_by_the_rpc() {
+    let mut env = common::start().await;
+    let (pod, config) = env.pod("web").await;
+    let id = env.running(&pod, &config, "done", &["true"]).await;
+    env.wait_state(&id, ContainerState::ContainerExited).await;
+    let err = env
+        .rt
+        .attach(AttachRequest {
+            container_id: id,
+            stdin: false,
+            tty: false,
+            stdout: true,
+            stderr: false,
+        })
+        .await
+        .expect_err("exited");
+    assert_eq!(
+        (err.code(), err.message()),
+        (
+            tonic::Code::Unknown,
+            "container is in CONTAINER_EXITED state"
+        )
+    );
 }

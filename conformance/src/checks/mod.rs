@@ -24,6 +24,7 @@ mod logs;
 mod runtime_info;
 mod sandbox;
 mod stop_semantics;
+mod streaming;
 
 /// Every check, grouped by area in a stable order.
 pub fn all() -> Vec<Check> {
@@ -40,6 +41,7 @@ pub fn all() -> Vec<Check> {
     checks.extend(images::checks());
     checks.extend(idempotence::checks());
     checks.extend(errors::checks());
+    checks.extend(streaming::checks());
     checks
 }
 

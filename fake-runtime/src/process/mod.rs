@@ -65,11 +65,17 @@
 //!   the trap; `wait` is interrupted by trapped signals (status 128+N). Background jobs
 //!   read `/dev/null` and ignore SIGINT and SIGQUIT. A foreground child killed by a
 //!   signal other than SIGINT/SIGPIPE is reported on stderr (`Killed`, `Terminated`).
-//! * Memory is accounted, never allocated: `dd` charges its block size, `sort` what it
-//!   holds; going over `memory_limit_bytes` SIGKILLs the process and sets
+//! * Memory is accounted: `dd` charges its block size (never allocated), and what
+//!   applets really hold (`sort`'s input, `tail`'s last lines or bytes, a long line,
+//!   `uniq`'s previous line, `xargs`'s input) is charged against `memory_limit_bytes`
+//!   and [`SimSpec::memory_budget_bytes`] too; going over SIGKILLs the process and sets
 //!   [`ContainerSim::oom_killed`].
+//! * Pipes the shell creates (`|`, `$(...)`) count against
+//!   [`SimSpec::max_open_pipes`] while either end is open; past it the shell fails as
+//!   ash does on `EMFILE`.
 //! * Only `tokio::time` is used, so everything works under paused time.
 
+pub mod net;
 pub mod pipe;
 pub mod rootfs;
 pub mod signal;
@@ -91,8 +97,9 @@ pub use program::{MemoryCharge, Program, ProgramContext, Programs, Resolved, Sys
 pub use signal::{Disposition, Signal, SignalReceiver};
 pub use sim::{ContainerSim, ProcessHandle, ProcessInfo};
 pub use spec::{
-    DEFAULT_MAX_PROCESSES, DEFAULT_WRITABLE_LAYER_LIMIT_BYTES, DnsSpec, FileSeed, MountSpec,
-    SecuritySpec, SimSpec, UserSpec,
+    DEFAULT_MAX_OPEN_PIPES, DEFAULT_MAX_PROCESSES, DEFAULT_MEMORY_BUDGET_BYTES,
+    DEFAULT_WRITABLE_LAYER_LIMIT_BYTES, DnsSpec, FileSeed, MountSpec, SecuritySpec, SimSpec,
+    UserSpec,
 };
 
 /// How a process ended.

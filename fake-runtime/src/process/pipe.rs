@@ -33,7 +33,13 @@ impl std::error::Error for BrokenPipe {}
 #[derive(Clone, Debug)]
 pub struct Output {
     sink: Sink,
+    /// Held by both ends of a pipe counted against a container's budget: the pipe
+    /// stays counted while any end lives.
+    _lease: Option<Lease>,
 }
+
+/// What a counted pipe's ends hold (see [`Output::pipe_with_lease`]).
+pub(crate) type Lease = Arc<dyn std::any::Any + Send + Sync>;
 
 #[derive(Clone, Debug)]
 enum Sink {
@@ -63,7 +69,10 @@ pub trait ByteSource: Send + Sync + std::fmt::Debug + 'static {
 impl Output {
     /// An output that discards everything, like `/dev/null`. It holds no pipe open.
     pub fn null() -> Self {
-        Self { sink: Sink::Null }
+        Self {
+            sink: Sink::Null,
+            _lease: None,
+        }
     }
 
     /// A new pipe: the writing end and its reader.
@@ -72,8 +81,25 @@ impl Output {
         (
             Self {
                 sink: Sink::Pipe(tx),
+                _lease: None,
             },
-            OutputReader { rx },
+            OutputReader { rx, _lease: None },
+        )
+    }
+
+    /// A new pipe whose ends (every clone of the writer, and the reader) hold
+    /// `lease`: it is dropped when the last of them is.
+    pub(crate) fn pipe_with_lease(lease: Lease) -> (Output, OutputReader) {
+        let (tx, rx) = mpsc::channel(PIPE_CAPACITY_CHUNKS);
+        (
+            Self {
+                sink: Sink::Pipe(tx),
+                _lease: Some(Arc::clone(&lease)),
+            },
+            OutputReader {
+                rx,
+                _lease: Some(lease),
+            },
         )
     }
 
@@ -81,6 +107,7 @@ impl Output {
     pub fn from_sink(sink: Arc<dyn ByteSink>) -> Self {
         Self {
             sink: Sink::Custom(sink),
+            _lease: None,
         }
     }
 
@@ -116,6 +143,7 @@ impl Default for Output {
 #[derive(Debug)]
 pub struct OutputReader {
     rx: mpsc::Receiver<Bytes>,
+    _lease: Option<Lease>,
 }
 
 impl OutputReader {
@@ -255,21 +283,28 @@ impl Input {
     /// Reads one line (up to and including `\n`, which is kept), or what is left before
     /// end-of-file; `None` at end-of-file. Bytes after the line stay unread.
     pub async fn read_line(&mut self) -> Option<Vec<u8>> {
+        self.read_line_bounded(usize::MAX).await
+    }
+
+    /// [`Input::read_line`], but a line growing past `max` bytes is returned as soon
+    /// as it has: longer than `max` and without its newline (the caller decides what
+    /// a line too long to hold means; the rest stays unread).
+    pub(crate) async fn read_line_bounded(&mut self, max: usize) -> Option<Vec<u8>> {
         if let Source::Shared(shared) = &self.source {
             let shared = Arc::clone(shared);
             let mut line = Vec::new();
             if let Some(data) = self.pending.take()
-                && let Some(done) = take_line(&mut line, data, &mut self.pending)
+                && let Some(done) = take_line(&mut line, data, &mut self.pending, max)
             {
                 return Some(done);
             }
             let mut inner = shared.lock().await;
-            return inner.read_line_direct(line).await;
+            return inner.read_line_direct(line, max).await;
         }
-        self.read_line_direct(Vec::new()).await
+        self.read_line_direct(Vec::new(), max).await
     }
 
-    async fn read_line_direct(&mut self, mut line: Vec<u8>) -> Option<Vec<u8>> {
+    async fn read_line_direct(&mut self, mut line: Vec<u8>, max: usize) -> Option<Vec<u8>> {
         loop {
             let chunk = match self.pending.take() {
                 Some(data) => Some(data),
@@ -278,7 +313,7 @@ impl Input {
             let Some(data) = chunk else {
                 return (!line.is_empty()).then_some(line);
             };
-            if let Some(done) = take_line(&mut line, data, &mut self.pending) {
+            if let Some(done) = take_line(&mut line, data, &mut self.pending, max) {
                 return Some(done);
             }
         }
@@ -300,11 +335,18 @@ impl Input {
     }
 }
 
-/// Appends `data` to `line` up to the first newline; returns the line when complete,
-/// leaving the rest in `pending`.
-fn take_line(line: &mut Vec<u8>, data: Bytes, pending: &mut Option<Bytes>) -> Option<Vec<u8>> {
-    match data.iter().position(|&b| b == b'\n') {
-        Some(i) => {
+/// Appends `data` to `line` up to the first newline; returns the line when complete
+/// (or once longer than `max`), leaving the rest in `pending`.
+fn take_line(
+    line: &mut Vec<u8>,
+    mut data: Bytes,
+    pending: &mut Option<Bytes>,
+    max: usize,
+) -> Option<Vec<u8>> {
+    let room = max.saturating_sub(line.len()).saturating_add(1);
+    let newline = data.iter().position(|&b| b == b'\n');
+    match newline {
+        Some(i) if i < room => {
             line.extend_from_slice(&data[..=i]);
             let rest = data.slice(i + 1..);
             if !rest.is_empty() {
@@ -312,7 +354,15 @@ fn take_line(line: &mut Vec<u8>, data: Bytes, pending: &mut Option<Bytes>) -> Op
             }
             Some(std::mem::take(line))
         }
-        None => {
+        _ if data.len() >= room => {
+            let rest = data.split_off(room);
+            line.extend_from_slice(&data);
+            if !rest.is_empty() {
+                *pending = Some(rest);
+            }
+            Some(std::mem::take(line))
+        }
+        _ => {
             line.extend_from_slice(&data);
             None
         }
@@ -369,5 +419,14 @@ mod tests {
         plain.unread(first.slice(1..));
         assert_eq!(plain.read().await.unwrap(), Bytes::from_static(b"yz"));
         assert_eq!(plain.read().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_bounded_line_read_stops_one_byte_past_the_bound_and_keeps_the_rest() {
+        let mut input = Input::from_bytes("abcdef\nxy\n");
+        assert_eq!(input.read_line_bounded(3).await.unwrap(), b"abcd");
+        assert_eq!(input.read_line_bounded(3).await.unwrap(), b"ef\n");
+        assert_eq!(input.read_line_bounded(2).await.unwrap(), b"xy\n");
+        assert_eq!(input.read_line_bounded(2).await, None);
     }
 }

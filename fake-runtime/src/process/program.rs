@@ -170,23 +170,40 @@ impl std::fmt::Debug for System {
     }
 }
 
-/// Memory charged against the container's limit; released when dropped.
+/// Memory charged against the container's limit (and, when held, its memory
+/// budget); released when dropped.
 pub struct MemoryCharge {
     sim: Arc<SimInner>,
     bytes: u64,
+    held: bool,
 }
 
 impl std::fmt::Debug for MemoryCharge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryCharge")
             .field("bytes", &self.bytes)
+            .field("held", &self.held)
             .finish()
+    }
+}
+
+impl MemoryCharge {
+    /// How many bytes are charged.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Gives `bytes` back (at most what is charged): the program freed that much.
+    pub fn shrink(&mut self, bytes: u64) {
+        let bytes = bytes.min(self.bytes);
+        self.sim.release_memory(bytes, self.held);
+        self.bytes -= bytes;
     }
 }
 
 impl Drop for MemoryCharge {
     fn drop(&mut self) {
-        self.sim.release_memory(self.bytes);
+        self.sim.release_memory(self.bytes, self.held);
     }
 }
 
@@ -214,6 +231,11 @@ impl System {
     /// The container's filesystem.
     pub fn vfs(&self) -> &Arc<Vfs> {
         &self.sim.vfs
+    }
+
+    /// The network namespace the container's processes listen and connect in.
+    pub fn network(&self) -> &Arc<super::net::Network> {
+        &self.sim.network
     }
 
     /// Credentials and pid, for filesystem calls.
@@ -275,16 +297,46 @@ impl System {
 
     /// Charges `bytes` of memory against the container's limit. When the limit would
     /// be exceeded, the process is OOM-killed (SIGKILL, and the container records an
-    /// OOM event) and this never returns. The memory is not really allocated.
+    /// OOM event) and this never returns. The memory is only accounted, not really
+    /// allocated (`dd`'s block buffer): the memory budget is not charged. For memory
+    /// the program really keeps, use [`System::hold`].
     pub async fn allocate(&self, bytes: u64) -> MemoryCharge {
-        if !self.sim.charge_memory(bytes) {
-            self.sim.oom_kill(self.pid);
-            std::future::pending::<()>().await;
+        self.charge(bytes, false).await
+    }
+
+    /// Charges `bytes` of memory the program really holds (a buffer growing with its
+    /// input) against the container's limit and against its memory budget
+    /// ([`SimSpec::memory_budget_bytes`](super::SimSpec::memory_budget_bytes)). When
+    /// either would be exceeded, the process is OOM-killed as by
+    /// [`System::allocate`] and this never returns.
+    pub async fn hold(&self, bytes: u64) -> MemoryCharge {
+        self.charge(bytes, true).await
+    }
+
+    /// Adds `bytes` to `charge`, OOM-killing the process (and never returning) as
+    /// [`System::allocate`] and [`System::hold`] do when that is too much.
+    pub async fn grow(&self, charge: &mut MemoryCharge, bytes: u64) {
+        if !self.sim.charge_memory(bytes, charge.held) {
+            self.out_of_memory().await;
+        }
+        charge.bytes += bytes;
+    }
+
+    async fn charge(&self, bytes: u64, held: bool) -> MemoryCharge {
+        if !self.sim.charge_memory(bytes, held) {
+            self.out_of_memory().await;
         }
         MemoryCharge {
             sim: Arc::clone(&self.sim),
             bytes,
+            held,
         }
+    }
+
+    /// A new pipe for this process to hand to its children, counted against the
+    /// container's open-pipe budget; `None` when the budget is spent (`EMFILE`).
+    pub(crate) fn pipe(&self) -> Option<(super::Output, super::OutputReader)> {
+        self.sim.open_pipe()
     }
 
     /// The container's memory limit in bytes (0: unlimited).

@@ -2,12 +2,13 @@
 //! memory accounting and `/proc`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
+use super::net::Network;
 use super::program::{ProgramContext, Programs, Resolved, System, comm_of};
 use super::signal::{Dispositions, Signal, SignalReceiver};
 use super::spec::{FileSeed, SecuritySpec, SimSpec};
@@ -77,14 +78,21 @@ pub(crate) struct SimInner {
     pub(crate) cred: Cred,
     pub(crate) security: SecuritySpec,
     pub(crate) memory_limit: u64,
+    pub(crate) memory_budget: u64,
     max_processes: u32,
+    max_open_pipes: u32,
     pub(crate) programs: Arc<Programs>,
     pub(crate) vfs: Arc<Vfs>,
+    pub(crate) network: Arc<Network>,
     pub(crate) boot: tokio::time::Instant,
     table: Mutex<Table>,
     oom: AtomicBool,
     shut: AtomicBool,
+    /// Every charge: accounted and held memory, against `memory_limit`.
     memory_used: AtomicU64,
+    /// Held charges only, against `memory_budget`.
+    memory_held: AtomicU64,
+    open_pipes: AtomicU32,
     live_tasks: watch::Sender<usize>,
 }
 
@@ -380,7 +388,10 @@ impl ContainerSim {
                 cred,
                 security: spec.security.clone(),
                 memory_limit: spec.memory_limit_bytes,
+                memory_budget: spec.memory_budget_bytes,
                 max_processes: spec.max_processes,
+                network: spec.network.clone().unwrap_or_default(),
+                max_open_pipes: spec.max_open_pipes,
                 programs,
                 vfs: fs,
                 boot: tokio::time::Instant::now(),
@@ -391,6 +402,8 @@ impl ContainerSim {
                 oom: AtomicBool::new(false),
                 shut: AtomicBool::new(false),
                 memory_used: AtomicU64::new(0),
+                memory_held: AtomicU64::new(0),
+                open_pipes: AtomicU32::new(0),
                 live_tasks,
             }
         });
@@ -809,21 +822,39 @@ impl SimInner {
         }
     }
 
-    pub(crate) fn charge_memory(&self, bytes: u64) -> bool {
-        if self.memory_limit == 0 {
-            self.memory_used.fetch_add(bytes, Ordering::SeqCst);
-            return true;
+    /// Charges `bytes` against the memory limit and, for memory really `held`, the
+    /// memory budget too; `false` (nothing charged) when either would be exceeded.
+    pub(crate) fn charge_memory(&self, bytes: u64, held: bool) -> bool {
+        if !charge(&self.memory_used, bytes, self.memory_limit) {
+            return false;
         }
-        let before = self.memory_used.fetch_add(bytes, Ordering::SeqCst);
-        if before.saturating_add(bytes) > self.memory_limit {
+        if held && !charge(&self.memory_held, bytes, self.memory_budget) {
             self.memory_used.fetch_sub(bytes, Ordering::SeqCst);
             return false;
         }
         true
     }
 
-    pub(crate) fn release_memory(&self, bytes: u64) {
+    /// Gives back what [`SimInner::charge_memory`] charged.
+    pub(crate) fn release_memory(&self, bytes: u64, held: bool) {
         self.memory_used.fetch_sub(bytes, Ordering::SeqCst);
+        if held {
+            self.memory_held.fetch_sub(bytes, Ordering::SeqCst);
+        }
+    }
+
+    /// A pipe counted against the open-pipe budget, or `None` (`EMFILE`) when the
+    /// container's processes already hold `max_open_pipes`. The count drops when both
+    /// ends are gone.
+    pub(crate) fn open_pipe(self: &Arc<Self>) -> Option<(super::Output, super::OutputReader)> {
+        let max = self.max_open_pipes;
+        self.open_pipes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (max == 0 || n < max).then_some(n + 1)
+            })
+            .ok()?;
+        let lease: super::pipe::Lease = Arc::new(PipeLease(Arc::downgrade(self)));
+        Some(super::Output::pipe_with_lease(lease))
     }
 
     pub(crate) fn oom_kill(&self, pid: u32) {
@@ -985,6 +1016,28 @@ impl ProcSource for SimInner {
             _ => return None,
         };
         Some(Bytes::from(text))
+    }
+}
+
+/// Adds `bytes` to `used` unless that would pass `limit` (0: unlimited).
+fn charge(used: &AtomicU64, bytes: u64, limit: u64) -> bool {
+    let before = used.fetch_add(bytes, Ordering::SeqCst);
+    if limit > 0 && before.saturating_add(bytes) > limit {
+        used.fetch_sub(bytes, Ordering::SeqCst);
+        return false;
+    }
+    true
+}
+
+/// Held by both ends of a counted pipe; gives the pipe back to the budget when the
+/// last end is gone.
+struct PipeLease(Weak<SimInner>);
+
+impl Drop for PipeLease {
+    fn drop(&mut self) {
+        if let Some(sim) = self.0.upgrade() {
+            sim.open_pipes.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 

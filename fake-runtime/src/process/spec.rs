@@ -1,12 +1,22 @@
 //! What a container's simulation is built from.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+
+use super::net::Network;
 
 /// The default [`SimSpec::writable_layer_limit_bytes`]: 64 MiB.
 pub const DEFAULT_WRITABLE_LAYER_LIMIT_BYTES: u64 = 64 << 20;
 
 /// The default [`SimSpec::max_processes`]: 1024.
 pub const DEFAULT_MAX_PROCESSES: u32 = 1024;
+
+/// The default [`SimSpec::max_open_pipes`]: 1024.
+pub const DEFAULT_MAX_OPEN_PIPES: u32 = 1024;
+
+/// The default [`SimSpec::memory_budget_bytes`]: 64 MiB.
+pub const DEFAULT_MEMORY_BUDGET_BYTES: u64 = 64 << 20;
 
 /// Everything a [`ContainerSim`](super::ContainerSim) needs to know about its container:
 /// the image's files, the pod's and container's configuration, and the budgets that
@@ -49,6 +59,25 @@ pub struct SimSpec {
     /// [`ProgramContext::spawn_program`](super::ProgramContext::spawn_program)) always
     /// start, and count. `0` means unlimited; the default is [`DEFAULT_MAX_PROCESSES`].
     pub max_processes: u32,
+    /// The network namespace the processes listen and connect in (the pod's, or the
+    /// node's for host-network pods); `None` gives the container a namespace of its own.
+    pub network: Option<Arc<Network>>,
+    /// How many pipes the container's processes may hold open at once (a pipe is
+    /// open while a process holds either of its ends). A shell creating one more
+    /// (for `|` or `$(...)`) gets `EMFILE`: busybox ash's `sh: can't create pipe: Too
+    /// many open files`, status 2. What pipes buffer in flight is bounded per pipe, so
+    /// this bounds that memory too. The standard streams an exec or the main process
+    /// is given are not counted. `0` means unlimited; the default is
+    /// [`DEFAULT_MAX_OPEN_PIPES`].
+    pub max_open_pipes: u32,
+    /// How much memory the container's processes may really hold in the process
+    /// running the simulation: what buffering applets keep (`sort`'s input, `tail`'s
+    /// last lines, a long line, `xargs`'s arguments). Past it, or past
+    /// [`memory_limit_bytes`](Self::memory_limit_bytes) when that is lower, the
+    /// process is OOM-killed (SIGKILL, exit code 137). Memory that is only accounted
+    /// (`dd`'s block buffer) counts against `memory_limit_bytes` alone. `0` means
+    /// unlimited; the default is [`DEFAULT_MEMORY_BUDGET_BYTES`].
+    pub memory_budget_bytes: u64,
 }
 
 impl Default for SimSpec {
@@ -69,6 +98,9 @@ impl Default for SimSpec {
             security: SecuritySpec::default(),
             writable_layer_limit_bytes: DEFAULT_WRITABLE_LAYER_LIMIT_BYTES,
             max_processes: DEFAULT_MAX_PROCESSES,
+            network: None,
+            max_open_pipes: DEFAULT_MAX_OPEN_PIPES,
+            memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct SandboxRecord {
     pub ip: Option<String>,
     /// Simulated host pid of the sandbox's pause process; 0 once stopped.
     pub pid: u32,
+    /// The network namespace its containers share: its own, or the node's for a
+    /// host-network pod.
+    pub network: std::sync::Arc<crate::process::net::Network>,
 }
 
 /// A container's state, as the CRI reports it (plus the transient start).

@@ -24,6 +24,8 @@
 //! | `session.rs` | [`session::ExecTarget`], the exec run behind a URL, tty line discipline, the final `metav1.Status` |
 //! | `transport.rs` | the SPDY and WebSocket servers of an exec: streams and channels to the session |
 
+pub mod client;
+pub mod port_forward;
 pub mod session;
 pub mod spdy;
 mod transport;
@@ -45,7 +47,8 @@ use crate::error::{CriError, ErrorCode, go_quote};
 use crate::profile::Dialect;
 use crate::runtime::Runtime;
 use crate::state::{ContainerPhase, SandboxPhase};
-use session::ExecTarget;
+use port_forward::PortForwardTarget;
+use session::{ExecTarget, SessionKind};
 
 /// How long a handed-out URL stays valid: kubelet's streaming request cache TTL
 /// (`cacheTTL = 1 * time.Minute`).
@@ -64,10 +67,10 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 pub enum StreamRequest {
     /// An Exec request.
     Exec(ExecTarget),
-    /// An Attach request (its container).
-    Attach(String),
-    /// A PortForward request (its sandbox).
-    PortForward(String),
+    /// An Attach request.
+    Attach(ExecTarget),
+    /// A PortForward request.
+    PortForward(PortForwardTarget),
 }
 
 #[derive(Debug)]
@@ -303,20 +306,16 @@ async fn answer(
         return;
     };
     let runtime = runtime.upgrade();
-    match (pending.request, runtime) {
-        (StreamRequest::Exec(target), Some(runtime)) => {
+    let Some(runtime) = runtime else {
+        // The runtime is shutting down.
+        return;
+    };
+    match pending.request {
+        StreamRequest::Exec(target) | StreamRequest::Attach(target) => {
             transport::serve_exec(stream, buf, request, target, runtime, dialect).await;
         }
-        _ => {
-            // Attach and port-forward sessions are not simulated: answer as an
-            // upgrade that failed would.
-            let response = http_error(
-                "400 Bad Request",
-                "",
-                &dialect.stream_upgrade_refusal(request.go_header_count()),
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
+        StreamRequest::PortForward(forward) => {
+            port_forward::serve(stream, buf, request, forward, runtime, dialect).await;
         }
     }
 }
@@ -379,6 +378,7 @@ impl Runtime {
         Ok(self.stream_server()?.url(
             "exec",
             StreamRequest::Exec(ExecTarget {
+                kind: SessionKind::Exec,
                 container_id: request.container_id.clone(),
                 cmd: request.cmd.clone(),
                 tty: request.tty,
@@ -402,7 +402,15 @@ impl Runtime {
         )?;
         Ok(self.stream_server()?.url(
             "attach",
-            StreamRequest::Attach(request.container_id.clone()),
+            StreamRequest::Attach(ExecTarget {
+                kind: SessionKind::Attach,
+                container_id: request.container_id.clone(),
+                cmd: Vec::new(),
+                tty: request.tty,
+                stdin: request.stdin,
+                stdout: request.stdout,
+                stderr: request.stderr,
+            }),
         ))
     }
 
@@ -421,9 +429,13 @@ impl Runtime {
         if phase != SandboxPhase::Ready {
             return Err(CriError::unknown("sandbox container is not running"));
         }
-        Ok(self
-            .stream_server()?
-            .url("portforward", StreamRequest::PortForward(prefix.clone())))
+        Ok(self.stream_server()?.url(
+            "portforward",
+            StreamRequest::PortForward(PortForwardTarget {
+                pod_sandbox_id: prefix.clone(),
+                ports: request.port.clone(),
+            }),
+        ))
     }
 
     fn stream_server(&self) -> Result<&StreamServer, CriError> {

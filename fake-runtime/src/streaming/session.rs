@@ -10,17 +10,29 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::go_quote;
+use crate::logs::LogStream;
 use crate::process::pipe::{Input, Output, OutputReader};
 use crate::process::{Signal, Stdio};
 use crate::runtime::Runtime;
 use crate::state::{ContainerPhase, new_id};
 
-/// The exec a token was issued for.
+/// What a remote-command session runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// A new process (Exec).
+    Exec,
+    /// The container's main process's stdio (Attach).
+    Attach,
+}
+
+/// The exec or attach a token was issued for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecTarget {
-    /// The container id (or prefix) as the Exec request gave it.
+    /// Exec or attach.
+    pub kind: SessionKind,
+    /// The container id (or prefix) as the request gave it.
     pub container_id: String,
-    /// The command.
+    /// The command (empty for attach).
     pub cmd: Vec<String>,
     /// Whether a terminal is wanted (stderr merged into stdout, `TERM=xterm`).
     pub tty: bool,
@@ -212,6 +224,101 @@ async fn pump_output(
 }
 
 impl Runtime {
+    /// Runs an exec or attach session until it ends.
+    pub(crate) async fn stream_session(
+        self: Arc<Self>,
+        target: ExecTarget,
+        io: ExecIo,
+        cancel: CancellationToken,
+    ) -> ExecOutcome {
+        match target.kind {
+            SessionKind::Exec => self.stream_exec(target, io, cancel).await,
+            SessionKind::Attach => self.stream_attach(target, io, cancel).await,
+        }
+    }
+
+    /// Attaches to the main process of `target`'s container until it exits, the
+    /// client's stdin ends (detach, unless `stdin_once` closes the container's stdin)
+    /// or the client goes away. Output the client misses still reaches the log.
+    async fn stream_attach(
+        self: Arc<Self>,
+        target: ExecTarget,
+        io: ExecIo,
+        cancel: CancellationToken,
+    ) -> ExecOutcome {
+        let found = self.store.read(|s| {
+            s.resolve_container(&target.container_id)
+                .map(|r| (r.phase, r.process.clone()))
+        });
+        let process = match found {
+            Ok((ContainerPhase::Running, Some(process))) => process,
+            Ok((phase, _)) => {
+                return ExecOutcome::Internal(format!(
+                    "error attaching to container: container is in {} state",
+                    phase.to_cri().as_str_name()
+                ));
+            }
+            Err(e) => {
+                let e = e.with_prefix(
+                    self.dialect(),
+                    format!(
+                        "failed to find container {} in store",
+                        go_quote(&target.container_id)
+                    ),
+                );
+                return ExecOutcome::Internal(format!(
+                    "error attaching to container: {}",
+                    e.message()
+                ));
+            }
+        };
+        let ExecIo { stdin, resize, out } = io;
+        drop(resize);
+        let container = &process.io;
+        let (attached_tx, mut attached_rx) = mpsc::channel::<(LogStream, Bytes)>(16);
+        let attachment = container.attach(attached_tx, target.stdout, target.stderr);
+        let forward = async move {
+            while let Some((stream, data)) = attached_rx.recv().await {
+                let channel = match stream {
+                    LogStream::Stdout => OutChannel::Stdout,
+                    LogStream::Stderr => OutChannel::Stderr,
+                };
+                let data = if container.tty() { onlcr(&data) } else { data };
+                if out.send((channel, data)).await.is_err() {
+                    break;
+                }
+            }
+        };
+        // The client's stdin into the container's: `true` when the client detached.
+        let input = async {
+            let Some(mut rx) = stdin.filter(|_| container.has_stdin()) else {
+                return std::future::pending::<bool>().await;
+            };
+            while let Some(chunk) = rx.recv().await {
+                if !container.write_stdin(chunk).await {
+                    return std::future::pending::<bool>().await;
+                }
+            }
+            if container.client_stdin_ended() {
+                // stdin_once: the container reads end-of-file; stay until it exits.
+                std::future::pending::<bool>().await
+            } else {
+                true
+            }
+        };
+        let session = async {
+            tokio::select! {
+                () = process.wait_recorded_exit() => {}
+                _ = input => {}
+            }
+            drop(attachment);
+        };
+        tokio::select! {
+            ((), ()) = async { tokio::join!(session, forward) } => ExecOutcome::Success,
+            () = cancel.cancelled() => ExecOutcome::Disconnected,
+        }
+    }
+
     /// Runs `target` as an exec in its container until it exits (or `cancel` fires: the
     /// client disconnected, and the exec's process tree is killed).
     pub(crate) async fn stream_exec(

@@ -28,6 +28,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::session::{ExecIo, ExecOutcome, ExecTarget, OutChannel, TermSize};
 use super::spdy::{self, Codec, FLAG_FIN, Frame, SpdyError};
@@ -52,6 +53,16 @@ const WS_PROTOCOLS: &[(&str, bool)] = &[
     ("base64.channel.k8s.io", true),
 ];
 
+/// The close message golang.org/x/net/websocket sends: 1000 (normal closure), no
+/// reason. Go clients read it as the end of every channel (a bare close, 1005, is an
+/// error to them).
+pub(crate) fn close_frame() -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }))
+}
+
 /// The first of the client's protocols (in its order) that the server accepts.
 fn negotiate<'a>(client: &[String], server: &[&'a str]) -> Option<&'a str> {
     client
@@ -59,19 +70,16 @@ fn negotiate<'a>(client: &[String], server: &[&'a str]) -> Option<&'a str> {
         .find_map(|c| server.iter().find(|s| **s == c.as_str()).copied())
 }
 
-/// Serves one exec URL on `stream`, whose request head has been read (`rest` holds
-/// what the client sent after it).
-pub(crate) async fn serve_exec(
-    mut stream: TcpStream,
-    rest: BytesMut,
-    request: HttpRequest,
-    target: ExecTarget,
-    runtime: Arc<Runtime>,
+/// Answers a request that wants SPDY/3.1 with kubelet's `httpstream.Handshake`:
+/// `X-Stream-Protocol-Version` negotiated against `server` (400 when missing, 403
+/// when nothing is shared), the upgrade headers checked (400), then the `101`.
+/// Returns the negotiated protocol once the connection is upgraded.
+pub(crate) async fn spdy_handshake(
+    stream: &mut TcpStream,
+    request: &HttpRequest,
+    server: &'static [&'static str],
     dialect: &'static Dialect,
-) {
-    if request.is_websocket() {
-        return serve_exec_websocket(stream, rest, request, target, runtime).await;
-    }
+) -> Option<&'static str> {
     let client = request.header_values(PROTOCOL_HEADER);
     if client.is_empty() {
         let body = dialect.stream_upgrade_refusal(request.go_header_count());
@@ -79,9 +87,8 @@ pub(crate) async fn serve_exec(
             .write_all(http_error("400 Bad Request", "", &body).as_bytes())
             .await;
         let _ = stream.shutdown().await;
-        return;
+        return None;
     }
-    let server = dialect.exec_stream_protocols;
     let Some(protocol) = negotiate(&client, server) else {
         let accepted: String = server
             .iter()
@@ -92,7 +99,7 @@ pub(crate) async fn serve_exec(
             .write_all(http_error("403 Forbidden", &accepted, &body).as_bytes())
             .await;
         let _ = stream.shutdown().await;
-        return;
+        return None;
     };
     let connection_ok = request
         .header("connection")
@@ -109,15 +116,198 @@ pub(crate) async fn serve_exec(
             .write_all(http_error("400 Bad Request", "", &body).as_bytes())
             .await;
         let _ = stream.shutdown().await;
-        return;
+        return None;
     }
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n{PROTOCOL_HEADER}: {protocol}\r\n\r\n"
     );
-    if stream.write_all(response.as_bytes()).await.is_err() {
-        return;
+    stream.write_all(response.as_bytes()).await.ok()?;
+    Some(protocol)
+}
+
+/// Serves one exec or attach URL on `stream`, whose request head has been read
+/// (`rest` holds what the client sent after it).
+pub(crate) async fn serve_exec(
+    mut stream: TcpStream,
+    rest: BytesMut,
+    request: HttpRequest,
+    target: ExecTarget,
+    runtime: Arc<Runtime>,
+    dialect: &'static Dialect,
+) {
+    if request.is_websocket() {
+        return serve_exec_websocket(stream, rest, request, target, runtime).await;
     }
+    let Some(protocol) = spdy_handshake(
+        &mut stream,
+        &request,
+        dialect.exec_stream_protocols,
+        dialect,
+    )
+    .await
+    else {
+        return;
+    };
     serve_exec_spdy(stream, rest, protocol, target, runtime).await;
+}
+
+/// An upgraded SPDY connection: frames to send, and the peer's stream frames
+/// (SYN_STREAM, DATA, RST_STREAM). The reader answers pings, grants flow-control
+/// window back as data arrives, resets bad streams and ends the connection on a
+/// session error or GOAWAY (the frame channel then closes).
+pub(crate) struct SpdyConn {
+    pub(crate) frames: mpsc::Sender<Frame>,
+    pub(crate) events: mpsc::Receiver<Frame>,
+    reader: tokio::task::JoinHandle<()>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl SpdyConn {
+    pub(crate) fn new(stream: TcpStream, rest: BytesMut, tasks: &TaskTracker) -> SpdyConn {
+        let (mut reader, mut writer) = stream.into_split();
+        let (frames_tx, mut frames_rx) = mpsc::channel::<Frame>(64);
+        let writer_task = tasks.spawn(async move {
+            let mut codec = Codec::new();
+            let mut out = BytesMut::new();
+            while let Some(frame) = frames_rx.recv().await {
+                out.clear();
+                if codec.encode(&frame, &mut out).is_err() {
+                    break;
+                }
+                if writer.write_all(&out).await.is_err() {
+                    break;
+                }
+            }
+            let _ = writer.shutdown().await;
+        });
+        let (events_tx, events) = mpsc::channel::<Frame>(64);
+        let frames = frames_tx.clone();
+        let reader_task = tasks.spawn(async move {
+            let mut codec = Codec::new();
+            let mut buf = rest;
+            let mut last_id = 0u32;
+            'conn: loop {
+                loop {
+                    let frame = match codec.decode(&mut buf) {
+                        Ok(Some(frame)) => frame,
+                        Ok(None) => break,
+                        Err(SpdyError::Session { status, .. }) => {
+                            let _ = frames
+                                .send(Frame::GoAway {
+                                    last_good_stream_id: last_id,
+                                    status,
+                                })
+                                .await;
+                            break 'conn;
+                        }
+                        Err(SpdyError::Stream { stream_id, status }) => {
+                            let _ = frames.send(Frame::RstStream { stream_id, status }).await;
+                            continue;
+                        }
+                    };
+                    match frame {
+                        Frame::SynStream { stream_id, .. }
+                            if stream_id % 2 == 0 || stream_id <= last_id =>
+                        {
+                            let _ = frames
+                                .send(Frame::RstStream {
+                                    stream_id,
+                                    status: spdy::PROTOCOL_ERROR,
+                                })
+                                .await;
+                        }
+                        Frame::SynStream { stream_id, .. } => {
+                            last_id = stream_id;
+                            if events_tx.send(frame).await.is_err() {
+                                break 'conn;
+                            }
+                        }
+                        Frame::Data {
+                            stream_id,
+                            ref data,
+                            ..
+                        } => {
+                            if !data.is_empty() {
+                                let delta = data.len() as u32;
+                                let _ = frames.send(Frame::WindowUpdate { stream_id, delta }).await;
+                                let _ = frames
+                                    .send(Frame::WindowUpdate {
+                                        stream_id: 0,
+                                        delta,
+                                    })
+                                    .await;
+                            }
+                            if events_tx.send(frame).await.is_err() {
+                                break 'conn;
+                            }
+                        }
+                        Frame::RstStream { .. } => {
+                            if events_tx.send(frame).await.is_err() {
+                                break 'conn;
+                            }
+                        }
+                        Frame::Ping { id } => {
+                            if id % 2 == 1 {
+                                let _ = frames.send(Frame::Ping { id }).await;
+                            }
+                        }
+                        Frame::GoAway { .. } => break 'conn,
+                        Frame::SynReply { .. }
+                        | Frame::Headers { .. }
+                        | Frame::Settings { .. }
+                        | Frame::WindowUpdate { .. }
+                        | Frame::Unknown { .. } => {}
+                    }
+                }
+                if buf.capacity() - buf.len() < 4096 {
+                    buf.reserve(16 * 1024);
+                }
+                match reader.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        });
+        SpdyConn {
+            frames: frames_tx,
+            events,
+            reader: reader_task,
+            writer: writer_task,
+        }
+    }
+
+    /// The peer's stream frames (taken once; later calls get a closed channel).
+    pub(crate) fn take_events(&mut self) -> mpsc::Receiver<Frame> {
+        std::mem::replace(&mut self.events, mpsc::channel(1).1)
+    }
+
+    /// Sends `data` on `stream_id` in frames of at most 32 KiB; `false` once the
+    /// connection is gone.
+    pub(crate) async fn send_data(
+        frames: &mpsc::Sender<Frame>,
+        stream_id: u32,
+        data: &Bytes,
+    ) -> bool {
+        for chunk in data.chunks(MAX_DATA_CHUNK) {
+            let frame = Frame::Data {
+                stream_id,
+                flags: 0,
+                data: data.slice_ref(chunk),
+            };
+            if frames.send(frame).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Stops reading, sends what is queued and closes the connection.
+    pub(crate) async fn close(self) {
+        self.reader.abort();
+        drop(self.frames);
+        drop(self.events);
+        let _ = self.writer.await;
+    }
 }
 
 /// The stream ids of an exec's SPDY streams.
@@ -147,22 +337,9 @@ async fn serve_exec_spdy(
     target: ExecTarget,
     runtime: Arc<Runtime>,
 ) {
-    let (mut reader, mut writer) = stream.into_split();
-    let (frames_tx, mut frames_rx) = mpsc::channel::<Frame>(64);
-    let writer_task = runtime.tasks.spawn(async move {
-        let mut codec = Codec::new();
-        let mut out = BytesMut::new();
-        while let Some(frame) = frames_rx.recv().await {
-            out.clear();
-            if codec.encode(&frame, &mut out).is_err() {
-                break;
-            }
-            if writer.write_all(&out).await.is_err() {
-                break;
-            }
-        }
-        let _ = writer.shutdown().await;
-    });
+    let mut conn = SpdyConn::new(stream, rest, &runtime.tasks);
+    let mut events = conn.take_events();
+    let frames_tx = conn.frames.clone();
     // v3 and later open a resize stream with a tty (v1/v2 have none).
     let resize_expected = !matches!(protocol, "channel.k8s.io" | "v2.channel.k8s.io");
     let v4_status = matches!(protocol, "v4.channel.k8s.io" | "v5.channel.k8s.io");
@@ -170,145 +347,85 @@ async fn serve_exec_spdy(
     let (ready_tx, ready_rx) = oneshot::channel::<SpdyStreams>();
     let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(16);
     let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(4);
-    let reader_task = {
+    let streams_task = {
         let frames = frames_tx.clone();
         let gone = gone.clone();
         let target = target.clone();
         runtime.tasks.spawn(async move {
-            let mut codec = Codec::new();
-            let mut buf = rest;
             let mut streams = SpdyStreams::default();
             let mut ready = Some(ready_tx);
             let mut stdin_tx = Some(stdin_tx);
             let mut resize_buf = Vec::new();
-            let mut last_id = 0u32;
-            'conn: loop {
-                loop {
-                    let frame = match codec.decode(&mut buf) {
-                        Ok(Some(frame)) => frame,
-                        Ok(None) => break,
-                        Err(SpdyError::Session { status, .. }) => {
-                            let _ = frames
-                                .send(Frame::GoAway {
-                                    last_good_stream_id: last_id,
-                                    status,
-                                })
-                                .await;
-                            break 'conn;
+            while let Some(frame) = events.recv().await {
+                match frame {
+                    Frame::SynStream {
+                        stream_id, headers, ..
+                    } => {
+                        let _ = frames
+                            .send(Frame::SynReply {
+                                stream_id,
+                                flags: 0,
+                                headers: Vec::new(),
+                            })
+                            .await;
+                        let slot = match spdy::header(&headers, "streamtype") {
+                            Some("error") => &mut streams.error,
+                            Some("stdin") => &mut streams.stdin,
+                            Some("stdout") => &mut streams.stdout,
+                            Some("stderr") => &mut streams.stderr,
+                            Some("resize") => &mut streams.resize,
+                            _ => continue,
+                        };
+                        if slot.is_none() {
+                            *slot = Some(stream_id);
                         }
-                        Err(SpdyError::Stream { stream_id, status }) => {
-                            let _ = frames.send(Frame::RstStream { stream_id, status }).await;
-                            continue;
+                        if streams.complete(&target, resize_expected)
+                            && let Some(tx) = ready.take()
+                        {
+                            let _ = tx.send(streams);
                         }
-                    };
-                    match frame {
-                        Frame::SynStream {
-                            stream_id, headers, ..
-                        } => {
-                            if stream_id % 2 == 0 || stream_id <= last_id {
-                                let _ = frames
-                                    .send(Frame::RstStream {
-                                        stream_id,
-                                        status: spdy::PROTOCOL_ERROR,
-                                    })
-                                    .await;
-                                continue;
-                            }
-                            last_id = stream_id;
-                            let _ = frames
-                                .send(Frame::SynReply {
-                                    stream_id,
-                                    flags: 0,
-                                    headers: Vec::new(),
-                                })
-                                .await;
-                            let slot = match spdy::header(&headers, "streamtype") {
-                                Some("error") => &mut streams.error,
-                                Some("stdin") => &mut streams.stdin,
-                                Some("stdout") => &mut streams.stdout,
-                                Some("stderr") => &mut streams.stderr,
-                                Some("resize") => &mut streams.resize,
-                                _ => continue,
-                            };
-                            if slot.is_none() {
-                                *slot = Some(stream_id);
-                            }
-                            if streams.complete(&target, resize_expected)
-                                && let Some(tx) = ready.take()
+                    }
+                    Frame::Data {
+                        stream_id,
+                        flags,
+                        data,
+                    } => {
+                        if Some(stream_id) == streams.stdin {
+                            if let Some(tx) = &stdin_tx
+                                && !data.is_empty()
+                                && tx.send(data).await.is_err()
                             {
-                                let _ = tx.send(streams);
-                            }
-                        }
-                        Frame::Data {
-                            stream_id,
-                            flags,
-                            data,
-                        } => {
-                            if !data.is_empty() {
-                                let delta = data.len() as u32;
-                                let _ = frames.send(Frame::WindowUpdate { stream_id, delta }).await;
-                                let _ = frames
-                                    .send(Frame::WindowUpdate {
-                                        stream_id: 0,
-                                        delta,
-                                    })
-                                    .await;
-                            }
-                            if Some(stream_id) == streams.stdin {
-                                if let Some(tx) = &stdin_tx
-                                    && !data.is_empty()
-                                    && tx.send(data).await.is_err()
-                                {
-                                    stdin_tx = None;
-                                }
-                                if flags & FLAG_FIN != 0 {
-                                    stdin_tx = None;
-                                }
-                            } else if Some(stream_id) == streams.resize {
-                                resize_buf.extend_from_slice(&data);
-                                let mut sizes = serde_json::Deserializer::from_slice(&resize_buf)
-                                    .into_iter::<TermSize>();
-                                let mut used = 0;
-                                while let Some(Ok(size)) = sizes.next() {
-                                    used = sizes.byte_offset();
-                                    let _ = resize_tx.try_send(size);
-                                }
-                                resize_buf.drain(..used);
-                                if resize_buf.len() > MAX_RESIZE_BUFFER {
-                                    resize_buf.clear();
-                                }
-                            }
-                        }
-                        Frame::RstStream { stream_id, .. } => {
-                            if Some(stream_id) == streams.stdin {
                                 stdin_tx = None;
                             }
-                        }
-                        Frame::Ping { id } => {
-                            if id % 2 == 1 {
-                                let _ = frames.send(Frame::Ping { id }).await;
+                            if flags & FLAG_FIN != 0 {
+                                stdin_tx = None;
+                            }
+                        } else if Some(stream_id) == streams.resize {
+                            resize_buf.extend_from_slice(&data);
+                            let mut sizes = serde_json::Deserializer::from_slice(&resize_buf)
+                                .into_iter::<TermSize>();
+                            let mut used = 0;
+                            while let Some(Ok(size)) = sizes.next() {
+                                used = sizes.byte_offset();
+                                let _ = resize_tx.try_send(size);
+                            }
+                            resize_buf.drain(..used);
+                            if resize_buf.len() > MAX_RESIZE_BUFFER {
+                                resize_buf.clear();
                             }
                         }
-                        Frame::GoAway { .. } => break 'conn,
-                        Frame::SynReply { .. }
-                        | Frame::Headers { .. }
-                        | Frame::Settings { .. }
-                        | Frame::WindowUpdate { .. }
-                        | Frame::Unknown { .. } => {}
                     }
-                }
-                if buf.capacity() - buf.len() < 4096 {
-                    buf.reserve(16 * 1024);
-                }
-                match reader.read_buf(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
+                    Frame::RstStream { stream_id, .. } => {
+                        if Some(stream_id) == streams.stdin {
+                            stdin_tx = None;
+                        }
+                    }
+                    _ => {}
                 }
             }
             gone.cancel();
         })
     };
-
     let streams = tokio::select! {
         ready = tokio::time::timeout(STREAM_CREATION_TIMEOUT, ready_rx) => match ready {
             Ok(Ok(streams)) => Some(streams),
@@ -319,9 +436,9 @@ async fn serve_exec_spdy(
     let Some(streams) = streams else {
         // kubelet: "timed out waiting for client to create streams"; the connection
         // just closes.
-        reader_task.abort();
+        streams_task.abort();
         drop(frames_tx);
-        let _ = writer_task.await;
+        conn.close().await;
         return;
     };
     let (out_tx, mut out_rx) = mpsc::channel::<(OutChannel, Bytes)>(16);
@@ -331,7 +448,7 @@ async fn serve_exec_spdy(
         out: out_tx,
     };
     let cmd = target.cmd.clone();
-    let exec = runtime.clone().stream_exec(target, io, gone.clone());
+    let exec = runtime.clone().stream_session(target, io, gone.clone());
     let forward = {
         let frames = frames_tx.clone();
         async move {
@@ -342,15 +459,8 @@ async fn serve_exec_spdy(
                 }) else {
                     continue;
                 };
-                for chunk in data.chunks(MAX_DATA_CHUNK) {
-                    let frame = Frame::Data {
-                        stream_id,
-                        flags: 0,
-                        data: data.slice_ref(chunk),
-                    };
-                    if frames.send(frame).await.is_err() {
-                        return;
-                    }
+                if !SpdyConn::send_data(&frames, stream_id, &data).await {
+                    return;
                 }
             }
         }
@@ -396,9 +506,9 @@ async fn serve_exec_spdy(
             })
             .await;
     }
-    reader_task.abort();
+    streams_task.abort();
     drop(frames_tx);
-    let _ = writer_task.await;
+    conn.close().await;
 }
 
 async fn serve_exec_websocket(
@@ -523,7 +633,7 @@ async fn serve_exec_websocket(
         out: out_tx,
     };
     let cmd = target.cmd.clone();
-    let exec = runtime.clone().stream_exec(target, io, gone.clone());
+    let exec = runtime.clone().stream_session(target, io, gone.clone());
     let (sink_tx, mut sink_rx) = mpsc::channel::<Message>(16);
     let writer = runtime.tasks.spawn(async move {
         while let Some(message) = sink_rx.recv().await {
@@ -531,14 +641,7 @@ async fn serve_exec_websocket(
                 break;
             }
         }
-        // golang.org/x/net/websocket closes with 1000 (normal closure) and no reason;
-        // clients read that as the end of every channel (a bare close would be 1005).
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code: CloseCode::Normal,
-                reason: "".into(),
-            })))
-            .await;
+        let _ = sink.send(close_frame()).await;
         let _ = sink.close().await;
     });
     let forward = {

@@ -1,184 +1,82 @@
-//! A small client side of the streaming server for the tests: raw HTTP, SPDY/3.1 over
-//! the fake's own codec (the client half of it), and WebSocket over tokio-tungstenite.
+//! The streaming client for the tests: the library's SPDY client
+//! (`cri_fake::streaming::client`) with panicking shortcuts, and WebSocket over
+//! tokio-tungstenite.
 
-use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 
-use bytes::{Bytes, BytesMut};
-use cri_fake::streaming::spdy::{Codec, FLAG_FIN, Frame};
+use cri_fake::streaming::client;
+use cri_fake::streaming::spdy::Frame;
 use futures::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// `http://127.0.0.1:PORT/PATH` as (address, path).
 pub fn split_url(url: &str) -> (String, String) {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let slash = rest.find('/').expect("path");
-    (rest[..slash].to_owned(), rest[slash..].to_owned())
-}
-
-/// Sends `headers` (each `Name: value`) as a GET of `url` and reads the response head;
-/// returns (head, stream, bytes read past the head).
-pub async fn request(url: &str, headers: &[&str]) -> (String, TcpStream, BytesMut) {
-    let (addr, path) = split_url(url);
-    let mut stream = TcpStream::connect(&addr).await.expect("connect");
-    let mut text = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
-    for h in headers {
-        text.push_str(h);
-        text.push_str("\r\n");
-    }
-    text.push_str("\r\n");
-    stream.write_all(text.as_bytes()).await.expect("write");
-    let mut buf = BytesMut::new();
-    loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = buf.split_to(pos + 4);
-            return (String::from_utf8_lossy(&head).into_owned(), stream, buf);
-        }
-        let n = stream.read_buf(&mut buf).await.expect("read");
-        assert!(n > 0, "connection closed before a response head: {buf:?}");
-    }
+    client::split_url(url).expect("http url")
 }
 
 /// A plain HTTP exchange: (status line, head, body read to EOF).
 pub async fn plain(url: &str, headers: &[&str]) -> (String, String, String) {
-    let (head, mut stream, mut rest) = request(url, headers).await;
-    let mut body = Vec::new();
-    let _ = stream.read_to_end(&mut body).await;
-    rest.extend_from_slice(&body);
-    let status = head.lines().next().unwrap_or("").to_owned();
-    (status, head, String::from_utf8_lossy(&rest).into_owned())
+    client::plain(url, headers).await.expect("HTTP exchange")
 }
 
-/// The client half of a SPDY/3.1 connection.
-pub struct SpdyClient {
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
-    encoder: Codec,
-    decoder: Codec,
-    buf: BytesMut,
-    next_id: u32,
-    /// Data received per stream.
-    pub data: HashMap<u32, Vec<u8>>,
-    /// Streams the server finished (FIN).
-    pub finished: Vec<u32>,
-    /// Whether GOAWAY arrived.
-    pub goaway: bool,
+/// The library's SPDY client; every call panics on an I/O error.
+pub struct SpdyClient(client::SpdyClient);
+
+impl Deref for SpdyClient {
+    type Target = client::SpdyClient;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for SpdyClient {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
 
 impl SpdyClient {
     /// Upgrades `url` to SPDY/3.1 offering `protocol`; panics unless the answer is 101.
-    /// Returns the client and the response head.
     pub async fn connect(url: &str, protocol: &str) -> (SpdyClient, String) {
-        let version = format!("X-Stream-Protocol-Version: {protocol}");
-        let (head, stream, rest) =
-            request(url, &["Connection: Upgrade", "Upgrade: SPDY/3.1", &version]).await;
-        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
-        let (reader, writer) = stream.into_split();
-        (
-            SpdyClient {
-                reader,
-                writer,
-                encoder: Codec::new(),
-                decoder: Codec::new(),
-                buf: rest,
-                next_id: 1,
-                data: HashMap::new(),
-                finished: Vec::new(),
-                goaway: false,
-            },
-            head,
-        )
+        let (client, head) = client::SpdyClient::connect(url, protocol)
+            .await
+            .expect("SPDY upgrade");
+        (SpdyClient(client), head)
     }
 
-    async fn send(&mut self, frame: Frame) {
-        let mut out = BytesMut::new();
-        self.encoder.encode(&frame, &mut out).expect("encode");
-        self.writer.write_all(&out).await.expect("write frame");
-    }
-
-    /// Opens a stream of `stream_type`; returns its id.
     pub async fn open(&mut self, stream_type: &str) -> u32 {
-        let id = self.next_id;
-        self.next_id += 2;
-        self.send(Frame::SynStream {
-            stream_id: id,
-            associated_to: 0,
-            priority: 0,
-            flags: 0,
-            headers: vec![("streamtype".into(), stream_type.into())],
-        })
-        .await;
-        id
+        self.0.open(stream_type).await.expect("open stream")
     }
 
-    /// Sends `data` on `id`, with FIN if `fin`.
+    pub async fn open_with(&mut self, headers: &[(&str, &str)]) -> u32 {
+        self.0.open_with(headers).await.expect("open stream")
+    }
+
     pub async fn write(&mut self, id: u32, data: &[u8], fin: bool) {
-        self.send(Frame::Data {
-            stream_id: id,
-            flags: if fin { FLAG_FIN } else { 0 },
-            data: Bytes::copy_from_slice(data),
-        })
-        .await;
+        self.0.write(id, data, fin).await.expect("write");
     }
 
-    /// Sends a raw frame.
     pub async fn frame(&mut self, frame: Frame) {
-        self.send(frame).await;
+        self.0.frame(frame).await.expect("frame");
     }
 
-    /// The next frame from the server (data recorded), or `None` at EOF.
     pub async fn next(&mut self) -> Option<Frame> {
-        loop {
-            if let Some(frame) = self.decoder.decode(&mut self.buf).expect("server frame") {
-                match &frame {
-                    Frame::Data {
-                        stream_id,
-                        flags,
-                        data,
-                    } => {
-                        self.data
-                            .entry(*stream_id)
-                            .or_default()
-                            .extend_from_slice(data);
-                        if flags & FLAG_FIN != 0 {
-                            self.finished.push(*stream_id);
-                        }
-                    }
-                    Frame::GoAway { .. } => self.goaway = true,
-                    _ => {}
-                }
-                return Some(frame);
-            }
-            let n = self.reader.read_buf(&mut self.buf).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-        }
+        self.0.next().await.expect("server frame")
     }
 
     /// Reads frames until stream `id`'s data ends with `suffix`.
     pub async fn read_until(&mut self, id: u32, suffix: &[u8]) {
-        while !self.data.get(&id).is_some_and(|d| d.ends_with(suffix)) {
-            assert!(
-                self.next().await.is_some(),
-                "EOF before {:?}; got {:?}",
-                String::from_utf8_lossy(suffix),
-                self.text(id)
-            );
-        }
+        let suffix = suffix.to_vec();
+        self.0
+            .until(|c| c.data.get(&id).is_some_and(|d| d.ends_with(&suffix)))
+            .await
+            .unwrap_or_else(|e| panic!("{e} before {:?}", String::from_utf8_lossy(&suffix)));
     }
 
-    /// Reads until the connection ends.
     pub async fn finish(&mut self) {
-        while self.next().await.is_some() {}
-    }
-
-    /// What stream `id` carried, as text.
-    pub fn text(&self, id: u32) -> String {
-        String::from_utf8_lossy(self.data.get(&id).map_or(&[][..], |d| &d[..])).into_owned()
+        self.0.finish().await.expect("read to the end");
     }
 }
 
@@ -202,8 +100,8 @@ pub async fn websocket(
         .expect("websocket handshake")
 }
 
-/// Reads binary channel messages until the server closes: the messages in order, as
-/// (channel, data).
+/// Reads binary channel messages until the server closes (asserting it closes with
+/// 1000): the messages in order, as (channel, data).
 pub async fn ws_messages(
     ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
 ) -> Vec<(u8, Vec<u8>)> {
@@ -219,7 +117,12 @@ pub async fn ws_messages(
                 let text = text.as_str();
                 out.push((text.as_bytes()[0], text.as_bytes()[1..].to_vec()));
             }
-            Message::Close(_) => break,
+            Message::Close(frame) => {
+                // Go clients read only 1000 (normal closure) as the end of the streams.
+                let code = frame.map(|f| u16::from(f.code));
+                assert_eq!(code, Some(1000), "the server closes with 1000");
+                break;
+            }
             _ => {}
         }
     }

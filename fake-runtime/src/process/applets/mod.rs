@@ -3,6 +3,7 @@
 //! error wording.
 
 mod files;
+mod httpd;
 mod info;
 mod net;
 mod procs;
@@ -14,7 +15,7 @@ use futures::FutureExt;
 
 use super::ExitStatus;
 use super::pipe::{BrokenPipe, Input, Output};
-use super::program::{ProgramContext, Programs, System};
+use super::program::{MemoryCharge, ProgramContext, Programs, System};
 use super::signal::{Signal, SignalReceiver};
 use super::vfs::{CHUNK, FileReader, FsError};
 
@@ -22,8 +23,8 @@ use super::vfs::{CHUNK, FileReader, FsError};
 /// image (every one is also a registered program).
 pub(crate) const APPLETS: &[&str] = &[
     "[", "[[", "ash", "basename", "cat", "chmod", "cp", "cut", "date", "dd", "dirname", "echo",
-    "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "id", "kill",
-    "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep", "pidof", "pkill",
+    "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "httpd", "id",
+    "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep", "pidof", "pkill",
     "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep",
     "sort", "stat", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true", "uname",
     "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
@@ -226,6 +227,30 @@ impl Env {
         })
     }
 
+    /// Starts a child process running `argv` (resolved through `$PATH`, as
+    /// `execvp`), with this applet's environment, directory and ignored signals.
+    pub fn spawn(
+        &self,
+        argv: &[String],
+        stdio: super::Stdio,
+    ) -> Result<super::sim::ProcessHandle, super::SpawnError> {
+        let first = argv.first().ok_or(super::SpawnError::EmptyArgs)?;
+        let path = self
+            .getenv("PATH")
+            .unwrap_or(procs::EXECVP_DEFAULT_PATH)
+            .to_owned();
+        let resolved = self.sys.resolve(first, Some(&path), &self.cwd)?;
+        self.sys.spawn_request(super::sim::SpawnRequest {
+            argv: resolved.argv(argv),
+            comm: resolved.comm(),
+            program: std::sync::Arc::clone(&resolved.program),
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            stdio,
+            ignored: self.signals.ignored_set(),
+        })
+    }
+
     /// Opens an operand: `-` (and `/dev/stdin`) is stdin.
     pub fn open(&self, path: &str) -> Result<Src, FsError> {
         if path == "-" || path == "/dev/stdin" || path == "/proc/self/fd/0" {
@@ -308,12 +333,63 @@ impl Env {
 /// tools would grow without bound; this protects the host running the simulation).
 const MAX_LINE: usize = 16 << 20;
 
-/// Reads lines from a [`Src`], keeping the trailing newline.
+/// About what keeping one line (or chunk) costs besides its bytes: its `Vec` in the
+/// list that holds it and the allocator's overhead.
+pub(crate) const LINE_COST: u64 = 48;
+
+/// The granularity of [`Held`]'s charges.
+const HOLD_STEP: u64 = 64 << 10;
+
+/// Memory an applet really keeps (a buffer growing with its input), charged with
+/// [`System::hold`] against the container's memory limit and budget in steps of
+/// 64 KiB: past them, the process is OOM-killed. Released when dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    charge: Option<MemoryCharge>,
+    used: u64,
+}
+
+impl Held {
+    /// The applet now keeps `bytes` more.
+    pub async fn add(&mut self, sys: &System, bytes: u64) {
+        self.set(sys, self.used.saturating_add(bytes)).await;
+    }
+
+    /// The applet freed `bytes`.
+    pub async fn sub(&mut self, sys: &System, bytes: u64) {
+        self.set(sys, self.used.saturating_sub(bytes)).await;
+    }
+
+    /// The applet now keeps `used` bytes in all.
+    pub async fn set(&mut self, sys: &System, used: u64) {
+        self.used = used;
+        let charged = self.charge.as_ref().map_or(0, MemoryCharge::bytes);
+        let want = used.div_ceil(HOLD_STEP).saturating_mul(HOLD_STEP);
+        if want > charged {
+            match &mut self.charge {
+                Some(charge) => sys.grow(charge, want - charged).await,
+                None => self.charge = Some(sys.hold(want).await),
+            }
+        } else if charged - want > 2 * HOLD_STEP
+            && let Some(charge) = &mut self.charge
+        {
+            charge.shrink(charged - want);
+        }
+    }
+}
+
+/// How much of a [`Lines`] buffer is not charged: reading ordinary lines in 64 KiB
+/// chunks stays under it, so only a long line costs memory of the budget.
+const LINE_BUFFER_FREE: u64 = 256 << 10;
+
+/// Reads lines from a [`Src`], keeping the trailing newline. Its buffer, past
+/// [`LINE_BUFFER_FREE`], is charged as [`Held`] memory.
 #[derive(Default)]
 pub(crate) struct Lines {
     buf: Vec<u8>,
     start: usize,
     eof: bool,
+    held: Held,
 }
 
 impl Lines {
@@ -342,7 +418,11 @@ impl Lines {
                 self.start = 0;
             }
             match env.read(src).await {
-                Some(chunk) => self.buf.extend_from_slice(&chunk),
+                Some(chunk) => {
+                    self.buf.extend_from_slice(&chunk);
+                    let keeps = (self.buf.capacity() as u64).saturating_sub(LINE_BUFFER_FREE);
+                    self.held.set(&env.sys, keeps).await;
+                }
                 None => self.eof = true,
             }
         }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use super::{Env, Lines, Src, cant_open};
+use super::{Env, Held, LINE_COST, Lines, Src, cant_open};
 use crate::process::program::{ProgramContext, Programs};
 use crate::process::vfs::{CHUNK, FsError, WriteMode};
 use crate::process::{ExitStatus, Output, Stdio};
@@ -783,14 +783,19 @@ async fn tail_bytes(
         }
         return Ok(());
     }
+    // The last n bytes are kept: charged as held memory (`tail -c 1G` of an endless
+    // input is OOM-killed instead of growing the simulation's process).
     let mut ring: VecDeque<Bytes> = VecDeque::new();
     let mut held = 0u64;
+    let mut charge = Held::default();
     while let Some(chunk) = env.read(src).await {
         held += chunk.len() as u64;
+        charge.add(&env.sys, chunk.len() as u64 + LINE_COST).await;
         ring.push_back(chunk);
         while let Some(front) = ring.front() {
             if held - front.len() as u64 >= n {
                 held -= front.len() as u64;
+                charge.sub(&env.sys, front.len() as u64 + LINE_COST).await;
                 ring.pop_front();
             } else {
                 break;
@@ -826,14 +831,20 @@ async fn tail_lines(
         }
         return Ok(());
     }
+    // The last n lines are kept: charged as held memory (`tail -n 100000000` of an
+    // endless input is OOM-killed).
     let mut ring: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut charge = Held::default();
     while let Some(line) = lines.next(env, src).await {
         if n == 0 {
             continue;
         }
-        if ring.len() as u64 == n {
-            ring.pop_front();
+        if ring.len() as u64 == n
+            && let Some(old) = ring.pop_front()
+        {
+            charge.sub(&env.sys, old.len() as u64 + LINE_COST).await;
         }
+        charge.add(&env.sys, line.len() as u64 + LINE_COST).await;
         ring.push_back(line);
     }
     for line in ring {
@@ -1734,9 +1745,7 @@ async fn sort(ctx: ProgramContext) -> ExitStatus {
         files.push("-".into());
     }
     let mut all: Vec<Vec<u8>> = Vec::new();
-    const CHARGE_STEP: u64 = 1 << 20;
-    let mut held = 0u64;
-    let mut charges = Vec::new();
+    let mut held = Held::default();
     for f in files {
         let mut src = match env.open(&f) {
             Ok(s) => s,
@@ -1750,12 +1759,9 @@ async fn sort(ctx: ProgramContext) -> ExitStatus {
             if l.last() == Some(&b'\n') {
                 l.pop();
             }
-            // Sorting holds its whole input: charge it against the memory limit.
-            held += l.len() as u64 + 24;
-            if held >= CHARGE_STEP {
-                charges.push(env.sys.allocate(held).await);
-                held = 0;
-            }
+            // Sorting holds its whole input: charged against the memory limit and
+            // budget, past which sort is OOM-killed.
+            held.add(&env.sys, l.len() as u64 + LINE_COST).await;
             all.push(l);
         }
     }
@@ -1805,7 +1811,6 @@ async fn sort(ctx: ProgramContext) -> ExitStatus {
     if unique {
         all.dedup_by(|a, b| key_of(a) == key_of(b));
     }
-    drop(charges);
     for mut l in all {
         l.push(b'\n');
         if env.out.write(&l).await.is_err() {
@@ -1858,6 +1863,7 @@ async fn uniq(ctx: ProgramContext) -> ExitStatus {
     }
     let mut lines = Lines::default();
     let mut prev: Option<Vec<u8>> = None;
+    let mut held = Held::default();
     let mut n = 0u64;
     let same = |a: &[u8], b: &[u8]| {
         if fold {
@@ -1896,6 +1902,8 @@ async fn uniq(ctx: ProgramContext) -> ExitStatus {
         }
         match line {
             Some(l) => {
+                // The line compared with the next one is held (up to 16 MiB).
+                held.set(&env.sys, l.len() as u64).await;
                 prev = Some(l);
                 n = 1;
             }
@@ -2040,50 +2048,65 @@ async fn xargs(ctx: ProgramContext) -> ExitStatus {
     if command.is_empty() {
         command.push("echo".into());
     }
+    // xargs reads all its input before running anything: what it holds (the input,
+    // then its items and each command line) is charged as held memory.
+    let mut held = Held::default();
     let mut input = Vec::new();
     let mut src = Src::Stdin;
     while let Some(chunk) = env.read(&mut src).await {
+        held.add(&env.sys, chunk.len() as u64).await;
         input.extend_from_slice(&chunk);
     }
-    let text = String::from_utf8_lossy(&input).into_owned();
-    let items: Vec<String> = if replace.is_some() {
-        text.lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect()
-    } else if null_sep {
-        text.split('\0')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    } else {
-        split_xargs_words(&text)
+    let text = match String::from_utf8(input) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     };
+    held.set(&env.sys, text.len() as u64).await;
+    let items_of = |emit: &mut dyn FnMut(&str)| {
+        if replace.is_some() {
+            text.lines().filter(|l| !l.is_empty()).for_each(emit);
+        } else if null_sep {
+            text.split('\0').filter(|s| !s.is_empty()).for_each(emit);
+        } else {
+            split_xargs_words(&text, |w| emit(&w));
+        }
+    };
+    // Counted first, so the items' overhead is charged before it is allocated.
+    let mut count = 0u64;
+    items_of(&mut |_| count += 1);
+    held.add(
+        &env.sys,
+        count.saturating_mul(LINE_COST) + text.len() as u64,
+    )
+    .await;
+    let mut items: Vec<String> = Vec::new();
+    items_of(&mut |item| items.push(item.to_owned()));
+    let text_len = text.len() as u64;
+    drop(text);
+    held.sub(&env.sys, text_len).await;
     if items.is_empty() && (no_run_empty || replace.is_some()) {
         return env.finish(0).await;
     }
-    let batches: Vec<Vec<String>> = if let Some(r) = &replace {
-        items
-            .iter()
-            .map(|item| {
-                command
-                    .iter()
-                    .map(|c| c.replace(r.as_str(), item))
-                    .collect()
-            })
-            .collect()
+    let per = max_args.unwrap_or(usize::MAX).max(1);
+    let batch_count = if replace.is_some() {
+        items.len()
     } else {
-        let per = max_args.unwrap_or(usize::MAX).max(1);
-        let mut b = Vec::new();
-        if items.is_empty() {
-            b.push(command.clone());
+        items.len().div_ceil(per).max(1)
+    };
+    let batch = |k: usize| -> Vec<String> {
+        match &replace {
+            Some(r) => command
+                .iter()
+                .map(|c| c.replace(r.as_str(), &items[k]))
+                .collect(),
+            None => {
+                let mut argv = command.clone();
+                let from = k.saturating_mul(per).min(items.len());
+                let to = from.saturating_add(per).min(items.len());
+                argv.extend(items[from..to].iter().cloned());
+                argv
+            }
         }
-        for chunk in items.chunks(per.min(items.len().max(1))) {
-            let mut argv = command.clone();
-            argv.extend(chunk.iter().cloned());
-            b.push(argv);
-        }
-        b
     };
     let _ = env.out.flush().await;
     let mut status = 0;
@@ -2092,7 +2115,10 @@ async fn xargs(ctx: ProgramContext) -> ExitStatus {
             .unwrap_or(super::procs::EXECVP_DEFAULT_PATH)
             .to_owned(),
     );
-    for argv in batches {
+    for k in 0..batch_count {
+        let argv = batch(k);
+        let argv_bytes: u64 = argv.iter().map(|a| a.len() as u64 + LINE_COST).sum();
+        held.add(&env.sys, argv_bytes).await;
         let resolved = match env.sys.resolve(&argv[0], path.as_deref(), &env.cwd) {
             Ok(r) => r,
             Err(_) => {
@@ -2127,12 +2153,14 @@ async fn xargs(ctx: ProgramContext) -> ExitStatus {
         if st.code() != 0 {
             status = 123;
         }
+        drop(argv);
+        held.sub(&env.sys, argv_bytes).await;
     }
     env.finish(status).await
 }
 
-fn split_xargs_words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// xargs's words: split at blanks, with quotes and backslashes; each one to `emit`.
+fn split_xargs_words(text: &str, mut emit: impl FnMut(String)) {
     let mut cur = String::new();
     let mut has = false;
     let mut quote: Option<char> = None;
@@ -2154,7 +2182,7 @@ fn split_xargs_words(text: &str) -> Vec<String> {
                 }
                 c if c.is_whitespace() => {
                     if has {
-                        out.push(std::mem::take(&mut cur));
+                        emit(std::mem::take(&mut cur));
                         has = false;
                     }
                 }
@@ -2166,9 +2194,8 @@ fn split_xargs_words(text: &str) -> Vec<String> {
         }
     }
     if has {
-        out.push(cur);
+        emit(cur);
     }
-    out
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
+use super::expand::MAX_WORD_BYTES;
 use super::interp::{Ctl, INLINE_APPLETS, R, Shell};
 use super::parser::is_name;
 use crate::process::signal::{Disposition, Signal};
@@ -639,10 +640,16 @@ async fn read(sh: &mut Shell, args: &[String]) -> R {
     let mut line: Vec<u8> = Vec::new();
     let mut eof = false;
     loop {
-        match sh.fds.stdin.read_line().await {
+        // A line longer than a word may be gets the shell OOM-killed, as a word does.
+        let max = MAX_WORD_BYTES - line.len().min(MAX_WORD_BYTES);
+        match sh.fds.stdin.read_line_bounded(max).await {
             None => {
                 eof = true;
                 break;
+            }
+            Some(l) if l.len() > max && l.last() != Some(&b'\n') => {
+                drop(l);
+                sh.system.out_of_memory().await;
             }
             Some(mut l) => {
                 let ended = l.last() == Some(&b'\n');

@@ -6,7 +6,6 @@ use futures::future::BoxFuture;
 use super::ast::*;
 use super::interp::{Body, Ctl, Shell};
 use crate::process::Stdio;
-use crate::process::pipe::Output;
 
 /// The longest text one word may expand to (and a command substitution may capture):
 /// a shell needing more is OOM-killed (SIGKILL, 137), as a real one ends when memory
@@ -599,7 +598,9 @@ impl Shell {
     /// `$(...)`: runs the list in a subshell and collects its output, without the
     /// trailing newlines.
     async fn command_subst(&mut self, list: &std::sync::Arc<List>) -> Result<String, Ctl> {
-        let (stdout, mut reader) = Output::pipe();
+        let Some((stdout, mut reader)) = self.system.pipe() else {
+            return Err(self.pipe_failed().await);
+        };
         let stdio = Stdio {
             stdin: self.fds.stdin.share(),
             stdout,

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use super::ast::*;
+use super::expand::MAX_WORD_BYTES;
 use super::parser::{ParseError, Parser};
 use crate::process::pipe::{Input, Output};
 use crate::process::program::{Program, ProgramContext, Resolved, System, comm_of};
@@ -554,9 +555,15 @@ impl Shell {
                 let prompt = self.prompt(buffer.is_empty());
                 let _ = self.fds.stderr.write(Bytes::from(prompt)).await;
             }
-            let line = self.fds.stdin.read_line().await;
+            // A command longer than a word may be gets the shell OOM-killed.
+            let max = MAX_WORD_BYTES - buffer.len().min(MAX_WORD_BYTES);
+            let line = self.fds.stdin.read_line_bounded(max).await;
             let eof = line.is_none();
             if let Some(line) = line {
+                if line.len() > max && line.last() != Some(&b'\n') {
+                    drop(line);
+                    self.system.out_of_memory().await;
+                }
                 buffer.push_str(&String::from_utf8_lossy(&line));
             }
             let mut parser = Parser::new(&buffer);
@@ -826,7 +833,9 @@ impl Shell {
                 let stdout = if i + 1 == n {
                     self.fds.stdout.clone()
                 } else {
-                    let (w, r) = Output::pipe();
+                    let Some((w, r)) = self.system.pipe() else {
+                        return Err(self.pipe_failed().await);
+                    };
                     prev = Some(r);
                     w
                 };
@@ -863,9 +872,24 @@ impl Shell {
     /// processes): `sh: can't fork: Resource temporarily unavailable` and the shell
     /// exits with status 2 (measured on busybox 1.35 under `RLIMIT_NPROC`).
     pub async fn fork_failed(&mut self) -> Ctl {
+        self.raise_perror("can't fork: Resource temporarily unavailable")
+            .await
+    }
+
+    /// What ash does when `pipe` fails (the container's processes hold their maximum
+    /// number of open pipes): `sh: can't create pipe: Too many open files` (`EMFILE`)
+    /// and the shell exits with status 2, as for a failed fork (busybox 1.36.1
+    /// `evalpipe` and `evalbackcmd`: `ash_msg_and_raise_perror("can't create pipe")`).
+    pub async fn pipe_failed(&mut self) -> Ctl {
+        self.raise_perror("can't create pipe: Too many open files")
+            .await
+    }
+
+    /// ash's `ash_msg_and_raise_perror`: the message on stderr with the shell's
+    /// prefix, status 2, and the (non-interactive) shell exits.
+    async fn raise_perror(&mut self, msg: &str) -> Ctl {
         let p = self.prefix(None);
-        self.err(format!("{p}can't fork: Resource temporarily unavailable"))
-            .await;
+        self.err(format!("{p}{msg}")).await;
         self.st.status = 2;
         Ctl::Exit(2)
     }

@@ -1,6 +1,6 @@
 //! What a container's processes cannot exhaust: the shell's depth limits (nesting in
 //! the syntax, arithmetic and at run time), the writable layer's size, the number of
-//! processes.
+//! processes, the number of open pipes, the memory applets hold.
 
 use std::time::Duration;
 
@@ -436,4 +436,237 @@ async fn a_fork_bomb_never_has_more_processes_than_the_budget_and_dies_with_the_
     sim.shutdown().await;
     assert!(sim.processes().is_empty());
     drop(out);
+}
+
+// ----- open pipes -----
+
+const CANT_PIPE: &str = "sh: can't create pipe: Too many open files\n";
+
+fn spec_with_pipes(n: u32) -> SimSpec {
+    SimSpec {
+        max_open_pipes: n,
+        ..busybox_spec()
+    }
+}
+
+#[tokio::test]
+async fn a_pipe_past_the_open_pipe_budget_fails_like_ash_with_emfile_and_status_2() {
+    // The first two sleeps hold the two pipes allowed (and nothing of the exec's
+    // streams); the third `|` cannot get a pipe, so nothing after it runs.
+    let sim = sim_with(spec_with_pipes(2));
+    let quiet = "sleep 5 >/dev/null 2>&1";
+    let r = sh_in(
+        &sim,
+        &format!("sleep 5 2>/dev/null | sleep 5 2>/dev/null | {quiet} | echo unreached"),
+    )
+    .await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), CANT_PIPE.into(), 2)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_command_substitution_past_the_open_pipe_budget_fails_in_its_subshell() {
+    // The outer $(...) holds the one pipe allowed; the subshell running it cannot get
+    // another and exits 2, which becomes the assignment's status.
+    let sim = sim_with(spec_with_pipes(1));
+    let r = sh_in(&sim, "x=$(y=$(echo hi); echo unreached); echo \"$? [$x]\"").await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        ("2 []\n".into(), CANT_PIPE.into(), 0)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pipe_is_given_back_to_the_budget_once_both_its_ends_are_closed() {
+    let sim = sim_with(spec_with_pipes(1));
+    let r = sh_in(
+        &sim,
+        "for i in 1 2 3; do echo $i | cat; done; x=$(echo four); echo $x",
+    )
+    .await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        ("1\n2\n3\nfour\n".into(), String::new(), 0)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn pipelines_nested_without_end_stop_at_the_budget_and_unwind_with_status_2() {
+    // Each level holds one pipe (`yes` writing, the next level reading) and starts
+    // the next; the ninth cannot get a pipe, exits 2, and every `yes` above it dies
+    // of SIGPIPE as the levels unwind.
+    let sim = sim_with(spec_with_pipes(8));
+    let r = sh_in(&sim, "f() { yes | f; }; f").await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), CANT_PIPE.into(), 2)
+    );
+    assert!(sim.processes().is_empty(), "{:?}", sim.processes());
+    sim.shutdown().await;
+}
+
+// ----- memory applets hold -----
+
+fn spec_with_memory_budget(bytes: u64) -> SimSpec {
+    SimSpec {
+        memory_budget_bytes: bytes,
+        ..busybox_spec()
+    }
+}
+
+#[tokio::test]
+async fn sort_holding_more_than_the_memory_budget_is_oom_killed_without_a_memory_limit() {
+    let sim = sim_with(spec_with_memory_budget(8 << 20));
+    let r = sh_in(&sim, "yes abc | head -c 200000000 | sort").await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), "Killed\n".into(), 137)
+    );
+    assert!(sim.oom_killed());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn what_sort_holds_is_given_back_when_it_exits() {
+    // Each sort holds about 5 MiB: one fits the 8 MiB budget, two at once would not.
+    let sim = sim_with(spec_with_memory_budget(8 << 20));
+    let r = sh_in(
+        &sim,
+        "seq 100000 | sort -n | tail -n 1; seq 100000 | sort -rn | tail -n 1",
+    )
+    .await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        ("100000\n1\n".into(), String::new(), 0)
+    );
+    assert!(!sim.oom_killed());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_lower_of_the_memory_limit_and_the_memory_budget_applies() {
+    // 100000 short lines are about 5 MiB held: within the budget, over a 4 MiB limit.
+    let script = "seq 100000 | sort >/dev/null";
+    let sim = sim_with(SimSpec {
+        memory_limit_bytes: 64 << 20,
+        ..spec_with_memory_budget(64 << 20)
+    });
+    let r = sh_in(&sim, script).await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), String::new(), 0)
+    );
+    sim.shutdown().await;
+    let sim = sim_with(SimSpec {
+        memory_limit_bytes: 4 << 20,
+        ..spec_with_memory_budget(64 << 20)
+    });
+    let r = sh_in(&sim, script).await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), "Killed\n".into(), 137)
+    );
+    sim.shutdown().await;
+    let sim = sim_with(SimSpec {
+        memory_limit_bytes: 64 << 20,
+        ..spec_with_memory_budget(4 << 20)
+    });
+    let r = sh_in(&sim, script).await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), "Killed\n".into(), 137)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn tail_keeping_more_lines_or_bytes_than_the_budget_is_oom_killed() {
+    let sim = sim_with(spec_with_memory_budget(8 << 20));
+    for script in [
+        "yes abc | tail -n 100000000",
+        "yes abc | tail -c 1000000000",
+    ] {
+        let r = sh_in(&sim, script).await;
+        assert_eq!(
+            (r.out(), r.err(), r.code()),
+            (String::new(), "Killed\n".into(), 137),
+            "{script}"
+        );
+    }
+    // A tail that keeps little streams through any amount.
+    let r = sh_in(&sim, "yes abc | head -c 40000000 | tail -n 2").await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        ("abc\nabc\n".into(), String::new(), 0)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_line_without_end_gets_uniq_and_grep_oom_killed_past_the_budget() {
+    let sim = sim_with(spec_with_memory_budget(4 << 20));
+    for script in ["yes | tr -d '\\n' | uniq", "yes | tr -d '\\n' | grep x"] {
+        let r = sh_in(&sim, script).await;
+        assert_eq!(
+            (r.out(), r.err(), r.code()),
+            (String::new(), "Killed\n".into(), 137),
+            "{script}"
+        );
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn xargs_reading_an_endless_input_is_oom_killed_instead_of_growing() {
+    // The fake's xargs reads all its input before it runs anything (busybox runs a
+    // command per 30 KiB of arguments and would go on for ever): what it holds is
+    // charged.
+    let sim = sim_with(spec_with_memory_budget(8 << 20));
+    let r = sh_in(&sim, "yes abc | xargs true").await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), "Killed\n".into(), 137)
+    );
+    let r = sh_in(&sim, "seq 3 | xargs -n 2 echo").await;
+    assert_eq!((r.out(), r.code()), ("1 2\n3\n".into(), 0));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn memory_that_is_only_accounted_is_not_charged_to_the_budget() {
+    // dd's block buffer counts against the memory limit alone (it is not really
+    // allocated: see `dd_with_a_block_bigger_than_the_memory_limit_is_oom_killed`).
+    let sim = sim_with(spec_with_memory_budget(1 << 20));
+    let r = sh_in(
+        &sim,
+        "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null",
+    )
+    .await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), String::new(), 0)
+    );
+    assert!(!sim.oom_killed());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_read_builtin_and_a_script_on_stdin_stop_at_the_word_limit() {
+    let sim = sim_with(busybox_spec());
+    let r = sh_in(&sim, "yes | tr -d '\\n' | { read x; echo unreached; }").await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), "Killed\n".into(), 137)
+    );
+    let r = sh_in(&sim, "yes : | tr -d '\\n' | sh").await;
+    assert_eq!(
+        (r.out(), r.err(), r.code()),
+        (String::new(), "Killed\n".into(), 137)
+    );
+    sim.shutdown().await;
 }

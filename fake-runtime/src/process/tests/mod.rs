@@ -4,6 +4,7 @@
 mod applets;
 mod fs;
 mod limits;
+mod net;
 mod programs;
 mod shell;
 mod signals;

@@ -1,0 +1,218 @@
+//! Network namespaces: the TCP ports the simulated processes listen on, and the
+//! connections made to them.
+//!
+//! A [`Network`] is one namespace. Every container of a pod shares its pod's; pods on
+//! the node's network (`NamespaceMode::Node`) share the runtime's host namespace. A
+//! process listening on a port ([`Network::listen`], e.g. `nc -l -p 8080` or `httpd`)
+//! receives every [`Network::connect`] to it as an in-memory byte stream, from another
+//! process in the namespace or from the streaming server's port-forward. Nothing ever
+//! touches the machine's real network.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use cri_fake::process::net::{NetError, Network};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let net = Network::new();
+//! let mut listener = net.listen(8080).expect("port free");
+//! assert_eq!(net.listen(8080).unwrap_err(), NetError::AddressInUse);
+//! let mut client = net.connect(8080).await.expect("someone listens");
+//! let mut server = listener.accept().await.expect("connection");
+//! client.write_all(b"ping").await.unwrap();
+//! let mut buf = [0; 4];
+//! server.read_exact(&mut buf).await.unwrap();
+//! assert_eq!(&buf, b"ping");
+//! drop(listener);
+//! assert_eq!(net.connect(8080).await.unwrap_err(), NetError::ConnectionRefused);
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::DuplexStream;
+use tokio::sync::mpsc;
+
+/// How many bytes a connection buffers in each direction before the writer waits
+/// (a socket buffer).
+pub const SOCKET_BUFFER_BYTES: usize = 64 * 1024;
+/// How many connections wait to be accepted before `connect` waits too (`somaxconn`
+/// is 4096 on a current kernel; a simulated server accepts at once).
+pub const LISTEN_BACKLOG: usize = 128;
+/// The first port handed out to a listener that asks for port 0
+/// (`net.ipv4.ip_local_port_range`).
+pub const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
+
+/// Why a listen or connect failed, as the socket call's `errno`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetError {
+    /// `EADDRINUSE`: another process listens on the port.
+    AddressInUse,
+    /// `ECONNREFUSED`: nobody listens on the port.
+    ConnectionRefused,
+}
+
+impl NetError {
+    /// The C library's `strerror` text (glibc, as Debian's busybox reports it).
+    pub fn strerror(self) -> &'static str {
+        match self {
+            NetError::AddressInUse => "Address already in use",
+            NetError::ConnectionRefused => "Connection refused",
+        }
+    }
+}
+
+impl std::fmt::Display for NetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.strerror())
+    }
+}
+
+impl std::error::Error for NetError {}
+
+#[derive(Debug)]
+struct Bound {
+    generation: u64,
+    queue: mpsc::Sender<DuplexStream>,
+}
+
+#[derive(Debug, Default)]
+struct Ports {
+    next_generation: u64,
+    next_ephemeral: u16,
+    bound: BTreeMap<u16, Bound>,
+}
+
+/// One network namespace: its listening TCP ports.
+#[derive(Debug, Default)]
+pub struct Network {
+    ports: Mutex<Ports>,
+}
+
+impl Network {
+    /// An empty namespace: nothing listens.
+    pub fn new() -> Arc<Network> {
+        Arc::default()
+    }
+
+    fn ports(&self) -> std::sync::MutexGuard<'_, Ports> {
+        self.ports.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Listens on `port` (0 picks a free ephemeral port). The port is free again once
+    /// the returned listener is dropped.
+    pub fn listen(self: &Arc<Self>, port: u16) -> Result<Listener, NetError> {
+        let mut ports = self.ports();
+        let port = if port == 0 {
+            let span = usize::from(EPHEMERAL_PORTS.end() - EPHEMERAL_PORTS.start()) + 1;
+            let start = ports.next_ephemeral;
+            let free = (0..span)
+                .map(|i| {
+                    let offset = (usize::from(start) + i) % span;
+                    // `offset < span <= u16::MAX - start`, so this fits.
+                    EPHEMERAL_PORTS.start() + u16::try_from(offset).unwrap_or(0)
+                })
+                .find(|p| !ports.bound.contains_key(p))
+                .ok_or(NetError::AddressInUse)?;
+            ports.next_ephemeral = free - EPHEMERAL_PORTS.start() + 1;
+            free
+        } else if ports.bound.contains_key(&port) {
+            return Err(NetError::AddressInUse);
+        } else {
+            port
+        };
+        ports.next_generation += 1;
+        let generation = ports.next_generation;
+        let (queue, incoming) = mpsc::channel(LISTEN_BACKLOG);
+        ports.bound.insert(port, Bound { generation, queue });
+        Ok(Listener {
+            network: Arc::clone(self),
+            port,
+            generation,
+            incoming,
+        })
+    }
+
+    /// Connects to `port`: the client's end of a new connection, once the listener's
+    /// backlog has room.
+    pub async fn connect(&self, port: u16) -> Result<DuplexStream, NetError> {
+        let queue = self
+            .ports()
+            .bound
+            .get(&port)
+            .map(|b| b.queue.clone())
+            .ok_or(NetError::ConnectionRefused)?;
+        let (client, server) = tokio::io::duplex(SOCKET_BUFFER_BYTES);
+        queue
+            .send(server)
+            .await
+            .map_err(|_| NetError::ConnectionRefused)?;
+        Ok(client)
+    }
+
+    /// The ports something listens on, in order (what `netstat -ltn` shows).
+    pub fn listening_ports(&self) -> Vec<u16> {
+        self.ports().bound.keys().copied().collect()
+    }
+}
+
+/// A listening socket; dropping it closes the port.
+#[derive(Debug)]
+pub struct Listener {
+    network: Arc<Network>,
+    port: u16,
+    generation: u64,
+    incoming: mpsc::Receiver<DuplexStream>,
+}
+
+impl Listener {
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's end of the next connection; `None` never happens while the
+    /// listener lives (it holds its own port open).
+    pub async fn accept(&mut self) -> Option<DuplexStream> {
+        self.incoming.recv().await
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let mut ports = self.network.ports();
+        if ports
+            .bound
+            .get(&self.port)
+            .is_some_and(|b| b.generation == self.generation)
+        {
+            ports.bound.remove(&self.port);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_zero_takes_distinct_ephemeral_ports() {
+        let net = Network::new();
+        let a = net.listen(0).expect("a");
+        let b = net.listen(0).expect("b");
+        assert_eq!(a.port(), *EPHEMERAL_PORTS.start());
+        assert_eq!(b.port(), EPHEMERAL_PORTS.start() + 1);
+        assert_eq!(net.listening_ports(), vec![a.port(), b.port()]);
+    }
+
+    #[test]
+    fn a_new_listener_on_a_freed_port_is_not_closed_by_the_old_ones_drop() {
+        let net = Network::new();
+        let old = net.listen(80).expect("old");
+        drop(old);
+        let new = net.listen(80).expect("new");
+        assert_eq!(net.listening_ports(), vec![80]);
+        drop(new);
+        assert!(net.listening_ports().is_empty());
+    }
+}

@@ -1,0 +1,487 @@
+//! PortForward sessions, as kubelet's `portforward` server (which containerd embeds)
+//! serves them, forwarding to ports that simulated processes listen on in the pod's
+//! network namespace ([`crate::process::net`]):
+//!
+//! - **SPDY/3.1** (`portforward.k8s.io`): the client opens an `error` and a `data`
+//!   stream per forwarded connection, both with `port` and `requestID` headers. A
+//!   stream with a bad header is reset. Once a pair is complete the data stream is
+//!   connected to the port; a refused connection writes kubelet's message on the
+//!   error stream and resets both.
+//! - **WebSocket** (`v4.channel.k8s.io`, `v4.base64.channel.k8s.io` or none): two
+//!   channels per port of the PortForward request (data `2i`, error `2i+1`), each
+//!   starting with the port as two little-endian bytes.
+//!
+//! containerd's own part (`sandbox_portforward_linux.go`): the connection is
+//! `localhost:PORT` inside the sandbox's namespace (`host` for a host-network pod);
+//! when the client's side ends, the other direction gets a second to finish.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+use super::HttpRequest;
+use super::spdy::{self, FLAG_FIN, Frame};
+use super::transport::{SpdyConn, close_frame, spdy_handshake};
+use crate::error::go_quote;
+use crate::profile::Dialect;
+use crate::runtime::Runtime;
+use crate::sandbox::netns_path;
+use crate::state::SandboxPhase;
+
+/// kubelet's port-forward protocols.
+pub const PORT_FORWARD_PROTOCOLS: &[&str] = &["portforward.k8s.io"];
+/// How long the other direction may finish once one has ended (containerd's 1 s).
+const HALF_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// What a port-forward token was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortForwardTarget {
+    /// The sandbox id (or prefix) as the request gave it.
+    pub pod_sandbox_id: String,
+    /// The request's ports (what a WebSocket session forwards).
+    pub ports: Vec<i32>,
+}
+
+impl Runtime {
+    /// containerd's `portForward` up to the connection: the port checked, the sandbox
+    /// found, `localhost:PORT` dialled in its namespace. Errors are in kubelet's
+    /// words, as written on the error stream.
+    pub(crate) async fn port_forward_connect(
+        &self,
+        pod: &str,
+        port: i32,
+    ) -> Result<DuplexStream, String> {
+        let error = |e: String| format!("error forwarding port {port} to pod {pod}, uid : {e}");
+        let Ok(port16) = u16::try_from(port) else {
+            return Err(error(format!("invalid port {port}")));
+        };
+        if port16 == 0 {
+            return Err(error(format!("invalid port {port}")));
+        }
+        let found = self.store.read(|s| {
+            s.resolve_sandbox(pod)
+                .map(|r| (r.network.clone(), netns_path(r), r.phase))
+        });
+        let (network, path, phase) = found.map_err(|e| {
+            let prefix = format!("failed to find sandbox {} in store", go_quote(pod));
+            error(e.with_prefix(self.dialect(), prefix).message().to_owned())
+        })?;
+        if path.is_some() && phase != SandboxPhase::Ready {
+            return Err(error(format!(
+                "network namespace for sandbox {} is closed",
+                go_quote(pod)
+            )));
+        }
+        let path = path.unwrap_or_else(|| "host".into());
+        network.connect(port16).await.map_err(|_| {
+            error(format!(
+                "failed to execute portforward in network namespace {}: failed to connect to localhost:{port} inside namespace {}, IPv4: dial tcp4 127.0.0.1:{port}: connect: connection refused IPv6 dial tcp6 [::1]:{port}: connect: connection refused ",
+                go_quote(&path),
+                go_quote(pod)
+            ))
+        })
+    }
+}
+
+/// Serves one port-forward URL.
+pub(crate) async fn serve(
+    mut stream: TcpStream,
+    rest: BytesMut,
+    request: HttpRequest,
+    target: PortForwardTarget,
+    runtime: Arc<Runtime>,
+    dialect: &'static Dialect,
+) {
+    if request.is_websocket() {
+        return serve_websocket(stream, rest, request, target, runtime).await;
+    }
+    if spdy_handshake(&mut stream, &request, PORT_FORWARD_PROTOCOLS, dialect)
+        .await
+        .is_none()
+    {
+        return;
+    }
+    serve_spdy(stream, rest, target, runtime).await;
+}
+
+/// One forwarded connection's streams.
+#[derive(Debug, Default)]
+struct Pair {
+    error: Option<u32>,
+    data: Option<u32>,
+    port: i32,
+    /// The data stream's inbound bytes, once connected.
+    inbound: Option<mpsc::Sender<Bytes>>,
+}
+
+/// Why kubelet rejects a new stream (`httpStreamReceived`), if it does.
+fn check_stream(headers: &spdy::Headers) -> Result<(String, i32), String> {
+    let port = spdy::header(headers, "port").unwrap_or("");
+    if port.is_empty() {
+        return Err("\"port\" header is required".into());
+    }
+    let parsed: u16 = port
+        .parse()
+        .map_err(|_| format!("unable to parse {} as a port", go_quote(port)))?;
+    if parsed < 1 {
+        return Err(format!("port {} must be > 0", go_quote(port)));
+    }
+    let kind = spdy::header(headers, "streamtype").unwrap_or("");
+    if kind.is_empty() {
+        return Err("\"streamType\" header is required".into());
+    }
+    if kind != "error" && kind != "data" {
+        return Err(format!("invalid stream type {}", go_quote(kind)));
+    }
+    Ok((kind.to_owned(), i32::from(parsed)))
+}
+
+async fn serve_spdy(
+    stream: TcpStream,
+    rest: BytesMut,
+    target: PortForwardTarget,
+    runtime: Arc<Runtime>,
+) {
+    let mut conn = SpdyConn::new(stream, rest, &runtime.tasks);
+    let mut events = conn.take_events();
+    let frames = conn.frames.clone();
+    let mut pairs: std::collections::HashMap<String, Pair> = Default::default();
+    let mut by_stream: std::collections::HashMap<u32, String> = Default::default();
+    let mut forwards = tokio::task::JoinSet::new();
+    while let Some(frame) = events.recv().await {
+        match frame {
+            Frame::SynStream {
+                stream_id, headers, ..
+            } => {
+                let (kind, port) = match check_stream(&headers) {
+                    Ok(ok) => ok,
+                    Err(_) => {
+                        let _ = frames
+                            .send(Frame::RstStream {
+                                stream_id,
+                                status: spdy::CANCEL,
+                            })
+                            .await;
+                        continue;
+                    }
+                };
+                let _ = frames
+                    .send(Frame::SynReply {
+                        stream_id,
+                        flags: 0,
+                        headers: Vec::new(),
+                    })
+                    .await;
+                let request_id = spdy::header(&headers, "requestid")
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| {
+                        let base = if kind == "data" {
+                            stream_id.wrapping_sub(2)
+                        } else {
+                            stream_id
+                        };
+                        base.to_string()
+                    });
+                by_stream.insert(stream_id, request_id.clone());
+                let pair = pairs.entry(request_id.clone()).or_default();
+                let slot = if kind == "data" {
+                    &mut pair.data
+                } else {
+                    &mut pair.error
+                };
+                if slot.is_some() {
+                    if let Some(error) = pair.error {
+                        let msg = format!(
+                            "error processing stream for request {request_id}: {kind} stream already assigned"
+                        );
+                        SpdyConn::send_data(&frames, error, &Bytes::from(msg)).await;
+                    }
+                    continue;
+                }
+                *slot = Some(stream_id);
+                if kind == "data" {
+                    pair.port = port;
+                }
+                if let (Some(error), Some(data)) = (pair.error, pair.data) {
+                    let (tx, rx) = mpsc::channel::<Bytes>(16);
+                    pair.inbound = Some(tx);
+                    let runtime = runtime.clone();
+                    let frames = frames.clone();
+                    let pod = target.pod_sandbox_id.clone();
+                    let port = pair.port;
+                    forwards.spawn(async move {
+                        forward_spdy(runtime, pod, port, error, data, rx, frames).await;
+                    });
+                }
+            }
+            Frame::Data {
+                stream_id,
+                flags,
+                data,
+            } => {
+                let Some(pair) = by_stream.get(&stream_id).and_then(|r| pairs.get_mut(r)) else {
+                    continue;
+                };
+                if pair.data != Some(stream_id) {
+                    continue;
+                }
+                if let Some(tx) = &pair.inbound
+                    && !data.is_empty()
+                    && tx.send(data).await.is_err()
+                {
+                    pair.inbound = None;
+                }
+                if flags & FLAG_FIN != 0 {
+                    pair.inbound = None;
+                }
+            }
+            Frame::RstStream { stream_id, .. } => {
+                if let Some(pair) = by_stream.get(&stream_id).and_then(|r| pairs.get_mut(r)) {
+                    pair.inbound = None;
+                }
+            }
+            _ => {}
+        }
+    }
+    forwards.abort_all();
+    drop(frames);
+    conn.close().await;
+}
+
+/// Forwards one SPDY pair: the data stream to and from the port; kubelet's error
+/// text and two resets when the port cannot be reached.
+async fn forward_spdy(
+    runtime: Arc<Runtime>,
+    pod: String,
+    port: i32,
+    error: u32,
+    data: u32,
+    mut inbound: mpsc::Receiver<Bytes>,
+    frames: mpsc::Sender<Frame>,
+) {
+    let conn = match runtime.port_forward_connect(&pod, port).await {
+        Ok(conn) => conn,
+        Err(message) => {
+            SpdyConn::send_data(&frames, error, &Bytes::from(message)).await;
+            for stream_id in [data, error] {
+                let _ = frames
+                    .send(Frame::RstStream {
+                        stream_id,
+                        status: spdy::CANCEL,
+                    })
+                    .await;
+            }
+            return;
+        }
+    };
+    let (mut rd, mut wr) = tokio::io::split(conn);
+    let to_port = async move {
+        while let Some(chunk) = inbound.recv().await {
+            if wr.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    };
+    let frames_out = frames.clone();
+    let from_port = async move {
+        let mut buf = vec![0u8; 32 * 1024];
+        while let Ok(n) = rd.read(&mut buf).await {
+            if n == 0
+                || !SpdyConn::send_data(&frames_out, data, &Bytes::copy_from_slice(&buf[..n])).await
+            {
+                break;
+            }
+        }
+    };
+    copy_both_ways(to_port, from_port).await;
+    for stream_id in [data, error] {
+        let _ = frames
+            .send(Frame::Data {
+                stream_id,
+                flags: FLAG_FIN,
+                data: Bytes::new(),
+            })
+            .await;
+    }
+}
+
+/// containerd's copy: both directions until the first ends, then a second for the
+/// other.
+async fn copy_both_ways(a: impl Future<Output = ()>, b: impl Future<Output = ()>) {
+    tokio::pin!(a, b);
+    tokio::select! {
+        () = &mut a => { let _ = tokio::time::timeout(HALF_CLOSE_GRACE, b).await; }
+        () = &mut b => { let _ = tokio::time::timeout(HALF_CLOSE_GRACE, a).await; }
+    }
+}
+
+async fn serve_websocket(
+    mut stream: TcpStream,
+    rest: BytesMut,
+    request: HttpRequest,
+    target: PortForwardTarget,
+    runtime: Arc<Runtime>,
+) {
+    const PROTOCOLS: &[(&str, bool)] = &[
+        ("v4.channel.k8s.io", false),
+        ("v4.base64.channel.k8s.io", true),
+    ];
+    let offered = request.header_values("sec-websocket-protocol");
+    let chosen = if offered.is_empty() {
+        Some(("", false))
+    } else {
+        offered
+            .iter()
+            .find_map(|o| PROTOCOLS.iter().find(|(p, _)| *p == o.as_str()).copied())
+    };
+    let key = request.header("sec-websocket-key");
+    let (Some((protocol, base64)), Some(key)) = (chosen, key) else {
+        let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
+        let _ = stream.shutdown().await;
+        return;
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let protocol_line = if protocol.is_empty() {
+        String::new()
+    } else {
+        format!("Sec-WebSocket-Protocol: {protocol}\r\n")
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{protocol_line}\r\n"
+    );
+    if stream.write_all(response.as_bytes()).await.is_err() {
+        return;
+    }
+    let ws = WebSocketStream::from_partially_read(stream, rest.to_vec(), Role::Server, None).await;
+    let (mut sink, mut source) = ws.split();
+    let encode = move |channel: u8, data: &[u8]| -> Message {
+        if base64 {
+            let mut text = String::with_capacity(1 + data.len() * 4 / 3 + 4);
+            text.push(char::from(b'0' + channel));
+            base64::engine::general_purpose::STANDARD.encode_string(data, &mut text);
+            Message::text(text)
+        } else {
+            let mut bytes = Vec::with_capacity(1 + data.len());
+            bytes.push(channel);
+            bytes.extend_from_slice(data);
+            Message::binary(bytes)
+        }
+    };
+    let (sink_tx, mut sink_rx) = mpsc::channel::<Message>(16);
+    let writer = runtime.tasks.spawn(async move {
+        while let Some(message) = sink_rx.recv().await {
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.send(close_frame()).await;
+        let _ = sink.close().await;
+    });
+    let mut inbound = Vec::new();
+    let mut sessions = Vec::new();
+    for (i, &port) in target.ports.iter().enumerate() {
+        let Ok(channel) = u8::try_from(i * 2) else {
+            break;
+        };
+        let port_bytes = (port as u16).to_le_bytes();
+        let _ = sink_tx.send(encode(channel, &port_bytes)).await;
+        let _ = sink_tx.send(encode(channel + 1, &port_bytes)).await;
+        let (tx, rx) = mpsc::channel::<Bytes>(16);
+        inbound.push(Some(tx));
+        let runtime = runtime.clone();
+        let pod = target.pod_sandbox_id.clone();
+        let out = sink_tx.clone();
+        sessions.push(async move {
+            forward_websocket(runtime, pod, port, channel, rx, out, encode).await;
+        });
+    }
+    drop(sink_tx);
+    let reader = async move {
+        while let Some(Ok(message)) = source.next().await {
+            let raw: Vec<u8> = match message {
+                Message::Binary(data) if !base64 => data.to_vec(),
+                Message::Text(text) if base64 => {
+                    let text = text.as_str();
+                    let Some(ch) = text.as_bytes().first().copied() else {
+                        continue;
+                    };
+                    let Ok(mut data) = base64::engine::general_purpose::STANDARD
+                        .decode(text.get(1..).unwrap_or(""))
+                    else {
+                        continue;
+                    };
+                    data.insert(0, ch.wrapping_sub(b'0'));
+                    data
+                }
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            let Some((&channel, data)) = raw.split_first() else {
+                continue;
+            };
+            // Data channels are even; what a client writes on an error channel is
+            // ignored (kubelet's are write-only).
+            if channel % 2 == 0
+                && let Some(Some(tx)) = inbound.get_mut(usize::from(channel / 2))
+                && !data.is_empty()
+                && tx.send(Bytes::copy_from_slice(data)).await.is_err()
+            {
+                inbound[usize::from(channel / 2)] = None;
+            }
+        }
+    };
+    tokio::select! {
+        _ = futures::future::join_all(sessions) => {}
+        () = reader => {}
+    }
+    let _ = writer.await;
+}
+
+/// Forwards one port of a WebSocket session on channels `channel` (data) and
+/// `channel + 1` (error).
+async fn forward_websocket(
+    runtime: Arc<Runtime>,
+    pod: String,
+    port: i32,
+    channel: u8,
+    mut inbound: mpsc::Receiver<Bytes>,
+    out: mpsc::Sender<Message>,
+    encode: impl Fn(u8, &[u8]) -> Message + Copy,
+) {
+    let conn = match runtime.port_forward_connect(&pod, port).await {
+        Ok(conn) => conn,
+        Err(message) => {
+            let _ = out.send(encode(channel + 1, message.as_bytes())).await;
+            return;
+        }
+    };
+    let (mut rd, mut wr) = tokio::io::split(conn);
+    let to_port = async move {
+        while let Some(chunk) = inbound.recv().await {
+            if wr.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    };
+    let from_port = async move {
+        let mut buf = vec![0u8; 32 * 1024];
+        while let Ok(n) = rd.read(&mut buf).await {
+            if n == 0 || out.send(encode(channel, &buf[..n])).await.is_err() {
+                break;
+            }
+        }
+    };
+    copy_both_ways(to_port, from_port).await;
+}
