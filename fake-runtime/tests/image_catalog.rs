@@ -391,17 +391,17 @@ async fn web_server_images_carry_the_script_that_starts_the_simulated_httpd() {
         (
             "registry.k8s.io/e2e-test-images/httpd:2.4.39-4",
             "/usr/local/bin/httpd-foreground",
-            "exec httpd -f -p 80 -h /usr/local/apache2/htdocs",
+            "httpd -f -p 80 -h /usr/local/apache2/htdocs &",
         ),
         (
             "registry.k8s.io/e2e-test-images/nginx:1.14-2",
             "/usr/sbin/nginx",
-            "exec httpd -f -p 80 -h /usr/share/nginx/html",
+            "httpd -f -p 80 -h /usr/share/nginx/html &",
         ),
         (
             "gcr.io/k8s-staging-cri-tools/hostnet-nginx-amd64:latest",
             "/usr/sbin/nginx",
-            "exec httpd -f -p 12003 -h /usr/share/nginx/html",
+            "httpd -f -p 12003 -h /usr/share/nginx/html &",
         ),
     ] {
         env.pull(image).await.expect("pull");
@@ -413,7 +413,8 @@ async fn web_server_images_carry_the_script_that_starts_the_simulated_httpd() {
         let out = env.exec(&id, &["cat", script], 0).await.unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.starts_with("#!/bin/sh\n"), "{image}: {text}");
-        assert_eq!(text.lines().last(), Some(server), "{image}");
+        assert!(text.lines().any(|line| line == server), "{image}: {text}");
+        assert_eq!(text.lines().last(), Some("wait $!"), "{image}");
         let out = env
             .exec(
                 &id,
@@ -572,4 +573,106 @@ async fn the_httpd_image_logs_apaches_server_name_notice_to_stderr_as_it_starts(
              this message"
         )
     );
+}
+
+/// A pod with its own network namespace, so that each pod's web server has port 80.
+async fn own_network_pod(env: &mut Env, name: &str) -> (String, PodSandboxConfig) {
+    let mut config = pod_config(name);
+    config.log_directory = env.log_dir.path().display().to_string();
+    if let Some(ns) = config
+        .linux
+        .as_mut()
+        .and_then(|l| l.security_context.as_mut())
+        .and_then(|s| s.namespace_options.as_mut())
+    {
+        ns.network = NamespaceMode::Pod as i32;
+    }
+    let id = env.run_pod(config.clone()).await;
+    (id, config)
+}
+
+#[tokio::test]
+async fn web_server_images_started_without_a_command_stay_running_and_serve_their_page() {
+    let mut env = fast().await;
+    for (n, (image, port, page)) in [
+        (
+            "registry.k8s.io/e2e-test-images/httpd:2.4.39-4",
+            80,
+            "<html><body><h1>It works!</h1></body></html>\n",
+        ),
+        (
+            "docker.io/library/httpd:2.4",
+            80,
+            "<html><body><h1>It works!</h1></body></html>\n",
+        ),
+        (
+            "registry.k8s.io/e2e-test-images/nginx:1.14-2",
+            80,
+            "<title>Welcome to nginx!</title>",
+        ),
+        (
+            "docker.io/library/nginx:1.25.0",
+            80,
+            "<title>Welcome to nginx!</title>",
+        ),
+        (
+            "gcr.io/k8s-staging-cri-tools/hostnet-nginx-amd64:latest",
+            12003,
+            "<title>Welcome to nginx!</title>",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (pod_id, pod) = own_network_pod(&mut env, &format!("web-{n}")).await;
+        env.pull(image).await.expect("pull");
+        let id = env
+            .create(&pod_id, &pod, image_container(&format!("web-{n}"), image))
+            .await
+            .unwrap();
+        env.start(&id).await.unwrap();
+        let url = format!("http://127.0.0.1:{port}/");
+        let mut body = None;
+        for _ in 0..200 {
+            let r = env
+                .exec(&id, &["wget", "-q", "-O", "-", &url], 0)
+                .await
+                .unwrap();
+            if r.exit_code == 0 {
+                body = Some(String::from_utf8(r.stdout).unwrap());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let body = body.unwrap_or_else(|| panic!("{image} never answered on {port}"));
+        assert!(body.contains(page), "{image}: {body}");
+        let status = env.status(&id).await.unwrap();
+        assert_eq!(
+            status.state,
+            ContainerState::ContainerRunning as i32,
+            "{image}"
+        );
+        let ps = env.exec(&id, &["ps", "-o", "args"], 0).await.unwrap();
+        let ps = String::from_utf8(ps.stdout).unwrap();
+        assert!(
+            ps.lines()
+                .any(|l| l.starts_with(&format!("httpd -f -p {port} -h "))),
+            "{image}:\n{ps}"
+        );
+        // The image's stop signal (SIGTERM, SIGQUIT for nginx 1.25, SIGWINCH for httpd
+        // 2.4) stops the server the way the real one exits: 0, at once.
+        let started = Instant::now();
+        env.stop(&id, 30).await.unwrap();
+        let status = env.wait_state(&id, ContainerState::ContainerExited).await;
+        assert_eq!(
+            (status.exit_code, status.reason.as_str()),
+            (0, "Completed"),
+            "{image}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{image}: {:?}",
+            started.elapsed()
+        );
+    }
 }
