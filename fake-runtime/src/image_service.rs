@@ -1,4 +1,4 @@
-//! The image service RPCs on top of the [`ImageStore`](crate::images::ImageStore):
+//! The image service RPCs on top of the [`ImageStore`]:
 //! ListImages, ImageStatus, PullImage, RemoveImage and ImageFsInfo (reference §1, §8).
 
 use std::collections::HashMap;
