@@ -105,6 +105,13 @@ impl FakeRuntimeBuilder {
         self
     }
 
+    /// How long a pull takes (default 20 ms, see [`Settings::pull_delay`]); zero
+    /// answers at once.
+    pub fn pull_delay(mut self, delay: Duration) -> Self {
+        self.settings.pull_delay = delay;
+        self
+    }
+
     /// Bounds ExecSync's wait for backgrounded holders of its output (default: wait
     /// for ever, like containerd 1.6).
     pub fn drain_exec_sync_io_timeout(mut self, timeout: Duration) -> Self {

@@ -15,6 +15,7 @@
 //! memory_budget_bytes = 67108864      # per container, what applets hold (64 MiB, the default)
 //! network_ready = true
 //! pull_policy = "simulate-any"        # or "catalog-only", "offline"
+//! pull_delay = "20ms"                 # how long a pull takes (the default)
 //! builtin_images = true               # the built-in busybox and pause images
 //! journal_max_calls = 10000
 //!
@@ -24,7 +25,13 @@
 //! cmd = ["nginx", "-g", "daemon off;"]
 //! env = ["NGINX_VERSION=1.25.3"]
 //! stop_signal = "SIGQUIT"
+//! exposed_ports = ["80/tcp"]
 //! rootfs = "busybox"                  # or "pause", "scratch"
+//!
+//! [[images.files]]                    # added to the root filesystem
+//! path = "/docker-entrypoint.sh"
+//! mode = 0o755
+//! contents = "#!/bin/sh\nexec \"$@\"\n" # or target = "..." (symlink), directory = true
 //!
 //! [[exec]]                            # every matcher given must apply
 //! name = "os-release"
@@ -72,7 +79,7 @@ use toml::Spanned;
 
 use crate::builder::{FakeRuntime, FakeRuntimeBuilder};
 use crate::faults::Fault;
-use crate::images::{Image, PullPolicy, Rootfs};
+use crate::images::{Image, PullPolicy};
 use crate::journal::JournalLimits;
 use crate::method::Method;
 use crate::runtime::Profile;
@@ -317,6 +324,8 @@ pub struct SettingsConfig {
     pub network_ready: Option<bool>,
     /// `"simulate-any"`, `"catalog-only"` or `"offline"`.
     pub pull_policy: Option<PullPolicyName>,
+    /// How long a pull takes (`"20ms"`, the default).
+    pub pull_delay: Option<ConfigDuration>,
     /// Whether the built-in images are present (default true).
     pub builtin_images: Option<bool>,
     /// How many calls the journal keeps.
@@ -358,55 +367,14 @@ pub enum PullPolicyName {
     Offline,
 }
 
-/// A [`Rootfs`] by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RootfsName {
-    /// [`Rootfs::Busybox`].
-    Busybox,
-    /// [`Rootfs::Pause`].
-    Pause,
-    /// [`Rootfs::Scratch`].
-    Scratch,
-}
+/// A [`Rootfs`](crate::images::Rootfs) by name (the catalog's schema).
+pub use crate::images::catalog::RootfsName;
 
-/// `[[images]]`: an image added to the store.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImageConfig {
-    /// Its reference (normalised like docker's).
-    pub reference: String,
-    /// More tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Repo digest references.
-    #[serde(default)]
-    pub digests: Vec<String>,
-    /// The image id (`sha256:<64 hex>`); generated when absent.
-    pub id: Option<String>,
-    /// The config's Entrypoint.
-    #[serde(default)]
-    pub entrypoint: Vec<String>,
-    /// The config's Cmd.
-    #[serde(default)]
-    pub cmd: Vec<String>,
-    /// The config's Env.
-    #[serde(default)]
-    pub env: Vec<String>,
-    /// The config's WorkingDir.
-    pub working_dir: Option<String>,
-    /// The config's User.
-    pub user: Option<String>,
-    /// The config's StopSignal.
-    pub stop_signal: Option<String>,
-    /// The config's labels.
-    #[serde(default)]
-    pub labels: HashMap<String, String>,
-    /// The size in bytes.
-    pub size: Option<u64>,
-    /// The simulated filesystem.
-    pub rootfs: Option<RootfsName>,
-}
+/// `[[images]]`: an image added to the store, in the schema of the built-in catalog
+/// (`reference`, `tags`, `digest`/`digests`, `id`, `entrypoint`, `cmd`, `env`,
+/// `working_dir`, `user`, `stop_signal`, `labels`, `exposed_ports`, `size`, `rootfs`,
+/// `chain_id` and `[[images.files]]`).
+pub use crate::images::catalog::ImageData as ImageConfig;
 
 /// `[[exec]]` and `[[containers]]`: a script.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -535,7 +503,12 @@ impl Config {
         })?;
         let mut images = Vec::new();
         for entry in &raw.images {
-            images.push(build_image(entry.get_ref()).map_err(|m| error_at(text, entry.span(), m))?);
+            images.push(
+                entry
+                    .get_ref()
+                    .build()
+                    .map_err(|m| error_at(text, entry.span(), m))?,
+            );
         }
         for entry in raw.exec.iter().chain(&raw.containers) {
             validate_script(entry.get_ref())
@@ -617,6 +590,9 @@ impl Config {
                 PullPolicyName::Offline => PullPolicy::Offline,
             });
         }
+        if let Some(delay) = s.pull_delay {
+            builder = builder.pull_delay(delay.0);
+        }
         if s.builtin_images == Some(false) {
             builder = builder.without_builtin_images();
         }
@@ -644,51 +620,6 @@ impl Config {
             fault(entry).mount(fake).keep();
         }
     }
-}
-
-fn build_image(c: &ImageConfig) -> Result<Image, String> {
-    let mut builder = Image::builder(&c.reference)
-        .entrypoint(c.entrypoint.clone())
-        .cmd(c.cmd.clone());
-    for tag in &c.tags {
-        builder = builder.tag(tag.clone());
-    }
-    for digest in &c.digests {
-        builder = builder.digest_ref(digest.clone());
-    }
-    if let Some(id) = &c.id {
-        builder = builder.id(id.clone());
-    }
-    for env in &c.env {
-        builder = builder.env(env.clone());
-    }
-    if let Some(dir) = &c.working_dir {
-        builder = builder.working_dir(dir.clone());
-    }
-    if let Some(user) = &c.user {
-        builder = builder.user(user.clone());
-    }
-    if let Some(signal) = &c.stop_signal {
-        builder = builder.stop_signal(signal.clone());
-    }
-    let mut labels: Vec<_> = c.labels.iter().collect();
-    labels.sort();
-    for (k, v) in labels {
-        builder = builder.label(k.clone(), v.clone());
-    }
-    if let Some(size) = c.size {
-        builder = builder.size(size);
-    }
-    if let Some(rootfs) = c.rootfs {
-        builder = builder.rootfs(match rootfs {
-            RootfsName::Busybox => Rootfs::Busybox,
-            RootfsName::Pause => Rootfs::Pause,
-            RootfsName::Scratch => Rootfs::Scratch,
-        });
-    }
-    builder
-        .build()
-        .map_err(|e| format!("invalid image reference {:?}: {e}", c.reference))
 }
 
 type Span = Option<std::ops::Range<usize>>;

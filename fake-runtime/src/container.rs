@@ -22,15 +22,15 @@ use crate::logs::{ContainerLog, LogStream};
 use crate::process::net::Network;
 use crate::process::pipe::{Input, Output, OutputReader};
 use crate::process::{
-    ContainerSim, DnsSpec, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec, Stdio,
-    UserSpec, rootfs,
+    ContainerSim, DnsSpec, FileSeed, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec,
+    Stdio, UserSpec, rootfs,
     users::{self, SpecUser, SpecUserError, UserRequest},
 };
 use crate::profile::{Dialect, StoppedSandboxCreate};
 use crate::proto_json::to_json;
 use crate::runtime::{Runtime, now_ns};
 use crate::sandbox::{labels_match, namespace_options};
-use crate::state::{ContainerPhase, ContainerRecord, SandboxPhase, new_id};
+use crate::state::{ContainerPhase, ContainerRecord, SandboxPhase, SpecProcess, new_id};
 
 /// The running part of a started container: its process world, main process and log.
 #[derive(Debug)]
@@ -145,6 +145,26 @@ fn process_args(config: &ContainerConfig, image: &Image) -> Vec<String> {
     }
     command.extend(args);
     command
+}
+
+/// The OCI spec process containerd builds at create time from `config` and `image`.
+fn spec_process(config: &ContainerConfig, image: &Image) -> SpecProcess {
+    let cwd = [&config.working_dir, &image.config.working_dir]
+        .into_iter()
+        .find(|dir| !dir.is_empty())
+        .cloned()
+        .unwrap_or_else(|| "/".to_owned());
+    SpecProcess {
+        args: process_args(config, image),
+        env: merge_env(
+            &image.config.env,
+            config
+                .envs
+                .iter()
+                .map(|kv| (kv.key.clone(), kv.value.clone())),
+        ),
+        cwd,
+    }
 }
 
 /// Merges `update` into `current` the way containerd does: zero fields leave values
@@ -320,6 +340,7 @@ impl Runtime {
             } else {
                 image.config.stop_signal.clone()
             };
+            let spec_process = spec_process(&config, &image);
             s.insert_container(ContainerRecord {
                 id: id.clone(),
                 sandbox_id,
@@ -328,6 +349,7 @@ impl Runtime {
                 image_requested,
                 image_id: image.id.clone(),
                 stop_signal,
+                spec_process,
                 phase: ContainerPhase::Created,
                 created_at: now_ns(),
                 started_at: 0,
@@ -607,11 +629,7 @@ impl Runtime {
                 config.working_dir.clone()
             },
             user,
-            rootfs: match image.rootfs {
-                Rootfs::Busybox => rootfs::busybox(),
-                Rootfs::Pause => rootfs::pause(),
-                Rootfs::Scratch => Vec::new(),
-            },
+            rootfs: image_seeds(image),
             dns: sandbox.dns_config.as_ref().map(|d| DnsSpec {
                 servers: d.servers.clone(),
                 searches: d.searches.clone(),
@@ -1029,12 +1047,36 @@ fn list_item(dialect: &Dialect, record: &ContainerRecord) -> Container {
     }
 }
 
-/// The image's `/etc/passwd` and `/etc/group` (`None`: the image has no `/etc`).
-fn user_files(rootfs: Rootfs) -> (Option<&'static str>, Option<&'static str>) {
-    match rootfs {
+/// The image's root filesystem: its [`Rootfs`], then the files it adds or replaces.
+fn image_seeds(image: &Image) -> Vec<FileSeed> {
+    let mut seeds = match image.rootfs {
+        Rootfs::Busybox => rootfs::busybox(),
+        Rootfs::Pause => rootfs::pause(),
+        Rootfs::Scratch => Vec::new(),
+    };
+    seeds.extend(image.files.iter().cloned());
+    seeds
+}
+
+/// The image's `/etc/passwd` and `/etc/group` (`None`: the image has none): a file the
+/// image adds wins over its [`Rootfs`]'s.
+fn user_files(image: &Image) -> (Option<&str>, Option<&str>) {
+    let (passwd, group) = match image.rootfs {
         Rootfs::Busybox => (Some(rootfs::BUSYBOX_PASSWD), Some(rootfs::BUSYBOX_GROUP)),
         Rootfs::Pause | Rootfs::Scratch => (None, None),
-    }
+    };
+    let added = |path: &str| {
+        image.files.iter().rev().find_map(|seed| match seed {
+            FileSeed::File {
+                path: p, contents, ..
+            } if p == path => Some(std::str::from_utf8(contents).ok()),
+            _ => None,
+        })
+    };
+    (
+        added("/etc/passwd").unwrap_or(passwd),
+        added("/etc/group").unwrap_or(group),
+    )
 }
 
 /// The OCI spec user containerd builds for a container of `config` from `image`.
@@ -1063,7 +1105,7 @@ fn spec_user(
         supplemental_groups_policy: security.map_or(0, |s| s.supplemental_groups_policy),
         image_user: image.config.user.clone(),
     };
-    let (passwd, group) = user_files(image.rootfs);
+    let (passwd, group) = user_files(image);
     users::spec_user(&request, passwd, group, dialect.spec_user_rules())
 }
 
@@ -1085,13 +1127,7 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
     } else {
         0
     };
-    let args: Vec<String> = [record.config.command.clone(), record.config.args.clone()].concat();
-    let env: Vec<String> = record
-        .config
-        .envs
-        .iter()
-        .map(|kv| format!("{}={}", kv.key, kv.value))
-        .collect();
+    let process = &record.spec_process;
     serde_json::json!({
         "sandboxID": record.sandbox_id,
         "pid": pid,
@@ -1104,9 +1140,9 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
         "runtimeSpec": {
             "ociVersion": "1.0.2-dev",
             "process": {
-                "args": args,
-                "env": env,
-                "cwd": if record.config.working_dir.is_empty() { "/".to_owned() } else { record.config.working_dir.clone() },
+                "args": process.args,
+                "env": process.env,
+                "cwd": process.cwd,
                 "terminal": record.config.tty,
             },
             "root": {"path": "rootfs"},

@@ -1,4 +1,4 @@
-//! The image service RPCs on top of the [`ImageStore`](crate::images::ImageStore):
+//! The image service RPCs on top of the [`ImageStore`]:
 //! ListImages, ImageStatus, PullImage, RemoveImage and ImageFsInfo (reference §1, §8).
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use cri_proto::v1::{
 };
 
 use crate::error::{CriError, go_quote};
-use crate::images::{Image, LookupError as ImageLookupError};
+use crate::images::{Image, ImageStore, LookupError as ImageLookupError, PullError};
 use crate::runtime::{Runtime, now_ns};
 
 /// The CRI view of an image; `pinned` as the release reports it (see
@@ -88,11 +88,21 @@ impl Runtime {
     }
 
     /// PullImage: returns the image id as `image_ref`.
-    pub fn pull_image(&self, reference: &str) -> Result<String, CriError> {
+    ///
+    /// A reference that does not parse fails at once (containerd parses it before it
+    /// contacts a registry); any other pull takes [`Settings::pull_delay`](crate::Settings::pull_delay)
+    /// and then lands in the store in one step. When the client's deadline passes first,
+    /// the gRPC server drops this future during the wait, so nothing is half pulled.
+    pub async fn pull_image(&self, reference: &str) -> Result<String, CriError> {
+        let describe = |e: PullError| CriError::unknown(e.describe(self.settings.profile));
+        ImageStore::check_pull_reference(reference).map_err(describe)?;
+        if !self.settings.pull_delay.is_zero() {
+            tokio::time::sleep(self.settings.pull_delay).await;
+        }
         let policy = self.settings.pull_policy;
         self.store
             .write(|s| s.images.pull(reference, policy))
-            .map_err(|e| CriError::unknown(e.describe(self.settings.profile)))
+            .map_err(describe)
     }
 
     /// RemoveImage: removes every tag of the image any reference names; absent is OK.

@@ -41,6 +41,10 @@ pub struct Settings {
     pub drain_exec_sync_io_timeout: Duration,
     /// How PullImage treats references.
     pub pull_policy: PullPolicy,
+    /// How long a pull that reaches the (simulated) registry takes, successful or not
+    /// (default [`DEFAULT_PULL_DELAY`]); a reference that does not parse fails at once.
+    /// A client deadline shorter than this ends the call before anything is pulled.
+    pub pull_delay: Duration,
     /// containerd's root directory, used in ImageFsInfo and stats mountpoints.
     pub containerd_root: String,
     /// The largest log line before it is split into partial lines (containerd's
@@ -73,6 +77,11 @@ pub struct Settings {
     pub memory_budget_bytes: u64,
 }
 
+/// The default [`Settings::pull_delay`]: 20 ms, about what an offline containerd takes to
+/// fail a pull (6–24 ms), long enough that a 1 ms client deadline expires first, short
+/// enough for test suites that pull a lot.
+pub const DEFAULT_PULL_DELAY: Duration = Duration::from_millis(20);
+
 impl Default for Settings {
     fn default() -> Self {
         Self::for_profile(Profile::default())
@@ -91,6 +100,7 @@ impl Settings {
             pod_cidr: "10.88.0.0/16".into(),
             drain_exec_sync_io_timeout: Duration::ZERO,
             pull_policy: PullPolicy::SimulateAny,
+            pull_delay: DEFAULT_PULL_DELAY,
             containerd_root: "/var/lib/containerd".into(),
             max_container_log_line_size: 16384,
             profile,

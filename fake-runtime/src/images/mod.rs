@@ -10,10 +10,11 @@
 //! * [`ImageStore::pull`] simulates registries: by default any well-formed reference pulls,
 //!   and [`PullPolicy::Offline`] reproduces the reference machine, where every pull fails.
 //!
-//! # The built-in catalog
+//! # The catalog
 //!
-//! [`builtin_catalog`] holds exactly the two images of the reference machine, so that
-//! ListImages answers the same on the fake and on that containerd:
+//! The images are data, in [`catalog`] (`catalog.toml`). [`builtin_catalog`] holds exactly
+//! the two images of the reference machine, so that ListImages answers the same on the
+//! fake and on that containerd:
 //!
 //! | reference | id | size | config | rootfs |
 //! |---|---|---|---|---|
@@ -23,15 +24,24 @@
 //! Both were imported with `ctr images import` there, so they have no repo digests.
 //! Their layer (chain) ids were not recorded on the reference machine; the catalog uses
 //! deterministic stand-ins.
+//!
+//! [`registry_catalog`] is what pulls fetch: the pause, busybox, alpine, httpd and nginx
+//! images, the Kubernetes e2e images critest runs and cri-tools' test images, with their
+//! published digests and ids where they are known (the data file says which) and their
+//! configs, ports and entrypoint scripts.
 
+pub mod catalog;
 mod reference;
 mod store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::process::FileSeed;
+
+pub use catalog::{builtin_catalog, registry_catalog};
 pub use reference::{NormalizedRef, ReferenceError};
 pub use store::{
     ImageStore, LookupError, PullError, PullPolicy, REFERENCE_DNS_SERVER, UnreachableCause,
@@ -69,6 +79,8 @@ pub struct ImageConfig {
     pub stop_signal: String,
     /// `Labels`.
     pub labels: BTreeMap<String, String>,
+    /// `ExposedPorts`: `"80/tcp"`, `"53/udp"` (sorted, as Go marshals the map).
+    pub exposed_ports: BTreeSet<String>,
 }
 
 /// Which simulated root filesystem containers of the image get.
@@ -122,6 +134,9 @@ pub struct Image {
     pub rootfs: Rootfs,
     /// The chain id of the top layer (verbose ImageStatus).
     pub chain_id: String,
+    /// Files the image adds to (or replaces in) its [`Rootfs`], in order: scripts such as
+    /// a web server's entrypoint, its document root, its own `/etc/passwd`.
+    pub files: Vec<FileSeed>,
 }
 
 impl Image {
@@ -149,6 +164,7 @@ impl Image {
             rootfs: Rootfs::default(),
             id: None,
             chain_id: None,
+            files: Vec::new(),
         }
     }
 
@@ -181,6 +197,7 @@ pub struct ImageBuilder {
     rootfs: Rootfs,
     id: Option<String>,
     chain_id: Option<String>,
+    files: Vec<FileSeed>,
 }
 
 impl ImageBuilder {
@@ -231,6 +248,38 @@ impl ImageBuilder {
     /// Adds a config label.
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.config.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds an `ExposedPorts` entry such as `"80/tcp"`.
+    pub fn expose(mut self, port: impl Into<String>) -> Self {
+        self.config.exposed_ports.insert(port.into());
+        self
+    }
+
+    /// Adds a file to the image's root filesystem (replacing one the [`Rootfs`] has).
+    ///
+    /// ```
+    /// use cri_fake::images::Image;
+    /// let image = Image::builder("web:1")
+    ///     .file("/usr/local/bin/serve", "#!/bin/sh\nexec httpd -f -p 80 -h /www\n", 0o755)
+    ///     .cmd(["serve"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(image.files[0].path(), "/usr/local/bin/serve");
+    /// ```
+    pub fn file(self, path: impl Into<String>, contents: impl Into<Vec<u8>>, mode: u32) -> Self {
+        self.seed(FileSeed::File {
+            path: path.into(),
+            contents: bytes::Bytes::from(contents.into()),
+            mode,
+        })
+    }
+
+    /// Adds any root filesystem entry: a file, a directory, a symbolic link or a
+    /// registered program.
+    pub fn seed(mut self, seed: FileSeed) -> Self {
+        self.files.push(seed);
         self
     }
 
@@ -315,39 +364,9 @@ impl ImageBuilder {
             config: self.config,
             rootfs: self.rootfs,
             chain_id,
+            files: self.files,
         })
     }
-}
-
-/// The images of the reference machine (see the module docs): busybox 1.36 and pause 3.6.
-pub fn builtin_catalog() -> Vec<Image> {
-    let busybox = Image {
-        id: BUSYBOX_ID.to_string(),
-        repo_tags: vec![BUSYBOX_REFERENCE.to_string()],
-        repo_digests: Vec::new(),
-        size: 1_029_475,
-        config: ImageConfig {
-            env: vec!["PATH=/bin".to_string()],
-            cmd: vec!["sh".to_string()],
-            working_dir: "/".to_string(),
-            ..ImageConfig::default()
-        },
-        rootfs: Rootfs::Busybox,
-        chain_id: format!("sha256:{}", sha256_hex(b"cri-fake busybox-static layer")),
-    };
-    let pause = Image {
-        id: PAUSE_ID.to_string(),
-        repo_tags: vec![PAUSE_REFERENCE.to_string()],
-        repo_digests: Vec::new(),
-        size: 1_029_492,
-        config: ImageConfig {
-            entrypoint: vec!["/pause".to_string()],
-            ..ImageConfig::default()
-        },
-        rootfs: Rootfs::Pause,
-        chain_id: format!("sha256:{}", sha256_hex(b"cri-fake pause layer")),
-    };
-    vec![busybox, pause]
 }
 
 /// Sorts and de-duplicates references of one kind (containerd sorts by rank, then by string;
@@ -398,6 +417,8 @@ struct OciImage<'a> {
 struct OciConfig<'a> {
     #[serde(rename = "User", skip_serializing_if = "str::is_empty")]
     user: &'a str,
+    #[serde(rename = "ExposedPorts", skip_serializing_if = "BTreeMap::is_empty")]
+    exposed_ports: BTreeMap<&'a str, Empty>,
     #[serde(rename = "Env", skip_serializing_if = "<[String]>::is_empty")]
     env: &'a [String],
     #[serde(rename = "Entrypoint", skip_serializing_if = "<[String]>::is_empty")]
@@ -411,6 +432,10 @@ struct OciConfig<'a> {
     #[serde(rename = "StopSignal", skip_serializing_if = "str::is_empty")]
     stop_signal: &'a str,
 }
+
+/// Go's `struct{}`, which marshals as `{}`.
+#[derive(Serialize)]
+struct Empty {}
 
 #[derive(Serialize)]
 struct OciRootfs<'a> {
@@ -426,6 +451,11 @@ fn image_spec<'a>(config: &'a ImageConfig, chain_id: &'a str) -> OciImage<'a> {
         os: "linux",
         config: OciConfig {
             user: &config.user,
+            exposed_ports: config
+                .exposed_ports
+                .iter()
+                .map(|port| (port.as_str(), Empty {}))
+                .collect(),
             env: &config.env,
             entrypoint: &config.entrypoint,
             cmd: &config.cmd,
@@ -593,6 +623,24 @@ mod tests {
             image.verbose_info(),
             "{\"chainID\":\"\",\"imageSpec\":{\"architecture\":\"amd64\",\"os\":\"linux\",\
              \"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":null}}}"
+        );
+    }
+
+    #[test]
+    fn verbose_info_lists_exposed_ports_as_gos_map_of_empty_objects_after_the_user() {
+        let image = Image::builder("web:1")
+            .user("www-data")
+            .expose("8080/tcp")
+            .expose("53/udp")
+            .env("A=1")
+            .chain_id("sha256:c")
+            .build()
+            .unwrap();
+        assert_eq!(
+            image.verbose_info(),
+            "{\"chainID\":\"sha256:c\",\"imageSpec\":{\"architecture\":\"amd64\",\"os\":\"linux\",\
+             \"config\":{\"User\":\"www-data\",\"ExposedPorts\":{\"53/udp\":{},\"8080/tcp\":{}},\
+             \"Env\":[\"A=1\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:c\"]}}}"
         );
     }
 }

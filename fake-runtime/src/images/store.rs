@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use super::reference::{NormalizedRef, ReferenceError, validate_digest};
-use super::{DOCKER_DEFAULT_PATH, Image, Rootfs, builtin_catalog, sha256_hex, sort_references};
+use super::{DOCKER_DEFAULT_PATH, Image, Rootfs, registry_catalog, sha256_hex, sort_references};
 use crate::profile::Profile;
 
 /// The DNS server of the reference machine, which appears in offline pull errors
@@ -50,16 +50,18 @@ impl std::error::Error for LookupError {}
 /// How [`ImageStore::pull`] treats references that are not in the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PullPolicy {
-    /// Every well-formed reference pulls. Images already present (and images of the catalog
-    /// or added earlier, even if removed since) keep their id; any other reference becomes
-    /// a new image with a deterministic id (a sha256 of the normalised reference and the
-    /// config), a repo digest, and a busybox root filesystem. Its config is busybox's
-    /// (`PATH=/bin`, `Cmd=[sh]`, `WorkingDir=/`) for a repository named `busybox`,
-    /// the pause image's (`Entrypoint=[/pause]`, [`Rootfs::Pause`]) for one named `pause`,
-    /// and docker's default `PATH` with `Cmd=[sh]` otherwise.
+    /// Every well-formed reference pulls. Images already present keep their id; images
+    /// added to the store earlier (even if removed since), then the images of the
+    /// [registry catalog](super::registry_catalog), are what their references pull; any
+    /// other reference becomes a new image with a deterministic id (a sha256 of the
+    /// normalised reference and the config), a repo digest, and a busybox root
+    /// filesystem. Its config is busybox's (`PATH=/bin`, `Cmd=[sh]`, `WorkingDir=/`) for a
+    /// repository named `busybox`, the pause image's (`Entrypoint=[/pause]`,
+    /// [`Rootfs::Pause`]) for one named `pause`, and docker's default `PATH` with
+    /// `Cmd=[sh]` otherwise.
     #[default]
     SimulateAny,
-    /// Only images of the built-in catalog, of [`ImageStore::new`] and of
+    /// Only images of the registry catalog, of [`ImageStore::new`] and of
     /// [`ImageStore::add`] pull; anything else fails with containerd's offline error.
     CatalogOnly,
     /// Exactly containerd 1.6 on the offline reference machine: every pull contacts the
@@ -185,9 +187,11 @@ pub struct ImageStore {
     /// Ids that also have an id reference (pulled images): they stay listed without any
     /// repo tag or digest, as in containerd.
     id_referenced: HashSet<String>,
-    /// What pulls can fetch besides brand-new images: the catalog and every image given to
-    /// the store, even after removal (a registry still has them).
+    /// Every image given to the store, even after removal (a registry still has them):
+    /// what their references pull, before the registry catalog.
     sources: Vec<Image>,
+    /// The simulated registries: one image per manifest.
+    registry: Vec<Image>,
     /// The DNS server named in offline pull errors.
     dns_server: String,
 }
@@ -205,7 +209,8 @@ impl ImageStore {
             images: BTreeMap::new(),
             refs: HashMap::new(),
             id_referenced: HashSet::new(),
-            sources: builtin_catalog(),
+            sources: Vec::new(),
+            registry: registry_catalog(),
             dns_server: REFERENCE_DNS_SERVER.to_string(),
         };
         for image in images {
@@ -255,6 +260,7 @@ impl ImageStore {
         self.images
             .get(id)
             .or_else(|| self.sources.iter().rev().find(|image| image.id == id))
+            .or_else(|| self.registry.iter().find(|image| image.id == id))
     }
 
     /// RemoveImage: removes the whole image (all tags and digests) that `reference`
@@ -293,13 +299,18 @@ impl ImageStore {
         }
     }
 
+    /// The first check of PullImage: `reference` must parse
+    /// ([`PullError::InvalidReference`] otherwise), before any registry is contacted.
+    pub fn check_pull_reference(reference: &str) -> Result<NormalizedRef, PullError> {
+        NormalizedRef::parse(reference).map_err(|error| PullError::InvalidReference {
+            reference: reference.to_string(),
+            error,
+        })
+    }
+
     /// PullImage: the pulled image's id (`sha256:…`), which containerd returns as `image_ref`.
     pub fn pull(&mut self, reference: &str, policy: PullPolicy) -> Result<String, PullError> {
-        let named =
-            NormalizedRef::parse(reference).map_err(|error| PullError::InvalidReference {
-                reference: reference.to_string(),
-                error,
-            })?;
+        let named = Self::check_pull_reference(reference)?;
         if policy == PullPolicy::Offline {
             return Err(self.unreachable(&named));
         }
@@ -311,15 +322,11 @@ impl ImageStore {
             .sources
             .iter()
             .rev()
+            .chain(&self.registry)
             .find(|image| image.references().any(|r| *r == key))
             .cloned();
         let image = match (source, policy) {
-            (Some(mut image), _) => {
-                // The registry answers this one reference for it.
-                image.repo_tags.retain(|r| *r == key);
-                image.repo_digests.retain(|r| *r == key);
-                image
-            }
+            (Some(image), _) => as_pulled(image, &named),
             (None, PullPolicy::SimulateAny) => {
                 simulated_image(&named).map_err(|error| PullError::InvalidReference {
                     reference: reference.to_string(),
@@ -456,6 +463,24 @@ fn short_match(algorithm: &str, hex: &str, short_algorithm: &str, short_hex: &st
     }
 }
 
+/// `image` as a pull of `named` records it (containerd's `GetRepoDigestAndTag`): a pull
+/// by digest gets that digest reference only; a pull by tag gets the tag and the repo
+/// digest of the manifest it resolved to (the image's digests in the same repository).
+fn as_pulled(mut image: Image, named: &NormalizedRef) -> Image {
+    let key = named.to_string();
+    if named.digest().is_some() {
+        image.repo_tags.clear();
+        image.repo_digests = vec![key];
+    } else {
+        let repository = format!("{}@", named.name());
+        image.repo_tags = vec![key];
+        image
+            .repo_digests
+            .retain(|digest| digest.starts_with(&repository));
+    }
+    image
+}
+
 /// Adds `from`'s tags and digests to `into`.
 fn merge_references(into: &mut Image, from: &Image) {
     into.repo_tags.extend(from.repo_tags.iter().cloned());
@@ -513,7 +538,11 @@ fn go_quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::images::{BUSYBOX_ID, PAUSE_ID};
+    use crate::images::{BUSYBOX_ID, PAUSE_ID, builtin_catalog};
+
+    /// busybox 1.36.1 as Docker Hub published it through 2024 (the registry catalog's).
+    const REGISTRY_BUSYBOX_ID: &str =
+        "sha256:65ad0d468eb1c558bf7f4e64e790f586e9eda649ee9f130cd0e835b292bbc5ac";
 
     const BUSYBOX_HEX: &str = "10157d048594c42d40d2a9acd4c84747a65d27249564ca66980799592e79d18b";
 
@@ -913,9 +942,10 @@ mod tests {
     #[test]
     fn catalog_only_pulls_catalog_and_added_images_even_after_removal() {
         let mut store = ImageStore::new(vec![probe_rm()]);
+        // Not added here: the registry's busybox 1.36, not the reference machine's import.
         assert_eq!(
             store.pull("busybox:1.36", PullPolicy::CatalogOnly),
-            Ok(BUSYBOX_ID.into())
+            Ok(REGISTRY_BUSYBOX_ID.into())
         );
         assert_eq!(
             store.pull("probe-rm:alias", PullPolicy::CatalogOnly),
@@ -931,12 +961,12 @@ mod tests {
         assert_eq!(resolved_id(&store, "probe-rm:1"), None);
         assert_eq!(
             store
-                .pull("alpine:3.19", PullPolicy::CatalogOnly)
+                .pull("alpine:3.18", PullPolicy::CatalogOnly)
                 .unwrap_err()
                 .describe(Profile::Containerd16),
             offline_message(
-                "docker.io/library/alpine:3.19",
-                "https://registry-1.docker.io/v2/library/alpine/manifests/3.19",
+                "docker.io/library/alpine:3.18",
+                "https://registry-1.docker.io/v2/library/alpine/manifests/3.18",
                 "registry-1.docker.io"
             )
         );
@@ -964,16 +994,16 @@ mod tests {
     #[test]
     fn simulate_any_pulls_any_reference_with_a_deterministic_id_and_a_repo_digest() {
         let mut store = catalog_store();
-        let id = store.pull("alpine:3.19", PullPolicy::SimulateAny).unwrap();
-        let again = catalog_store().pull("docker.io/library/alpine:3.19", PullPolicy::SimulateAny);
+        let id = store.pull("alpine:3.18", PullPolicy::SimulateAny).unwrap();
+        let again = catalog_store().pull("docker.io/library/alpine:3.18", PullPolicy::SimulateAny);
         assert_eq!(again, Ok(id.clone()));
         assert_eq!(
-            store.pull("alpine:3.19", PullPolicy::SimulateAny),
+            store.pull("alpine:3.18", PullPolicy::SimulateAny),
             Ok(id.clone())
         );
-        let alpine = store.resolve("alpine:3.19").unwrap().unwrap().clone();
+        let alpine = store.resolve("alpine:3.18").unwrap().unwrap().clone();
         assert_eq!(alpine.id, id);
-        assert_eq!(alpine.repo_tags, ["docker.io/library/alpine:3.19"]);
+        assert_eq!(alpine.repo_tags, ["docker.io/library/alpine:3.18"]);
         assert_eq!(alpine.repo_digests.len(), 1);
         assert!(alpine.repo_digests[0].starts_with("docker.io/library/alpine@sha256:"));
         assert_eq!(
@@ -987,20 +1017,20 @@ mod tests {
             resolved_id(&store, &alpine.repo_digests[0]),
             Some(id.clone())
         );
-        assert_ne!(store.pull("alpine:3.20", PullPolicy::SimulateAny), Ok(id));
+        assert_ne!(store.pull("alpine:3.17", PullPolicy::SimulateAny), Ok(id));
         assert_eq!(store.list().len(), 4);
     }
 
     #[test]
     fn simulate_any_gives_busybox_and_pause_names_their_configs() {
         let mut store = ImageStore::new(Vec::new());
-        let busybox = store.pull("busybox", PullPolicy::SimulateAny).unwrap();
+        let busybox = store.pull("busybox:1.30", PullPolicy::SimulateAny).unwrap();
         let busybox = store.resolve(&busybox).unwrap().unwrap().clone();
-        assert_eq!(busybox.repo_tags, ["docker.io/library/busybox:latest"]);
+        assert_eq!(busybox.repo_tags, ["docker.io/library/busybox:1.30"]);
         assert_eq!(busybox.config.env, ["PATH=/bin"]);
         assert_eq!(busybox.config.working_dir, "/");
         let pause = store
-            .pull("registry.k8s.io/pause:3.9", PullPolicy::SimulateAny)
+            .pull("registry.k8s.io/pause:3.8", PullPolicy::SimulateAny)
             .unwrap();
         let pause = store.resolve(&pause).unwrap().unwrap().clone();
         assert_eq!(pause.config.entrypoint, ["/pause"]);
@@ -1020,5 +1050,93 @@ mod tests {
         let image = store.resolve(&id).unwrap().unwrap();
         assert!(image.repo_tags.is_empty());
         assert_eq!(image.repo_digests, [format!("quay.io/org/tool@{digest}")]);
+    }
+
+    #[test]
+    fn a_registry_pull_by_tag_records_the_tag_and_the_repo_digest_of_its_manifest() {
+        let mut store = ImageStore::new(Vec::new());
+        let id = store
+            .pull("registry.k8s.io/pause:3.9", PullPolicy::CatalogOnly)
+            .unwrap();
+        assert_eq!(
+            id,
+            "sha256:e6f1816883972d4be47bd48879a08919b96afcd344132622e4d444987919323c"
+        );
+        let pause = store.resolve(&id).unwrap().unwrap();
+        assert_eq!(pause.repo_tags, ["registry.k8s.io/pause:3.9"]);
+        assert_eq!(
+            pause.repo_digests,
+            [
+                "registry.k8s.io/pause@sha256:7031c1b283388d2c2e09b57badb803c05ebed362dc88d84b480cc47f72a21097"
+            ]
+        );
+        assert_eq!(pause.size, 321520);
+        assert_eq!(pause.config.user, "65535:65535");
+    }
+
+    #[test]
+    fn a_registry_pull_by_digest_records_only_the_digest() {
+        let mut store = ImageStore::new(Vec::new());
+        let reference = "gcr.io/k8s-staging-cri-tools/test-image-digest@sha256:\
+                         9700f9a2f5bf2c45f2f605a0bd3bce7cf37420ec9d3ed50ac2758413308766bf";
+        let id = store.pull(reference, PullPolicy::CatalogOnly).unwrap();
+        let image = store.resolve(&id).unwrap().unwrap();
+        assert!(image.repo_tags.is_empty(), "{:?}", image.repo_tags);
+        assert_eq!(image.repo_digests, [reference]);
+        assert_eq!(resolved_id(&store, reference), Some(id));
+    }
+
+    #[test]
+    fn three_tags_of_one_registry_image_pull_to_one_id_with_three_tags() {
+        let mut store = ImageStore::new(Vec::new());
+        let ids: Vec<String> = ["1", "2", "3"]
+            .iter()
+            .map(|tag| {
+                store
+                    .pull(
+                        &format!("gcr.io/k8s-staging-cri-tools/test-image-tags:{tag}"),
+                        PullPolicy::CatalogOnly,
+                    )
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ids[0], ids[1]);
+        assert_eq!(ids[1], ids[2]);
+        assert_eq!(store.list().len(), 1);
+        let image = store.resolve(&ids[0]).unwrap().unwrap();
+        assert_eq!(
+            image.repo_tags,
+            [
+                "gcr.io/k8s-staging-cri-tools/test-image-tags:1",
+                "gcr.io/k8s-staging-cri-tools/test-image-tags:2",
+                "gcr.io/k8s-staging-cri-tools/test-image-tags:3",
+            ]
+        );
+        assert_eq!(image.repo_digests.len(), 1);
+    }
+
+    #[test]
+    fn a_local_import_shadows_the_registrys_image_of_the_same_tag() {
+        let mut store = catalog_store();
+        store.remove("busybox:1.36").unwrap();
+        assert_eq!(
+            store.pull("busybox:1.36", PullPolicy::CatalogOnly),
+            Ok(BUSYBOX_ID.into())
+        );
+        // Another tag of the registry's busybox image is the registry's.
+        assert_eq!(
+            store.pull("busybox:1.36.1", PullPolicy::CatalogOnly),
+            Ok(REGISTRY_BUSYBOX_ID.into())
+        );
+    }
+
+    #[test]
+    fn known_finds_registry_images_that_were_never_pulled() {
+        let store = ImageStore::new(Vec::new());
+        assert_eq!(
+            store.known(REGISTRY_BUSYBOX_ID).map(|image| image.size),
+            Some(2160406)
+        );
+        assert_eq!(store.known("sha256:nope"), None);
     }
 }

@@ -59,7 +59,7 @@ impl cri_proto::ImageService for ImageApi {
     ) -> Result<Response<PullImageResponse>, Status> {
         self.dispatcher
             .call(Method::PullImage, request, |rt, req| async move {
-                let image_ref = rt.pull_image(&image_ref(req.image.as_ref()))?;
+                let image_ref = rt.pull_image(&image_ref(req.image.as_ref())).await?;
                 Ok(PullImageResponse { image_ref })
             })
             .await

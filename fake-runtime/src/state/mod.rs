@@ -90,6 +90,18 @@ impl ContainerPhase {
     }
 }
 
+/// The process part of a container's OCI spec (verbose ContainerStatus shows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpecProcess {
+    /// The command line: the config's command, else the image's entrypoint, then the
+    /// config's args, else (with no command) the image's cmd.
+    pub args: Vec<String>,
+    /// The image's env with the config's envs merged in.
+    pub env: Vec<String>,
+    /// The config's working dir, else the image's, else `/`.
+    pub cwd: String,
+}
+
 /// Everything the fake remembers of one container.
 #[derive(Debug, Clone)]
 pub struct ContainerRecord {
@@ -107,6 +119,8 @@ pub struct ContainerRecord {
     pub image_id: String,
     /// The stop signal recorded at create time (image StopSignal, else SIGTERM).
     pub stop_signal: String,
+    /// The OCI spec's process as CreateContainer built it from the config and the image.
+    pub spec_process: SpecProcess,
     /// State.
     pub phase: ContainerPhase,
     /// ns since the epoch.
