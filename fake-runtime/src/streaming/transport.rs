@@ -415,10 +415,8 @@ async fn serve_exec_spdy(
                             }
                         }
                     }
-                    Frame::RstStream { stream_id, .. } => {
-                        if Some(stream_id) == streams.stdin {
-                            stdin_tx = None;
-                        }
+                    Frame::RstStream { stream_id, .. } if Some(stream_id) == streams.stdin => {
+                        stdin_tx = None;
                     }
                     _ => {}
                 }
