@@ -7,12 +7,16 @@ is the runtime's unix socket. The channel is ``grpc.insecure_channel("unix://" +
 with no options, exactly what Python users write: grpc-core then sends the socket path
 as the HTTP/2 ``:authority``, which a strict HTTP/2 server rejects (``malformed
 authority``) and the call fails with ``INTERNAL: Stream removed``. Every step asserts
-exact results; the script exits non-zero on the first failure.
+exact results; the script exits non-zero on the first failure. An interactive Exec runs
+over WebSocket with the ``kubernetes`` client's own stream code (``WSClient``), a
+client this project did not write.
 """
 
 import sys
 
 import grpc
+from kubernetes.client import Configuration
+from kubernetes.stream.ws_client import WSClient
 
 
 def main() -> int:
@@ -101,6 +105,28 @@ def main() -> int:
     assert out.stdout == b"hello\n", out
     assert out.stderr == b"", out
     assert out.exit_code == 3, out
+
+    step("Exec over WebSocket (the kubernetes client's WSClient)")
+    url = rt.Exec(
+        cri.ExecRequest(
+            container_id=container_id,
+            cmd=["sh", "-c", "read x; echo got $x; echo err >&2; exit 4"],
+            stdin=True,
+            stdout=True,
+            stderr=True,
+        ),
+        timeout=timeout,
+    ).url
+    ws = WSClient(
+        Configuration(), url.replace("http://", "ws://", 1), None, capture_all=True
+    )
+    assert ws.subprotocol == "v5.channel.k8s.io", ws.subprotocol
+    ws.write_stdin("python\n")
+    ws.run_forever(timeout=10)
+    assert not ws.is_open(), "the exec ended"
+    assert ws.read_stdout() == "got python\n", ws.read_all()
+    assert ws.read_stderr() == "err\n", ws.read_all()
+    assert ws.returncode == 4, ws.returncode
 
     step("StopContainer")
     rt.StopContainer(

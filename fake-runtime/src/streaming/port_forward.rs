@@ -428,6 +428,9 @@ async fn serve_websocket(
         while let Some(Ok(message)) = source.next().await {
             let raw: Vec<u8> = match message {
                 Message::Binary(data) if !base64 => data.to_vec(),
+                // x/net/websocket hands text frames to a []byte reader as they are:
+                // clients such as the Python kubernetes client send stdin as text.
+                Message::Text(text) if !base64 => text.as_bytes().to_vec(),
                 Message::Text(text) if base64 => {
                     let text = text.as_str();
                     let Some(ch) = text.as_bytes().first().copied() else {

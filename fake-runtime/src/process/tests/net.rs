@@ -23,8 +23,12 @@ fn without_dates(text: &str) -> String {
 
 #[tokio::test]
 async fn nc_listens_and_nc_connects_and_bytes_flow_both_ways() {
-    let r = sh("echo from-server | nc -l -p 7000 > /tmp/got & \
-         sleep 0.1; echo from-client | nc 127.0.0.1 7000; wait; cat /tmp/got")
+    // Each side keeps its stdin open a moment: nc ends when the peer closes, so a
+    // side whose input ended at once could close before the other has written.
+    let r = sh(
+        "(echo from-server; sleep 0.2) | nc -l -p 7000 > /tmp/got & \
+         sleep 0.1; (echo from-client; sleep 0.2) | nc 127.0.0.1 7000; wait; cat /tmp/got",
+    )
     .await;
     assert_eq!(
         (r.out().as_str(), r.err().as_str(), r.status),
@@ -148,7 +152,10 @@ async fn containers_sharing_a_network_reach_each_others_ports() {
         while net.listening_ports().is_empty() {
             tokio::task::yield_now().await;
         }
-        run_in(&client, &["nc", "127.0.0.1", "7100"]).await
+        // The client's stdin stays open until the server has closed.
+        let (_open, stdin) = crate::process::Output::pipe();
+        let stdin = crate::process::Input::from_reader(stdin);
+        super::run_with_input(&client, &["nc", "127.0.0.1", "7100"], stdin).await
     };
     let (served, asked) = tokio::join!(serving, asking);
     assert_eq!(served.status, ExitStatus::Exited(0));
