@@ -646,3 +646,25 @@ async fn attach_to_an_exited_container_is_refused_by_the_rpc() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_scripted_exec_answers_over_spdy_as_it_does_over_exec_sync() {
+    use cri_fake::script::{ExecScript, Reply, command};
+    let mut env = common::start().await;
+    ExecScript::given(command(["cat", "/etc/os-release"]))
+        .respond_with(Reply::exit(3).stdout("ID=alpine\n").stderr("warning\n"))
+        .expect(1)
+        .mount(&env.fake);
+    let url = exec_url(&mut env, SH_C(&["cat", "/etc/os-release"])).await;
+    let (mut client, _) = SpdyClient::connect(&url, "v4.channel.k8s.io").await;
+    let error = client.open("error").await;
+    let stdout = client.open("stdout").await;
+    let stderr = client.open("stderr").await;
+    client.finish().await;
+    assert_eq!(
+        (client.text(stdout).as_str(), client.text(stderr).as_str()),
+        ("ID=alpine\n", "warning\n")
+    );
+    assert_eq!(client.text(error), non_zero("cat /etc/os-release", 3));
+    env.fake.verify();
+}
