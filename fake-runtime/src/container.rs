@@ -20,7 +20,7 @@ use crate::error::{CriError, LookupError, go_quote};
 use crate::images::{Image, Rootfs};
 use crate::logs::{ContainerLog, LogStream};
 use crate::process::net::Network;
-use crate::process::pipe::{Input, Output, OutputReader};
+use crate::process::pipe::{Input, Output, OutputReader, Window};
 use crate::process::{
     ContainerSim, DnsSpec, FileSeed, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec,
     Stdio, UserSpec, rootfs,
@@ -481,13 +481,16 @@ impl Runtime {
         };
         let argv = process_args(&plan.config, &image);
         // With `stdin` the main process's stdin stays open for attach.
+        let window = Arc::new(Window::default());
         let (stdin, stdin_writer) = if plan.config.stdin {
             let (writer, reader) = Output::pipe();
             let input = Input::from_reader(reader);
-            (
-                if tty { input.into_terminal() } else { input },
-                Some(writer),
-            )
+            let input = if tty {
+                input.into_terminal_with(window.clone())
+            } else {
+                input
+            };
+            (input, Some(writer))
         } else {
             (Input::empty(), None)
         };
@@ -496,6 +499,7 @@ impl Runtime {
             plan.config.stdin_once,
             stdin_writer,
             Some(stdout.clone()),
+            Some(window),
         ));
         let stdio = Stdio {
             stdin,

@@ -7,14 +7,14 @@
 //! container's; when that client's stdin ends, `stdin_once` without a tty closes the
 //! container's stdin (the process reads end-of-file), otherwise the client detaches.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::logs::LogStream;
-use crate::process::pipe::{Output, OutputReader};
+use crate::process::pipe::{Output, OutputReader, Window};
 
 /// One attached client's output channel.
 #[derive(Debug)]
@@ -38,6 +38,8 @@ pub struct ContainerIo {
     echo: Mutex<Option<Output>>,
     attached: Mutex<Vec<Attached>>,
     next_id: AtomicU64,
+    /// The tty's window, which attached clients resize.
+    window: Option<Arc<Window>>,
 }
 
 /// An attach session's registration; dropping it detaches.
@@ -61,8 +63,15 @@ impl ContainerIo {
     /// The streams of a container with `tty` and `stdin_once` from its config;
     /// `stdin` is the writing end of its stdin pipe (when `stdin` is set) and `echo` a
     /// handle on its stdout (for a tty's echo).
-    pub fn new(tty: bool, stdin_once: bool, stdin: Option<Output>, echo: Option<Output>) -> Self {
+    pub fn new(
+        tty: bool,
+        stdin_once: bool,
+        stdin: Option<Output>,
+        echo: Option<Output>,
+        window: Option<Arc<Window>>,
+    ) -> Self {
         ContainerIo {
+            window: window.filter(|_| tty),
             tty,
             stdin_once,
             stdin: Mutex::new(stdin),
@@ -70,6 +79,11 @@ impl ContainerIo {
             attached: Mutex::default(),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// The tty's window (`None` without a tty).
+    pub fn window(&self) -> Option<Arc<Window>> {
+        self.window.clone()
     }
 
     /// Whether the container has a tty.

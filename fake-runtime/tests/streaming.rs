@@ -134,7 +134,7 @@ async fn spdy_stdin_fin_is_end_of_file_and_ends_cat() {
 }
 
 #[tokio::test]
-async fn spdy_interactive_tty_shell_prompts_echoes_and_runs_each_line() {
+async fn spdy_interactive_tty_shell_prompts_echoes_runs_each_line_and_follows_resizes() {
     let mut env = common::start().await;
     let url = exec_url(
         &mut env,
@@ -161,11 +161,14 @@ async fn spdy_interactive_tty_shell_prompts_echoes_and_runs_each_line() {
     client
         .write(resize, br#"{"Width":120,"Height":40}"#, false)
         .await;
+    // The resize reaches the terminal before the stdin sent after it.
+    client.write(stdin, b"stty size\r", false).await;
+    client.read_until(stdout, b"40 120\r\n/ # ").await;
     client.write(stdin, b"exit 7\n", false).await;
     client.finish().await;
     assert_eq!(
         client.text(stdout),
-        "/ # echo hi $TERM\r\nhi xterm\r\n/ # exit 7\r\n"
+        "/ # echo hi $TERM\r\nhi xterm\r\n/ # stty size\r\n40 120\r\n/ # exit 7\r\n"
     );
     assert_eq!(client.text(error), non_zero("sh", 7));
 }

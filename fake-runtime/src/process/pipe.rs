@@ -159,8 +159,31 @@ pub struct Input {
     source: Source,
     /// Bytes read ahead and given back with [`Input::unread`].
     pending: Option<Bytes>,
-    /// Whether this input is a terminal (`isatty(0)`): an exec or attach with a tty.
-    terminal: bool,
+    /// The terminal this input is (`isatty(0)`): an exec or attach with a tty.
+    terminal: Option<Arc<Window>>,
+}
+
+/// A terminal's window size (`TIOCGWINSZ`), which the client's resize events set; a
+/// new terminal is 0 by 0, as a fresh pty is.
+#[derive(Debug, Default)]
+pub struct Window {
+    /// Rows in the high half, columns in the low half.
+    size: std::sync::atomic::AtomicU32,
+}
+
+impl Window {
+    /// Sets the size.
+    pub fn set(&self, rows: u16, cols: u16) {
+        let packed = (u32::from(rows) << 16) | u32::from(cols);
+        self.size
+            .store(packed, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// (rows, columns).
+    pub fn get(&self) -> (u16, u16) {
+        let packed = self.size.load(std::sync::atomic::Ordering::Relaxed);
+        ((packed >> 16) as u16, packed as u16)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -186,7 +209,7 @@ impl Input {
         Self {
             source: Source::Buffer(Some(data.into())),
             pending: None,
-            terminal: false,
+            terminal: None,
         }
     }
 
@@ -195,7 +218,7 @@ impl Input {
         Self {
             source: Source::Reader(reader),
             pending: None,
-            terminal: false,
+            terminal: None,
         }
     }
 
@@ -204,25 +227,35 @@ impl Input {
         Self {
             source: Source::Stream(source),
             pending: None,
-            terminal: false,
+            terminal: None,
         }
     }
 
     /// Marks this input as a terminal (the stdin of an exec or attach with a tty).
-    pub fn into_terminal(mut self) -> Input {
-        self.terminal = true;
+    pub fn into_terminal(self) -> Input {
+        self.into_terminal_with(Arc::default())
+    }
+
+    /// Marks this input as the terminal whose size is `window`.
+    pub fn into_terminal_with(mut self, window: Arc<Window>) -> Input {
+        self.terminal = Some(window);
         self
     }
 
     /// Whether this input is a terminal, like `isatty(0)`; duplicates share it.
     pub fn is_terminal(&self) -> bool {
-        self.terminal
+        self.terminal.is_some()
+    }
+
+    /// The terminal's window, when this input is one.
+    pub fn window(&self) -> Option<&Arc<Window>> {
+        self.terminal.as_ref()
     }
 
     /// Another handle on this same input, like a duplicated file descriptor: whatever
     /// one handle reads, the others do not see. Turns `self` into a shared input.
     pub fn share(&mut self) -> Input {
-        let terminal = self.terminal;
+        let terminal = self.terminal.clone();
         if let Source::Shared(shared) = &self.source {
             return Input {
                 source: Source::Shared(Arc::clone(shared)),
@@ -233,7 +266,7 @@ impl Input {
         let inner = std::mem::take(self);
         let shared = Arc::new(tokio::sync::Mutex::new(inner));
         self.source = Source::Shared(Arc::clone(&shared));
-        self.terminal = terminal;
+        self.terminal = terminal.clone();
         Input {
             source: Source::Shared(shared),
             pending: None,

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::go_quote;
 use crate::logs::LogStream;
-use crate::process::pipe::{Input, Output, OutputReader};
+use crate::process::pipe::{Input, Output, OutputReader, Window};
 use crate::process::{Signal, Stdio};
 use crate::runtime::Runtime;
 use crate::state::{ContainerPhase, new_id};
@@ -186,8 +186,9 @@ pub struct ExecIo {
     /// Bytes the client sends on stdin; the channel closing is end-of-file. `None`
     /// when the exec has no stdin.
     pub stdin: Option<mpsc::Receiver<Bytes>>,
-    /// Terminal sizes the client sends.
-    pub resize: mpsc::Receiver<TermSize>,
+    /// The terminal's window, which the transport resizes as the client's resize
+    /// events arrive (in order with its stdin).
+    pub window: Arc<Window>,
     /// Where output goes.
     pub out: mpsc::Sender<(OutChannel, Bytes)>,
 }
@@ -224,6 +225,24 @@ async fn pump_output(
 }
 
 impl Runtime {
+    /// The terminal window a session's resize events set: the container's tty for
+    /// an attach, a new one for an exec.
+    pub(crate) fn session_window(&self, target: &ExecTarget) -> Arc<Window> {
+        let container = (target.kind == SessionKind::Attach)
+            .then(|| {
+                self.store
+                    .read(|s| {
+                        s.resolve_container(&target.container_id)
+                            .map(|r| r.process.clone())
+                    })
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.io.window())
+            })
+            .flatten();
+        container.unwrap_or_default()
+    }
+
     /// Runs an exec or attach session until it ends.
     pub(crate) async fn stream_session(
         self: Arc<Self>,
@@ -272,8 +291,8 @@ impl Runtime {
                 ));
             }
         };
-        let ExecIo { stdin, resize, out } = io;
-        drop(resize);
+        // The container's tty window is the session's (see `session_window`).
+        let ExecIo { stdin, out, .. } = io;
         let container = &process.io;
         let (attached_tx, mut attached_rx) = mpsc::channel::<(LogStream, Bytes)>(16);
         let attachment = container.attach(attached_tx, target.stdout, target.stderr);
@@ -353,23 +372,19 @@ impl Runtime {
                 ));
             }
         };
-        let ExecIo {
-            stdin,
-            mut resize,
-            out,
-        } = io;
+        // The terminal's size follows the client's resize events (`stty size`).
+        let ExecIo { stdin, window, out } = io;
         let (stdin_input, stdin_writer) = match stdin {
             Some(_) => {
                 let (writer, reader) = Output::pipe();
-                let input = Input::from_reader(reader);
-                let input = if target.tty {
-                    input.into_terminal()
-                } else {
-                    input
-                };
-                (input, Some(writer))
+                (Input::from_reader(reader), Some(writer))
             }
             None => (Input::empty(), None),
+        };
+        let stdin_input = if target.tty {
+            stdin_input.into_terminal_with(window.clone())
+        } else {
+            stdin_input
         };
         let (stdout, stdout_reader) = if target.stdout || target.tty {
             let (w, r) = Output::pipe();
@@ -463,13 +478,6 @@ impl Runtime {
             _ => None,
         };
         drop(out);
-        let sizes = self.tasks.spawn(async move {
-            let mut last = None;
-            while let Some(size) = resize.recv().await {
-                last = Some(size);
-            }
-            last
-        });
         let exit = tokio::select! {
             exit = exec.wait() => exit,
             () = cancel.cancelled() => {
@@ -480,14 +488,12 @@ impl Runtime {
                 if let Some(p) = &stdin_pump {
                     p.abort();
                 }
-                sizes.abort();
                 return ExecOutcome::Disconnected;
             }
         };
         if let Some(p) = &stdin_pump {
             p.abort();
         }
-        sizes.abort();
         // Like containerd, the exec ends once its output is drained (every holder of
         // its stdout and stderr closed them).
         for pump in pumps {

@@ -346,7 +346,8 @@ async fn serve_exec_spdy(
     let gone = CancellationToken::new();
     let (ready_tx, ready_rx) = oneshot::channel::<SpdyStreams>();
     let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(16);
-    let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(4);
+    let window = runtime.session_window(&target);
+    let resized = window.clone();
     let streams_task = {
         let frames = frames_tx.clone();
         let gone = gone.clone();
@@ -407,7 +408,7 @@ async fn serve_exec_spdy(
                             let mut used = 0;
                             while let Some(Ok(size)) = sizes.next() {
                                 used = sizes.byte_offset();
-                                let _ = resize_tx.try_send(size);
+                                resized.set(size.height, size.width);
                             }
                             resize_buf.drain(..used);
                             if resize_buf.len() > MAX_RESIZE_BUFFER {
@@ -442,7 +443,7 @@ async fn serve_exec_spdy(
     let (out_tx, mut out_rx) = mpsc::channel::<(OutChannel, Bytes)>(16);
     let io = ExecIo {
         stdin: target.stdin.then_some(stdin_rx),
-        resize: resize_rx,
+        window,
         out: out_tx,
     };
     let cmd = target.cmd.clone();
@@ -586,7 +587,8 @@ async fn serve_exec_websocket(
     }
     let gone = CancellationToken::new();
     let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(16);
-    let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(4);
+    let window = runtime.session_window(&target);
+    let resized = window.clone();
     let reader_task = {
         let gone = gone.clone();
         runtime.tasks.spawn(async move {
@@ -627,7 +629,7 @@ async fn serve_exec_websocket(
                     }
                     4 => {
                         if let Ok(size) = serde_json::from_slice::<TermSize>(data) {
-                            let _ = resize_tx.try_send(size);
+                            resized.set(size.height, size.width);
                         }
                     }
                     255 if v5 && data.first() == Some(&0) => {
@@ -642,7 +644,7 @@ async fn serve_exec_websocket(
     let (out_tx, mut out_rx) = mpsc::channel::<(OutChannel, Bytes)>(16);
     let io = ExecIo {
         stdin: target.stdin.then_some(stdin_rx),
-        resize: resize_rx,
+        window,
         out: out_tx,
     };
     let cmd = target.cmd.clone();

@@ -15,6 +15,62 @@ pub(super) fn register(p: &mut Programs) {
     p.insert_builtin("date", date);
     p.insert_builtin("free", free);
     p.insert_builtin("uptime", uptime);
+    p.insert_builtin("stty", stty);
+}
+
+/// `stty` on the terminal of an exec or attach with a tty: the window size the
+/// client's resize events set (`size`, `rows N`, `cols N`/`columns N`) and the
+/// settings of a fresh pty; busybox 1.35's words, measured.
+async fn stty(ctx: ProgramContext) -> ExitStatus {
+    const SETTINGS: &str = "speed 38400 baud; line = 0;\n\
+        intr = ^C; quit = ^\\; erase = ^?; kill = ^U; eof = ^D; eol = <undef>;\n\
+        eol2 = <undef>; swtch = <undef>; start = ^Q; stop = ^S; susp = ^Z; rprnt = ^R;\n\
+        werase = ^W; lnext = ^V; flush = ^O; min = 1; time = 0;\n\
+        -brkint -imaxbel\n";
+    let mut env = Env::new(ctx);
+    let Some(window) = env.stdin.window().cloned() else {
+        env.error("standard input: Inappropriate ioctl for device")
+            .await;
+        return ExitStatus::Exited(1);
+    };
+    let args: Vec<String> = env.args.iter().skip(1).cloned().collect();
+    if args.is_empty() {
+        let _ = env.out.write(SETTINGS.as_bytes()).await;
+        return env.finish(0).await;
+    }
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "size" => {
+                let (rows, cols) = window.get();
+                let _ = env.out.write(format!("{rows} {cols}\n").as_bytes()).await;
+            }
+            which @ ("rows" | "cols" | "columns") => {
+                let Some(value) = args.get(i + 1) else {
+                    env.error(format!("missing argument to '{which}'")).await;
+                    return ExitStatus::Exited(1);
+                };
+                let Ok(n) = value.parse::<u16>() else {
+                    env.error(format!("invalid number '{value}'")).await;
+                    return ExitStatus::Exited(1);
+                };
+                let (rows, cols) = window.get();
+                if which == "rows" {
+                    window.set(n, cols);
+                } else {
+                    window.set(rows, n);
+                }
+                i += 1;
+            }
+            other => {
+                let _ = env.out.flush().await;
+                env.error(format!("invalid number '{other}'")).await;
+                return ExitStatus::Exited(1);
+            }
+        }
+        i += 1;
+    }
+    env.finish(0).await
 }
 
 /// Month abbreviations.

@@ -28,8 +28,8 @@ pub(crate) const APPLETS: &[&str] = &[
     "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "httpd", "id",
     "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep", "pidof", "pkill",
     "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep",
-    "sort", "stat", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true", "uname",
-    "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
+    "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true",
+    "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
 ];
 
 /// Registers every applet, `sh`, `busybox` and `pause`.

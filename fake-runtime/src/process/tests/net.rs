@@ -167,3 +167,12 @@ async fn containers_sharing_a_network_reach_each_others_ports() {
         "nc: can't connect to remote host (127.0.0.1): Connection refused\n"
     );
 }
+
+#[tokio::test]
+async fn stty_without_a_terminal_fails_as_busybox_does() {
+    let r = sh("stty size; echo $?").await;
+    assert_eq!(
+        (r.out().as_str(), r.err().as_str()),
+        ("1\n", "stty: standard input: Inappropriate ioctl for device\n")
+    );
+}
