@@ -173,6 +173,9 @@ async fn stty_without_a_terminal_fails_as_busybox_does() {
     let r = sh("stty size; echo $?").await;
     assert_eq!(
         (r.out().as_str(), r.err().as_str()),
-        ("1\n", "stty: standard input: Inappropriate ioctl for device\n")
+        (
+            "1\n",
+            "stty: standard input: Inappropriate ioctl for device\n"
+        )
     );
 }
