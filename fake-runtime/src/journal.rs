@@ -270,6 +270,29 @@ struct Inner {
     next_number: u64,
     bytes: usize,
     forgotten: u64,
+    sessions: VecDeque<StreamSession>,
+}
+
+/// How many streaming sessions the journal keeps (the oldest go first).
+pub const MAX_STREAM_SESSIONS: usize = 1000;
+
+/// A streaming session (an Exec, Attach or PortForward URL that was upgraded), as
+/// the journal records it when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSession {
+    /// `exec`, `attach` or `portforward`.
+    pub kind: &'static str,
+    /// The container (exec, attach) or sandbox (port-forward) id as the request gave it.
+    pub target: String,
+    /// An exec's command; a port-forward's ports; empty for attach.
+    pub args: Vec<String>,
+    /// `spdy` or `websocket`.
+    pub transport: &'static str,
+    /// The negotiated subprotocol (`""` when the client offered none).
+    pub protocol: String,
+    /// What an exec or attach wrote on its error stream (the final status); `""`
+    /// for port-forward and for a client that went away first.
+    pub status: String,
 }
 
 /// Why waiting for something gave up.
@@ -334,6 +357,22 @@ impl Journal {
 
     fn notify(&self) {
         self.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Records a streaming session that ended.
+    pub(crate) fn record_stream(&self, session: StreamSession) {
+        let mut inner = self.lock();
+        if inner.sessions.len() >= MAX_STREAM_SESSIONS {
+            inner.sessions.pop_front();
+        }
+        inner.sessions.push_back(session);
+        drop(inner);
+        self.notify();
+    }
+
+    /// The streaming sessions that ended (at most [`MAX_STREAM_SESSIONS`]), in order.
+    pub fn stream_sessions(&self) -> Vec<StreamSession> {
+        self.lock().sessions.iter().cloned().collect()
     }
 
     /// Changes the limits (applied from the next call on).
@@ -454,6 +493,7 @@ impl Journal {
     pub fn clear(&self) {
         let mut inner = self.lock();
         let n = inner.entries.len() as u64;
+        inner.sessions.clear();
         inner.entries.clear();
         inner.bytes = 0;
         inner.forgotten += n;

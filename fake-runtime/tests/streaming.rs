@@ -671,3 +671,42 @@ async fn a_scripted_exec_answers_over_spdy_as_it_does_over_exec_sync() {
     assert_eq!(client.text(error), non_zero("cat /etc/os-release", 3));
     env.fake.verify();
 }
+
+#[tokio::test]
+async fn the_journal_records_each_streaming_session_when_it_ends() {
+    let mut env = common::start().await;
+    let url = exec_url(&mut env, SH_C(&["sh", "-c", "exit 2"])).await;
+    let (mut client, _) = SpdyClient::connect(&url, "v4.channel.k8s.io").await;
+    client.open("error").await;
+    client.open("stdout").await;
+    client.open("stderr").await;
+    client.finish().await;
+    let (pod, _) = env.pod("fwd").await;
+    let url = port_forward_url(&mut env, &pod, &[7]).await;
+    let (mut ws, _) = websocket(&url, "v4.channel.k8s.io").await;
+    let _ = ws_messages(&mut ws).await;
+    let sessions = env.fake.journal().stream_sessions();
+    let summary: Vec<_> = sessions
+        .iter()
+        .map(|s| (s.kind, s.transport, s.protocol.as_str(), s.args.clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "exec",
+                "spdy",
+                "v4.channel.k8s.io",
+                vec!["sh".to_owned(), "-c".into(), "exit 2".into()]
+            ),
+            (
+                "portforward",
+                "websocket",
+                "v4.channel.k8s.io",
+                vec!["7".into()]
+            ),
+        ]
+    );
+    assert_eq!(sessions[0].status, non_zero("sh -c exit 2", 2));
+    assert_eq!(sessions[1].target, pod);
+}

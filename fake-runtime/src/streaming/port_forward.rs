@@ -36,6 +36,7 @@ use super::HttpRequest;
 use super::spdy::{self, FLAG_FIN, Frame};
 use super::transport::{SpdyConn, close_frame, spdy_handshake};
 use crate::error::go_quote;
+use crate::journal::StreamSession;
 use crate::profile::Dialect;
 use crate::runtime::Runtime;
 use crate::sandbox::netns_path;
@@ -260,6 +261,31 @@ async fn serve_spdy(
     forwards.abort_all();
     drop(frames);
     conn.close().await;
+    let mut ports: Vec<String> = pairs
+        .values()
+        .filter(|p| p.data.is_some())
+        .map(|p| p.port.to_string())
+        .collect();
+    ports.sort();
+    record_session(&runtime, &target, "spdy", "portforward.k8s.io", ports);
+}
+
+/// Records an ended port-forward session (with the ports it forwarded) in the journal.
+fn record_session(
+    runtime: &Runtime,
+    target: &PortForwardTarget,
+    transport: &'static str,
+    protocol: &str,
+    ports: Vec<String>,
+) {
+    runtime.toolkit.journal.record_stream(StreamSession {
+        kind: "portforward",
+        target: target.pod_sandbox_id.clone(),
+        args: ports,
+        transport,
+        protocol: protocol.to_owned(),
+        status: String::new(),
+    });
 }
 
 /// Forwards one SPDY pair: the data stream to and from the port; kubelet's error
@@ -423,7 +449,8 @@ async fn serve_websocket(
             forward_websocket(runtime, pod, port, channel, rx, out, encode).await;
         });
     }
-    drop(sink_tx);
+    // Held until the session is journaled, so the close comes after the record.
+    let closing = sink_tx;
     let reader = async move {
         while let Some(Ok(message)) = source.next().await {
             let raw: Vec<u8> = match message {
@@ -465,6 +492,9 @@ async fn serve_websocket(
         _ = futures::future::join_all(sessions) => {}
         () = reader => {}
     }
+    let ports = target.ports.iter().map(i32::to_string).collect();
+    record_session(&runtime, &target, "websocket", protocol, ports);
+    drop(closing);
     let _ = writer.await;
 }
 

@@ -30,9 +30,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::session::{ExecIo, ExecOutcome, ExecTarget, OutChannel, TermSize};
+use super::session::{ExecIo, ExecOutcome, ExecTarget, OutChannel, SessionKind, TermSize};
 use super::spdy::{self, Codec, FLAG_FIN, Frame, SpdyError};
 use super::{HttpRequest, STREAM_CREATION_TIMEOUT, http_error};
+use crate::journal::StreamSession;
 use crate::profile::Dialect;
 use crate::runtime::Runtime;
 
@@ -61,6 +62,37 @@ pub(crate) fn close_frame() -> Message {
         code: CloseCode::Normal,
         reason: "".into(),
     }))
+}
+
+/// What an ended session writes on its error stream: v4 and later a `metav1.Status`,
+/// older protocols plain text; nothing for a client that went away.
+fn status_text(outcome: &ExecOutcome, cmd: &[String], v4_status: bool) -> String {
+    match outcome {
+        ExecOutcome::Disconnected => String::new(),
+        _ if v4_status => outcome.status_json(cmd),
+        _ => outcome.status_text(cmd),
+    }
+}
+
+/// Records an ended exec or attach session in the journal.
+fn record_session(
+    runtime: &Runtime,
+    target: &ExecTarget,
+    transport: &'static str,
+    protocol: &str,
+    status: &str,
+) {
+    runtime.toolkit.journal.record_stream(StreamSession {
+        kind: match target.kind {
+            SessionKind::Exec => "exec",
+            SessionKind::Attach => "attach",
+        },
+        target: target.container_id.clone(),
+        args: target.cmd.clone(),
+        transport,
+        protocol: protocol.to_owned(),
+        status: status.to_owned(),
+    });
 }
 
 /// The first of the client's protocols (in its order) that the server accepts.
@@ -447,6 +479,7 @@ async fn serve_exec_spdy(
         out: out_tx,
     };
     let cmd = target.cmd.clone();
+    let recorded = target.clone();
     let exec = runtime.clone().stream_session(target, io, gone.clone());
     let forward = {
         let frames = frames_tx.clone();
@@ -465,6 +498,8 @@ async fn serve_exec_spdy(
         }
     };
     let (outcome, ()) = tokio::join!(exec, forward);
+    let text = status_text(&outcome, &cmd, v4_status);
+    record_session(&runtime, &recorded, "spdy", protocol, &text);
     if outcome != ExecOutcome::Disconnected {
         for id in [streams.stdout, streams.stderr].into_iter().flatten() {
             let _ = frames_tx
@@ -476,11 +511,6 @@ async fn serve_exec_spdy(
                 .await;
         }
         if let Some(id) = streams.error {
-            let text = if v4_status {
-                outcome.status_json(&cmd)
-            } else {
-                outcome.status_text(&cmd)
-            };
             if !text.is_empty() {
                 let _ = frames_tx
                     .send(Frame::Data {
@@ -648,6 +678,7 @@ async fn serve_exec_websocket(
         out: out_tx,
     };
     let cmd = target.cmd.clone();
+    let recorded = target.clone();
     let exec = runtime.clone().stream_session(target, io, gone.clone());
     let (sink_tx, mut sink_rx) = mpsc::channel::<Message>(16);
     let writer = runtime.tasks.spawn(async move {
@@ -674,12 +705,9 @@ async fn serve_exec_websocket(
         }
     };
     let (outcome, ()) = tokio::join!(exec, forward);
+    let text = status_text(&outcome, &cmd, v4_status);
+    record_session(&runtime, &recorded, "websocket", protocol, &text);
     if outcome != ExecOutcome::Disconnected {
-        let text = if v4_status {
-            outcome.status_json(&cmd)
-        } else {
-            outcome.status_text(&cmd)
-        };
         if !text.is_empty() {
             let _ = sink_tx.send(encode(3, text.as_bytes())).await;
         }
