@@ -707,10 +707,9 @@ async fn serve_exec_websocket(
     let (outcome, ()) = tokio::join!(exec, forward);
     let text = status_text(&outcome, &cmd, v4_status);
     record_session(&runtime, &recorded, "websocket", protocol, &text);
-    if outcome != ExecOutcome::Disconnected {
-        if !text.is_empty() {
-            let _ = sink_tx.send(encode(3, text.as_bytes())).await;
-        }
+    // Nothing for a client that went away (its status text is empty).
+    if !text.is_empty() {
+        let _ = sink_tx.send(encode(3, text.as_bytes())).await;
     }
     drop(sink_tx);
     let _ = writer.await;
