@@ -22,19 +22,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::HttpRequest;
 use super::spdy::{self, FLAG_FIN, Frame};
-use super::transport::{SpdyConn, close_frame, spdy_handshake};
+use super::transport::{SpdyConn, WsFrame, close_frame, spdy_handshake, websocket_upgrade};
 use crate::error::go_quote;
 use crate::journal::StreamSession;
 use crate::profile::Dialect;
@@ -296,7 +293,7 @@ async fn forward_spdy(
     port: i32,
     error: u32,
     data: u32,
-    mut inbound: mpsc::Receiver<Bytes>,
+    inbound: mpsc::Receiver<Bytes>,
     frames: mpsc::Sender<Frame>,
 ) {
     let conn = match runtime.port_forward_connect(&pod, port).await {
@@ -327,15 +324,8 @@ async fn forward_spdy(
             return;
         }
     };
-    let (mut rd, mut wr) = tokio::io::split(conn);
-    let to_port = async move {
-        while let Some(chunk) = inbound.recv().await {
-            if wr.write_all(&chunk).await.is_err() {
-                break;
-            }
-        }
-        let _ = wr.shutdown().await;
-    };
+    let (mut rd, wr) = tokio::io::split(conn);
+    let to_port = copy_to_port(inbound, wr);
     let frames_out = frames.clone();
     let from_port = async move {
         let mut buf = vec![0u8; 32 * 1024];
@@ -359,6 +349,19 @@ async fn forward_spdy(
     }
 }
 
+/// The client's bytes into the port's connection, half-closing it when they end.
+async fn copy_to_port(
+    mut inbound: mpsc::Receiver<Bytes>,
+    mut wr: tokio::io::WriteHalf<DuplexStream>,
+) {
+    while let Some(chunk) = inbound.recv().await {
+        if wr.write_all(&chunk).await.is_err() {
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+}
+
 /// containerd's copy: both directions until the first ends, then a second for the
 /// other.
 async fn copy_both_ways(a: impl Future<Output = ()>, b: impl Future<Output = ()>) {
@@ -370,7 +373,7 @@ async fn copy_both_ways(a: impl Future<Output = ()>, b: impl Future<Output = ()>
 }
 
 async fn serve_websocket(
-    mut stream: TcpStream,
+    stream: TcpStream,
     rest: BytesMut,
     request: HttpRequest,
     target: PortForwardTarget,
@@ -380,47 +383,12 @@ async fn serve_websocket(
         ("v4.channel.k8s.io", false),
         ("v4.base64.channel.k8s.io", true),
     ];
-    let offered = request.header_values("sec-websocket-protocol");
-    let chosen = if offered.is_empty() {
-        Some(("", false))
-    } else {
-        offered
-            .iter()
-            .find_map(|o| PROTOCOLS.iter().find(|(p, _)| *p == o.as_str()).copied())
-    };
-    let key = request.header("sec-websocket-key");
-    let (Some((protocol, base64)), Some(key)) = (chosen, key) else {
-        let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
-        let _ = stream.shutdown().await;
+    let Some((ws, protocol, channels)) = websocket_upgrade(stream, rest, &request, PROTOCOLS).await
+    else {
         return;
     };
-    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
-    let protocol_line = if protocol.is_empty() {
-        String::new()
-    } else {
-        format!("Sec-WebSocket-Protocol: {protocol}\r\n")
-    };
-    let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{protocol_line}\r\n"
-    );
-    if stream.write_all(response.as_bytes()).await.is_err() {
-        return;
-    }
-    let ws = WebSocketStream::from_partially_read(stream, rest.to_vec(), Role::Server, None).await;
     let (mut sink, mut source) = ws.split();
-    let encode = move |channel: u8, data: &[u8]| -> Message {
-        if base64 {
-            let mut text = String::with_capacity(1 + data.len() * 4 / 3 + 4);
-            text.push(char::from(b'0' + channel));
-            base64::engine::general_purpose::STANDARD.encode_string(data, &mut text);
-            Message::text(text)
-        } else {
-            let mut bytes = Vec::with_capacity(1 + data.len());
-            bytes.push(channel);
-            bytes.extend_from_slice(data);
-            Message::binary(bytes)
-        }
-    };
+    let encode = move |channel: u8, data: &[u8]| channels.encode(channel, data);
     let (sink_tx, mut sink_rx) = mpsc::channel::<Message>(16);
     let writer = runtime.tasks.spawn(async move {
         while let Some(message) = sink_rx.recv().await {
@@ -453,26 +421,10 @@ async fn serve_websocket(
     let closing = sink_tx;
     let reader = async move {
         while let Some(Ok(message)) = source.next().await {
-            let raw: Vec<u8> = match message {
-                Message::Binary(data) if !base64 => data.to_vec(),
-                // x/net/websocket hands text frames to a []byte reader as they are:
-                // clients such as the Python kubernetes client send stdin as text.
-                Message::Text(text) if !base64 => text.as_bytes().to_vec(),
-                Message::Text(text) if base64 => {
-                    let text = text.as_str();
-                    let Some(ch) = text.as_bytes().first().copied() else {
-                        continue;
-                    };
-                    let Ok(mut data) = base64::engine::general_purpose::STANDARD
-                        .decode(text.get(1..).unwrap_or(""))
-                    else {
-                        continue;
-                    };
-                    data.insert(0, ch.wrapping_sub(b'0'));
-                    data
-                }
-                Message::Close(_) => break,
-                _ => continue,
+            let raw = match channels.decode(message) {
+                WsFrame::Data(raw) => raw,
+                WsFrame::Close => break,
+                WsFrame::Skip => continue,
             };
             let Some((&channel, data)) = raw.split_first() else {
                 continue;
@@ -505,7 +457,7 @@ async fn forward_websocket(
     pod: String,
     port: i32,
     channel: u8,
-    mut inbound: mpsc::Receiver<Bytes>,
+    inbound: mpsc::Receiver<Bytes>,
     out: mpsc::Sender<Message>,
     encode: impl Fn(u8, &[u8]) -> Message + Copy,
 ) {
@@ -516,15 +468,8 @@ async fn forward_websocket(
             return;
         }
     };
-    let (mut rd, mut wr) = tokio::io::split(conn);
-    let to_port = async move {
-        while let Some(chunk) = inbound.recv().await {
-            if wr.write_all(&chunk).await.is_err() {
-                break;
-            }
-        }
-        let _ = wr.shutdown().await;
-    };
+    let (mut rd, wr) = tokio::io::split(conn);
+    let to_port = copy_to_port(inbound, wr);
     let from_port = async move {
         let mut buf = vec![0u8; 32 * 1024];
         while let Ok(n) = rd.read(&mut buf).await {

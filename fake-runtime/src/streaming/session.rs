@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::container::ContainerProcess;
 use crate::error::go_quote;
 use crate::logs::LogStream;
 use crate::process::pipe::{Input, Output, OutputReader, Window};
@@ -256,6 +257,38 @@ impl Runtime {
         }
     }
 
+    /// The running container a session targets, or the Internal error kubelet
+    /// reports: `{failed}: {lookup error}` or `{failed}: {in_state}container is in
+    /// <STATE> state`.
+    fn session_process(
+        &self,
+        target: &ExecTarget,
+        failed: &str,
+        in_state: &str,
+    ) -> Result<Arc<ContainerProcess>, ExecOutcome> {
+        let found = self.store.read(|s| {
+            s.resolve_container(&target.container_id)
+                .map(|r| (r.phase, r.process.clone()))
+        });
+        match found {
+            Ok((ContainerPhase::Running, Some(process))) => Ok(process),
+            Ok((phase, _)) => Err(ExecOutcome::Internal(format!(
+                "{failed}: {in_state}container is in {} state",
+                phase.to_cri().as_str_name()
+            ))),
+            Err(e) => {
+                let e = e.with_prefix(
+                    self.dialect(),
+                    format!(
+                        "failed to find container {} in store",
+                        go_quote(&target.container_id)
+                    ),
+                );
+                Err(ExecOutcome::Internal(format!("{failed}: {}", e.message())))
+            }
+        }
+    }
+
     /// Attaches to the main process of `target`'s container until it exits, the
     /// client's stdin ends (detach, unless `stdin_once` closes the container's stdin)
     /// or the client goes away. Output the client misses still reaches the log.
@@ -265,31 +298,9 @@ impl Runtime {
         io: ExecIo,
         cancel: CancellationToken,
     ) -> ExecOutcome {
-        let found = self.store.read(|s| {
-            s.resolve_container(&target.container_id)
-                .map(|r| (r.phase, r.process.clone()))
-        });
-        let process = match found {
-            Ok((ContainerPhase::Running, Some(process))) => process,
-            Ok((phase, _)) => {
-                return ExecOutcome::Internal(format!(
-                    "error attaching to container: container is in {} state",
-                    phase.to_cri().as_str_name()
-                ));
-            }
-            Err(e) => {
-                let e = e.with_prefix(
-                    self.dialect(),
-                    format!(
-                        "failed to find container {} in store",
-                        go_quote(&target.container_id)
-                    ),
-                );
-                return ExecOutcome::Internal(format!(
-                    "error attaching to container: {}",
-                    e.message()
-                ));
-            }
+        let process = match self.session_process(&target, "error attaching to container", "") {
+            Ok(process) => process,
+            Err(outcome) => return outcome,
         };
         // The container's tty window is the session's (see `session_window`).
         let ExecIo { stdin, out, .. } = io;
@@ -346,31 +357,13 @@ impl Runtime {
         io: ExecIo,
         cancel: CancellationToken,
     ) -> ExecOutcome {
-        let found = self.store.read(|s| {
-            s.resolve_container(&target.container_id)
-                .map(|r| (r.phase, r.process.clone()))
-        });
-        let process = match found {
-            Ok((ContainerPhase::Running, Some(process))) => process,
-            Ok((phase, _)) => {
-                return ExecOutcome::Internal(format!(
-                    "error executing command in container: failed to exec in container: container is in {} state",
-                    phase.to_cri().as_str_name()
-                ));
-            }
-            Err(e) => {
-                let e = e.with_prefix(
-                    self.dialect(),
-                    format!(
-                        "failed to find container {} in store",
-                        go_quote(&target.container_id)
-                    ),
-                );
-                return ExecOutcome::Internal(format!(
-                    "error executing command in container: {}",
-                    e.message()
-                ));
-            }
+        let process = match self.session_process(
+            &target,
+            "error executing command in container",
+            "failed to exec in container: ",
+        ) {
+            Ok(process) => process,
+            Err(outcome) => return outcome,
         };
         // The terminal's size follows the client's resize events (`stty size`).
         let ExecIo { stdin, window, out } = io;

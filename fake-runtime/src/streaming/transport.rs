@@ -552,47 +552,28 @@ async fn serve_exec_spdy(
     conn.close().await;
 }
 
-async fn serve_exec_websocket(
-    mut stream: TcpStream,
-    rest: BytesMut,
-    request: HttpRequest,
-    target: ExecTarget,
-    runtime: Arc<Runtime>,
-) {
-    let offered = request.header_values("sec-websocket-protocol");
-    let chosen = if offered.is_empty() {
-        // No protocol offered: kubelet's "" entry, binary without v4 status.
-        Some(("", false))
-    } else {
-        offered
-            .iter()
-            .find_map(|o| WS_PROTOCOLS.iter().find(|(p, _)| *p == o.as_str()).copied())
-    };
-    let key = request.header("sec-websocket-key");
-    let (Some((protocol, base64)), Some(key)) = (chosen, key) else {
-        // golang.org/x/net/websocket refuses a failed handshake with a bare 403.
-        let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
-        let _ = stream.shutdown().await;
-        return;
-    };
-    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
-    let protocol_line = if protocol.is_empty() {
-        String::new()
-    } else {
-        format!("Sec-WebSocket-Protocol: {protocol}\r\n")
-    };
-    let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{protocol_line}\r\n"
-    );
-    if stream.write_all(response.as_bytes()).await.is_err() {
-        return;
-    }
-    let ws = WebSocketStream::from_partially_read(stream, rest.to_vec(), Role::Server, None).await;
-    let (mut sink, mut source) = ws.split();
-    let v4_status = protocol.starts_with("v4.") || protocol.starts_with("v5.");
-    let v5 = protocol.starts_with("v5.");
-    let encode = move |channel: u8, data: &[u8]| -> Message {
-        if base64 {
+/// The channel framing of a WebSocket remote-command or port-forward session: one
+/// message per write, its first byte the channel; the `base64.` protocols send text,
+/// the channel as a digit and the data base64.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WsChannels {
+    base64: bool,
+}
+
+/// A client message, as a session reads it.
+pub(crate) enum WsFrame {
+    /// The channel byte, then the data.
+    Data(Vec<u8>),
+    /// The client closed.
+    Close,
+    /// Nothing for the session (pings, undecodable text).
+    Skip,
+}
+
+impl WsChannels {
+    /// `data` on `channel`.
+    pub(crate) fn encode(self, channel: u8, data: &[u8]) -> Message {
+        if self.base64 {
             let mut text = String::with_capacity(1 + data.len() * 4 / 3 + 4);
             text.push(char::from(b'0' + channel));
             base64::engine::general_purpose::STANDARD.encode_string(data, &mut text);
@@ -603,7 +584,87 @@ async fn serve_exec_websocket(
             bytes.extend_from_slice(data);
             Message::binary(bytes)
         }
+    }
+
+    /// A client message as channel byte and data.
+    pub(crate) fn decode(self, message: Message) -> WsFrame {
+        match message {
+            Message::Binary(data) if !self.base64 => WsFrame::Data(data.to_vec()),
+            // x/net/websocket hands text frames to a []byte reader as they are:
+            // clients such as the Python kubernetes client send stdin as text.
+            Message::Text(text) if !self.base64 => WsFrame::Data(text.as_bytes().to_vec()),
+            Message::Text(text) => {
+                let text = text.as_str();
+                let Some(ch) = text.as_bytes().first().copied() else {
+                    return WsFrame::Skip;
+                };
+                let Ok(mut data) =
+                    base64::engine::general_purpose::STANDARD.decode(text.get(1..).unwrap_or(""))
+                else {
+                    return WsFrame::Skip;
+                };
+                data.insert(0, ch.wrapping_sub(b'0'));
+                WsFrame::Data(data)
+            }
+            Message::Close(_) => WsFrame::Close,
+            _ => WsFrame::Skip,
+        }
+    }
+}
+
+/// Answers a WebSocket upgrade as kubelet's `wsstream` does: the first of the
+/// client's `Sec-WebSocket-Protocol`s that `protocols` lists (none offered: binary
+/// with no protocol), or golang.org/x/net/websocket's bare 403.
+pub(crate) async fn websocket_upgrade(
+    mut stream: TcpStream,
+    rest: BytesMut,
+    request: &HttpRequest,
+    protocols: &'static [(&'static str, bool)],
+) -> Option<(WebSocketStream<TcpStream>, &'static str, WsChannels)> {
+    let offered = request.header_values("sec-websocket-protocol");
+    let chosen = if offered.is_empty() {
+        Some(("", false))
+    } else {
+        offered
+            .iter()
+            .find_map(|o| protocols.iter().find(|(p, _)| *p == o.as_str()).copied())
     };
+    let key = request.header("sec-websocket-key");
+    let (Some((protocol, base64)), Some(key)) = (chosen, key) else {
+        let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
+        let _ = stream.shutdown().await;
+        return None;
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let protocol_line = if protocol.is_empty() {
+        String::new()
+    } else {
+        format!("Sec-WebSocket-Protocol: {protocol}\r\n")
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{protocol_line}\r\n"
+    );
+    stream.write_all(response.as_bytes()).await.ok()?;
+    let ws = WebSocketStream::from_partially_read(stream, rest.to_vec(), Role::Server, None).await;
+    Some((ws, protocol, WsChannels { base64 }))
+}
+
+async fn serve_exec_websocket(
+    stream: TcpStream,
+    rest: BytesMut,
+    request: HttpRequest,
+    target: ExecTarget,
+    runtime: Arc<Runtime>,
+) {
+    let Some((ws, protocol, channels)) =
+        websocket_upgrade(stream, rest, &request, WS_PROTOCOLS).await
+    else {
+        return;
+    };
+    let (mut sink, mut source) = ws.split();
+    let v4_status = protocol.starts_with("v4.") || protocol.starts_with("v5.");
+    let v5 = protocol.starts_with("v5.");
+    let encode = move |channel: u8, data: &[u8]| channels.encode(channel, data);
     // The empty message on the lowest writable channel tells the client it is open.
     let first = if target.stdout || target.tty {
         1
@@ -624,26 +685,10 @@ async fn serve_exec_websocket(
         runtime.tasks.spawn(async move {
             let mut stdin_tx = Some(stdin_tx);
             while let Some(Ok(message)) = source.next().await {
-                let raw: Vec<u8> = match message {
-                    Message::Binary(data) if !base64 => data.to_vec(),
-                    // x/net/websocket hands text frames to a []byte reader as they are:
-                    // clients such as the Python kubernetes client send stdin as text.
-                    Message::Text(text) if !base64 => text.as_bytes().to_vec(),
-                    Message::Text(text) if base64 => {
-                        let text = text.as_str();
-                        let Some(ch) = text.as_bytes().first().copied() else {
-                            continue;
-                        };
-                        let Ok(mut data) = base64::engine::general_purpose::STANDARD
-                            .decode(text.get(1..).unwrap_or(""))
-                        else {
-                            continue;
-                        };
-                        data.insert(0, ch.wrapping_sub(b'0'));
-                        data
-                    }
-                    Message::Close(_) => break,
-                    _ => continue,
+                let raw = match channels.decode(message) {
+                    WsFrame::Data(raw) => raw,
+                    WsFrame::Close => break,
+                    WsFrame::Skip => continue,
                 };
                 let Some((&channel, data)) = raw.split_first() else {
                     continue;
