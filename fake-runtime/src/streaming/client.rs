@@ -227,8 +227,13 @@ impl SpdyClient {
             match self.reader.read_buf(&mut self.buf).await {
                 Ok(0) => return Ok(None),
                 Ok(_) => {}
-                // After GOAWAY the server may close before the client's last frames.
-                Err(_) if self.goaway => return Ok(None),
+                // A server that has said all it will closes the connection; frames
+                // this client sends meanwhile (the FINs above) make the kernel answer
+                // with a reset, which ends the connection like a close does. What
+                // arrived before it is in `data`, `finished` and `reset`.
+                Err(e) if self.goaway || e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Ok(None);
+                }
                 Err(e) => return Err(e),
             }
         }
