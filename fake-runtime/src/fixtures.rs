@@ -10,7 +10,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use cri_fake::fixtures::{container, pod};
-//! use cri_proto::v1::ExecSyncRequest;
+//! use cri_fake::cri_proto::v1::ExecSyncRequest;
 //!
 //! let fake = cri_fake::FakeRuntime::start().await.unwrap();
 //! let (pod_id, ids) = fake

@@ -11,7 +11,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use cri_fake::fixtures::{container, pod};
-//! use cri_proto::v1::ExecSyncRequest;
+//! use cri_fake::cri_proto::v1::ExecSyncRequest;
 //!
 //! let fake = cri_fake::FakeRuntime::start().await.unwrap();
 //! let (_pod_id, ids) = fake
@@ -93,6 +93,14 @@ pub mod state;
 pub mod stats;
 pub mod streaming;
 pub mod transport;
+
+/// The generated CRI v1 API the fake serves (messages in `cri_proto::v1`, clients and
+/// servers at the root), re-exported so a test needs only `cri-fake` to build a request:
+/// `cri_fake::cri_proto::v1::ExecSyncRequest`.
+pub use cri_proto;
+/// The tonic channel [`FakeRuntime::channel`] returns and the generated clients take,
+/// re-exported so a test needs no direct `tonic` dependency to name it.
+pub use tonic::transport::Channel;
 
 pub use builder::{FakeRuntime, FakeRuntimeBuilder, StartError};
 pub use error::{CriError, ErrorCode};
