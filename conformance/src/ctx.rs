@@ -149,6 +149,20 @@ pub struct Ctx {
     observations: Vec<(String, String)>,
 }
 
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("target", &self.target)
+            .field("run_id", &self.run_id)
+            .field("sequence", &self.sequence)
+            .field("pods", &self.pods)
+            .field("images", &self.images)
+            .field("log_dir", &self.log_dir)
+            .field("observations", &self.observations)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Ctx {
     /// A context over a connected client.
     pub fn new(client: cri_client::Client, target: Target, run_id: &str) -> std::io::Result<Self> {

@@ -566,7 +566,7 @@ impl Vfs {
     }
 
     /// Bytes added to the tree since the budget was set (see
-    /// [`Vfs::set_writable_limit`]), as the budget counts them.
+    /// `Vfs::set_writable_limit`), as the budget counts them.
     pub fn writable_layer_used(&self) -> u64 {
         let st = self.lock();
         st.used.saturating_sub(st.base)
