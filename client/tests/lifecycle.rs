@@ -1,5 +1,7 @@
 //! Every client method against the fake runtime: success paths, error paths with exact
 //! codes and messages, validation before any RPC, and the client-side filters.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,6 +1,8 @@
 //! Retries, force stop and rollback, proven with faults injected by a proxy in front of the
 //! fake runtime. The client under test talks real gRPC to the proxy; the retry policy is
 //! short (milliseconds), so nothing waits for real.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -51,7 +51,7 @@ mkdir "$WORKDIR/stubs"
 	--python_out="$WORKDIR/stubs" --grpc_python_out="$WORKDIR/stubs" \
 	"$REPO_ROOT/proto/api.proto"
 
-(cd "$REPO_ROOT" && cargo build --quiet -p cri-fake --bin cri-fake)
+(cd "$REPO_ROOT" && cargo build --quiet -p cri-fake --features cli --bin cri-fake)
 SOCK=$WORKDIR/cri.sock
 "$REPO_ROOT/target/debug/cri-fake" --listen "unix://$SOCK" --log warn >"$WORKDIR/fake.log" 2>&1 &
 FAKE_PID=$!

@@ -1,12 +1,11 @@
 //! The context every check runs in: the clients, what the target offers, unique names,
 //! the objects to clean up, and the observations a compare run collects.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cri_fake::Profile;
+use cri_fake::{Profile, fixtures};
 use cri_proto::v1::*;
 use cri_proto::{ImageServiceClient, RuntimeServiceClient};
 use tonic::transport::Channel;
@@ -150,6 +149,20 @@ pub struct Ctx {
     observations: Vec<(String, String)>,
 }
 
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("target", &self.target)
+            .field("run_id", &self.run_id)
+            .field("sequence", &self.sequence)
+            .field("pods", &self.pods)
+            .field("images", &self.images)
+            .field("log_dir", &self.log_dir)
+            .field("observations", &self.observations)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Ctx {
     /// A context over a connected client.
     pub fn new(client: cri_client::Client, target: Target, run_id: &str) -> std::io::Result<Self> {
@@ -215,31 +228,17 @@ impl Ctx {
     /// networking when the target needs it.
     pub fn pod_config(&mut self, base: &str) -> PodSandboxConfig {
         let name = self.unique(base);
-        PodSandboxConfig {
-            metadata: Some(PodSandboxMetadata {
-                uid: format!("uid-{name}"),
-                name,
-                namespace: "cri-conformance".into(),
-                attempt: 0,
-            }),
-            log_directory: self.log_dir.path().display().to_string(),
-            labels: HashMap::from([(RUN_LABEL.to_owned(), self.run_id.clone())]),
-            linux: Some(LinuxPodSandboxConfig {
-                security_context: Some(LinuxSandboxSecurityContext {
-                    namespace_options: Some(NamespaceOption {
-                        network: if self.target.host_network {
-                            NamespaceMode::Node as i32
-                        } else {
-                            NamespaceMode::Pod as i32
-                        },
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
+        fixtures::pod(name.as_str())
+            .uid(format!("uid-{name}"))
+            .namespace("cri-conformance")
+            .log_directory(self.log_dir.path().display().to_string())
+            .label(RUN_LABEL, self.run_id.as_str())
+            .network(if self.target.host_network {
+                NamespaceMode::Node
+            } else {
+                NamespaceMode::Pod
+            })
+            .build()
     }
 
     /// Runs a pod (remembered for cleanup).
@@ -292,19 +291,11 @@ impl Ctx {
 
     /// A container config of the test image running `command`, labelled with the run.
     pub fn container_config(&self, name: &str, command: &[&str]) -> ContainerConfig {
-        ContainerConfig {
-            metadata: Some(ContainerMetadata {
-                name: name.into(),
-                attempt: 0,
-            }),
-            image: Some(ImageSpec {
-                image: self.target.test_image.clone(),
-                ..Default::default()
-            }),
-            command: command.iter().map(|s| s.to_string()).collect(),
-            labels: HashMap::from([(RUN_LABEL.to_owned(), self.run_id.clone())]),
-            ..Default::default()
-        }
+        fixtures::container(name)
+            .image(self.target.test_image.as_str())
+            .command(command.iter().copied())
+            .label(RUN_LABEL, self.run_id.as_str())
+            .build()
     }
 
     /// CreateContainer.
@@ -749,4 +740,77 @@ pub fn unexpected(step: &str, status: &Status) -> Failure {
         status.code(),
         status.message()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// The configs the suite sent before it used `cri_fake::fixtures`, written out: the
+    /// fixtures must produce them field for field (a real containerd receives them).
+    #[test]
+    fn fixture_configs_are_the_hand_written_ones() {
+        for host_network in [true, false] {
+            let name = "pod-run-1".to_owned();
+            let written = PodSandboxConfig {
+                metadata: Some(PodSandboxMetadata {
+                    uid: format!("uid-{name}"),
+                    name: name.clone(),
+                    namespace: "cri-conformance".into(),
+                    attempt: 0,
+                }),
+                log_directory: "/logs".into(),
+                labels: HashMap::from([(RUN_LABEL.to_owned(), "run".to_owned())]),
+                linux: Some(LinuxPodSandboxConfig {
+                    security_context: Some(LinuxSandboxSecurityContext {
+                        namespace_options: Some(NamespaceOption {
+                            network: if host_network {
+                                NamespaceMode::Node as i32
+                            } else {
+                                NamespaceMode::Pod as i32
+                            },
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let built = fixtures::pod(name.as_str())
+                .uid(format!("uid-{name}"))
+                .namespace("cri-conformance")
+                .log_directory("/logs")
+                .label(RUN_LABEL, "run")
+                .network(if host_network {
+                    NamespaceMode::Node
+                } else {
+                    NamespaceMode::Pod
+                })
+                .build();
+            assert_eq!(built, written);
+        }
+
+        let written = ContainerConfig {
+            metadata: Some(ContainerMetadata {
+                name: "app".into(),
+                attempt: 0,
+            }),
+            image: Some(ImageSpec {
+                image: "registry.example/test:1".into(),
+                ..Default::default()
+            }),
+            command: vec!["sleep".into(), "1".into()],
+            labels: HashMap::from([(RUN_LABEL.to_owned(), "run".to_owned())]),
+            ..Default::default()
+        };
+        let built = fixtures::container("app")
+            .image("registry.example/test:1")
+            .command(["sleep", "1"])
+            .label(RUN_LABEL, "run")
+            .build();
+        assert_eq!(built, written);
+    }
 }

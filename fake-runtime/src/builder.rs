@@ -4,6 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use cri_proto::v1::{
+    ContainerConfig, CreateContainerRequest, PodSandboxConfig, RunPodSandboxRequest,
+    StartContainerRequest,
+};
 use cri_proto::{ImageServiceClient, RuntimeServiceClient};
 use tonic::transport::Channel;
 
@@ -386,6 +390,60 @@ impl FakeRuntime {
     /// `fake.inspect(|s| s.containers.len())`.
     pub fn inspect<R>(&self, f: impl FnOnce(&Inner) -> R) -> R {
         self.runtime.store().read(f)
+    }
+
+    /// Runs a pod sandbox with `pod`, then creates and starts each of `containers` in
+    /// it, in order: the shortcut of RunPodSandbox, CreateContainer and StartContainer
+    /// for tests (see [`fixtures`](crate::fixtures)). Returns the pod id and the
+    /// container ids, or the first error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use cri_fake::fixtures::{container, pod};
+    ///
+    /// let fake = cri_fake::FakeRuntime::start().await.unwrap();
+    /// let (pod_id, ids) = fake
+    ///     .run_pod_with(pod("web"), [container("app").command(["sleep", "1000"])])
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!((pod_id.len(), ids.len()), (64, 1));
+    /// fake.shutdown().await;
+    /// # }
+    /// ```
+    pub async fn run_pod_with<C: Into<ContainerConfig>>(
+        &self,
+        pod: impl Into<PodSandboxConfig>,
+        containers: impl IntoIterator<Item = C>,
+    ) -> Result<(String, Vec<String>), tonic::Status> {
+        let pod = pod.into();
+        let mut client = self.runtime_client();
+        let pod_id = client
+            .run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(pod.clone()),
+                runtime_handler: String::new(),
+            })
+            .await?
+            .into_inner()
+            .pod_sandbox_id;
+        let mut ids = Vec::new();
+        for config in containers {
+            let id = client
+                .create_container(CreateContainerRequest {
+                    pod_sandbox_id: pod_id.clone(),
+                    config: Some(config.into()),
+                    sandbox_config: Some(pod.clone()),
+                })
+                .await?
+                .into_inner()
+                .container_id;
+            client
+                .start_container(StartContainerRequest {
+                    container_id: id.clone(),
+                })
+                .await?;
+            ids.push(id);
+        }
+        Ok((pod_id, ids))
     }
 
     pub(crate) fn serving_mut(&mut self) -> &mut Serving {

@@ -10,41 +10,21 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use cri_proto::v1::{
-//!     ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest, ImageSpec,
-//!     LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption,
-//!     PodSandboxConfig, PodSandboxMetadata, RunPodSandboxRequest, StartContainerRequest,
-//! };
+//! use cri_fake::fixtures::{container, pod};
+//! use cri_fake::cri_proto::v1::ExecSyncRequest;
 //!
 //! let fake = cri_fake::FakeRuntime::start().await.unwrap();
-//! let mut cri = fake.runtime_client();
-//! let pod = PodSandboxConfig {
-//!     metadata: Some(PodSandboxMetadata { name: "web".into(), uid: "u1".into(), namespace: "default".into(), attempt: 0 }),
-//!     linux: Some(LinuxPodSandboxConfig {
-//!         security_context: Some(LinuxSandboxSecurityContext {
-//!             namespace_options: Some(NamespaceOption { network: NamespaceMode::Node as i32, ..Default::default() }),
-//!             ..Default::default()
-//!         }),
-//!         ..Default::default()
-//!     }),
-//!     ..Default::default()
-//! };
-//! let pod_id = cri
-//!     .run_pod_sandbox(RunPodSandboxRequest { config: Some(pod.clone()), runtime_handler: String::new() })
-//!     .await.unwrap().into_inner().pod_sandbox_id;
-//! let container = ContainerConfig {
-//!     metadata: Some(ContainerMetadata { name: "app".into(), attempt: 0 }),
-//!     image: Some(ImageSpec { image: "busybox:1.36".into(), ..Default::default() }),
-//!     command: vec!["sleep".into(), "1000".into()],
-//!     ..Default::default()
-//! };
-//! let id = cri
-//!     .create_container(CreateContainerRequest { pod_sandbox_id: pod_id, config: Some(container), sandbox_config: Some(pod) })
-//!     .await.unwrap().into_inner().container_id;
-//! cri.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap();
-//! let out = cri
-//!     .exec_sync(ExecSyncRequest { container_id: id, cmd: vec!["sh".into(), "-c".into(), "echo hi; exit 3".into()], timeout: 5 })
-//!     .await.unwrap().into_inner();
+//! let (_pod_id, ids) = fake
+//!     .run_pod_with(pod("web"), [container("app").command(["sleep", "1000"])])
+//!     .await
+//!     .unwrap();
+//! let cmd = ["sh", "-c", "echo hi; exit 3"].map(String::from).to_vec();
+//! let out = fake
+//!     .runtime_client()
+//!     .exec_sync(ExecSyncRequest { container_id: ids[0].clone(), cmd, timeout: 5 })
+//!     .await
+//!     .unwrap()
+//!     .into_inner();
 //! assert_eq!((out.stdout.as_slice(), out.exit_code), (&b"hi\n"[..], 3));
 //! fake.shutdown().await;
 //! # }
@@ -53,6 +33,7 @@
 //! # Layout
 //!
 //! - [`builder`]: [`FakeRuntime`] and [`FakeRuntimeBuilder`]: start, endpoint, channel, shutdown.
+//! - [`fixtures`]: builders of pod and container configs for tests.
 //! - [`transport`]: unix socket in a private temp dir, unix socket at a path, TCP, in-memory;
 //!   `h2_authority` (private) lets every connection send any `:authority`, as containerd does.
 //! - [`service`]: thin tonic adapters, one per service, all calls through one dispatcher.
@@ -90,6 +71,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod faults;
+pub mod fixtures;
 pub mod guide;
 mod h2_authority;
 pub mod image_service;
@@ -111,6 +93,14 @@ pub mod state;
 pub mod stats;
 pub mod streaming;
 pub mod transport;
+
+/// The generated CRI v1 API the fake serves (messages in `cri_proto::v1`, clients and
+/// servers at the root), re-exported so a test needs only `cri-fake` to build a request:
+/// `cri_fake::cri_proto::v1::ExecSyncRequest`.
+pub use cri_proto;
+/// The tonic channel [`FakeRuntime::channel`] returns and the generated clients take,
+/// re-exported so a test needs no direct `tonic` dependency to name it.
+pub use tonic::transport::Channel;
 
 pub use builder::{FakeRuntime, FakeRuntimeBuilder, StartError};
 pub use error::{CriError, ErrorCode};

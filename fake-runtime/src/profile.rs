@@ -1,7 +1,7 @@
 //! Which containerd release the fake imitates, and every place the releases answer
 //! differently, in one table.
 //!
-//! Handlers never compare profiles: they ask the [`Dialect`] of the running profile for a
+//! Handlers never compare profiles: they ask the `Dialect` of the running profile for a
 //! text, a code or a yes/no, so the whole difference between containerd 1.6.20 and
 //! 2.3.4 (measured on the same cases; README "Fidelity") reads top to bottom here.
 //!

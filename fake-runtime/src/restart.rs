@@ -75,6 +75,14 @@ pub struct Severable {
     severed: bool,
 }
 
+impl std::fmt::Debug for Severable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Severable")
+            .field("severed", &self.severed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Severable {
     fn new(inner: Conn, cut: CancellationToken) -> Self {
         Self {

@@ -66,6 +66,12 @@ impl<T: AsyncRead + AsyncWrite + Send + 'static> ConnectionIo for T {}
 /// One accepted connection, whatever the transport.
 pub struct Conn(AuthorityRewrite<Pin<Box<dyn ConnectionIo>>>);
 
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").finish_non_exhaustive()
+    }
+}
+
 impl AsyncRead for Conn {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -133,6 +139,17 @@ pub struct Bound {
     pub temp_dir: Option<tempfile::TempDir>,
     /// A channel connected to this listener.
     pub channel: Channel,
+}
+
+impl std::fmt::Debug for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bound")
+            .field("endpoint", &self.endpoint)
+            .field("socket_path", &self.socket_path)
+            .field("temp_dir", &self.temp_dir)
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
 }
 
 fn boxed<S, C>(stream: S) -> Incoming

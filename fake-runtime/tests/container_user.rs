@@ -4,6 +4,8 @@
 //! The values marked "measured" were read from a real containerd 2.3.4 with the same
 //! busybox image (`/etc/passwd`, `/etc/group` as the fake's); containerd 1.6.20 predates
 //! `ContainerStatus.user`, `image_id` and pinning, and fails CreateContainer the same way.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

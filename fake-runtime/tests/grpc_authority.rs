@@ -1,6 +1,8 @@
 //! gRPC clients of every language reach the fake whatever `:authority` they send, as they
 //! reach containerd: raw HTTP/2 frames carrying the values grpc-go, grpc-core (Python,
 //! C++, Ruby), grpc-java and hand-written clients put there, over a unix socket and TCP.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

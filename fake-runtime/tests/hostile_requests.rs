@@ -8,6 +8,8 @@
 //! objects that really exist so that the calls reach past the lookups. They run a bounded
 //! number of cases in `cargo test`; a longer run is
 //! `PROPTEST_CASES=20000 cargo test --release -p cri-fake --test hostile_requests`.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! Property test: random operation sequences against the fake and a small reference
 //! model of containerd's rules, once per imitated release; after every step the answers
 //! (OK or gRPC code) and at the end the listed states must agree.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

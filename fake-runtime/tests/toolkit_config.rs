@@ -1,6 +1,8 @@
 //! The `cri-fake` binary with `--config`: settings, images, scripts and faults from a
 //! TOML file, the journal written at exit, expectations checked at exit, invalid
 //! files reported with their line.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Container scripts over a real socket: a matching container's main process exits
 //! with a code after a delay, is OOM-killed, crash-loops, runs a program.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

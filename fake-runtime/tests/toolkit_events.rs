@@ -1,6 +1,8 @@
 //! GetContainerEvents over a real socket: real events from state changes, to every
 //! subscriber, never blocking the runtime; UNIMPLEMENTED with the containerd 1.6
 //! profile.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

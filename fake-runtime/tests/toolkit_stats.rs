@@ -1,6 +1,8 @@
 //! Stats overrides and metrics over a real socket: figures a test sets, CPU counters
 //! that only grow, memory within limits, metric descriptors and pod sandbox metrics
 //! consistent with the stats.
+// Helpers outside #[test] functions unwrap too: a panic fails the test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

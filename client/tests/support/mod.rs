@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cri_client::{Client, Growth, ProcessKiller, RetryPolicy};
-use cri_fake::{FakeRuntime, Profile};
+use cri_fake::{FakeRuntime, Profile, fixtures};
 use cri_proto::v1::*;
 use cri_proto::{
     ImageService, ImageServiceClient, ImageServiceServer, RuntimeService, RuntimeServiceClient,
@@ -44,43 +44,20 @@ pub fn quick_policy() -> RetryPolicy {
     }
 }
 
-/// A pod config with host networking.
+/// A pod config with host networking (uid `uid-<name>`).
 pub fn pod_config(name: &str, namespace: &str) -> PodSandboxConfig {
-    PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: name.into(),
-            uid: format!("uid-{name}"),
-            namespace: namespace.into(),
-            attempt: 0,
-        }),
-        linux: Some(LinuxPodSandboxConfig {
-            security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(NamespaceOption {
-                    network: NamespaceMode::Node as i32,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    fixtures::pod(name)
+        .uid(format!("uid-{name}"))
+        .namespace(namespace)
+        .build()
 }
 
 /// A container config running `command` in `image`.
 pub fn container_config(name: &str, image: &str, command: &[&str]) -> ContainerConfig {
-    ContainerConfig {
-        metadata: Some(ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: Some(ImageSpec {
-            image: image.into(),
-            ..Default::default()
-        }),
-        command: command.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
+    fixtures::container(name)
+        .image(image)
+        .command(command.iter().copied())
+        .build()
 }
 
 /// A busybox container running `sleep 1000`.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use cri_fake::FakeRuntime;
+use cri_fake::{FakeRuntime, fixtures};
 use cri_proto::v1::*;
 use cri_proto::{ImageServiceClient, RuntimeServiceClient};
 use tonic::transport::Channel;
@@ -39,27 +39,12 @@ pub async fn start_with(builder: cri_fake::FakeRuntimeBuilder) -> Env {
     }
 }
 
-/// A host-network pod config with the given name.
+/// A host-network pod config with the given name (uid `uid-<name>`, namespace `test`).
 pub fn pod_config(name: &str) -> PodSandboxConfig {
-    PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: name.into(),
-            uid: format!("uid-{name}"),
-            namespace: "test".into(),
-            attempt: 0,
-        }),
-        linux: Some(LinuxPodSandboxConfig {
-            security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(NamespaceOption {
-                    network: NamespaceMode::Node as i32,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    fixtures::pod(name)
+        .uid(format!("uid-{name}"))
+        .namespace("test")
+        .build()
 }
 
 pub fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -71,18 +56,10 @@ pub fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 
 /// A busybox container config running `command`.
 pub fn container_config(name: &str, command: &[&str]) -> ContainerConfig {
-    ContainerConfig {
-        metadata: Some(ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: Some(ImageSpec {
-            image: BUSYBOX.into(),
-            ..Default::default()
-        }),
-        command: command.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
+    fixtures::container(name)
+        .image(BUSYBOX)
+        .command(command.iter().copied())
+        .build()
 }
 
 impl Env {

@@ -460,3 +460,28 @@ pub(crate) fn parse_size(s: &str) -> Option<u64> {
     };
     n.checked_mul(mult)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// `busybox --list`, busybox's dispatch and the image's `/bin/<name>` symlinks
+    /// (rootfs) all read [`APPLETS`]: it must name exactly the registered applets, that
+    /// is every built-in program but `busybox` itself and `pause` (the pause image's).
+    #[test]
+    fn the_applet_list_is_exactly_the_registered_applets() {
+        let registered: BTreeSet<String> = Programs::builtin()
+            .names()
+            .into_iter()
+            .filter(|name| name != "busybox" && name != "pause")
+            .collect();
+        let listed: BTreeSet<String> = APPLETS.iter().map(|name| name.to_string()).collect();
+        assert_eq!(listed.len(), APPLETS.len(), "APPLETS names an applet twice");
+        assert_eq!(listed, registered);
+        let mut sorted = APPLETS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, APPLETS, "busybox --list prints them sorted");
+    }
+}

@@ -1,0 +1,149 @@
+//! Path resolution (symlinks, mounts, `/proc`) and permission checks.
+
+use super::path::{check_length, components, join};
+use super::*;
+
+pub(super) fn allowed(node: &Node, cred: &Cred, want: u32) -> bool {
+    if cred.uid == 0 {
+        // Root passes every check, except that executing needs some x bit.
+        return want & 1 == 0 || matches!(node.kind, Kind::Dir(_)) || node.mode & 0o111 != 0;
+    }
+    let bits = if node.uid == cred.uid {
+        (node.mode >> 6) & 7
+    } else if cred.in_group(node.gid) {
+        (node.mode >> 3) & 7
+    } else {
+        node.mode & 7
+    };
+    bits & want == want
+}
+
+impl Vfs {
+    /// Resolves `path` (absolute). `follow_last`: whether a final symlink is followed.
+    pub(super) fn resolve(
+        &self,
+        st: &State,
+        path: &str,
+        follow_last: bool,
+        access: Access<'_>,
+    ) -> Result<Loc, FsError> {
+        check_length(path)?;
+        let mut remaining: std::collections::VecDeque<String> = components(path).into();
+        let mut stack: Vec<(String, Ino)> = Vec::new();
+        let mut links = 0;
+        let proc_ino = st.entries(ROOT).ok().and_then(|e| e.get("proc").copied());
+        loop {
+            let cur_ino = stack.last().map(|(_, i)| *i).unwrap_or(ROOT);
+            let names = || -> Vec<String> { stack.iter().map(|(n, _)| n.clone()).collect() };
+            if let Some(mount) = (!self.mounts.is_empty())
+                .then(names)
+                .and_then(|names| self.mount_at(&names))
+            {
+                let mut host = mount.host.clone();
+                for c in &remaining {
+                    if c == ".." {
+                        host.pop();
+                    } else {
+                        host.push(c);
+                    }
+                }
+                return Ok(Loc::Host {
+                    path: host,
+                    readonly: mount.readonly,
+                });
+            }
+            let Some(comp) = remaining.pop_front() else {
+                return Ok(Loc::Node {
+                    ino: cur_ino,
+                    path: names(),
+                });
+            };
+            if comp == ".." {
+                stack.pop();
+                continue;
+            }
+            let dir = st.node(cur_ino)?;
+            let Kind::Dir(entries) = &dir.kind else {
+                return Err(FsError::NotDir);
+            };
+            if !allowed(dir, access.cred, 1) {
+                return Err(FsError::PermissionDenied);
+            }
+            if Some(cur_ino) == proc_ino && !entries.contains_key(&comp) {
+                return self.resolve_proc(&comp, remaining, follow_last, access);
+            }
+            let child = *entries.get(&comp).ok_or(FsError::NotFound)?;
+            let node = st.node(child)?;
+            if let Kind::Symlink(target) = &node.kind
+                && (!remaining.is_empty() || follow_last)
+            {
+                links += 1;
+                if links > 40 {
+                    return Err(FsError::Loop);
+                }
+                if target.starts_with('/') {
+                    stack.clear();
+                }
+                for c in components(target).into_iter().rev() {
+                    remaining.push_front(c);
+                }
+                continue;
+            }
+            stack.push((comp, child));
+        }
+    }
+
+    pub(super) fn resolve_proc(
+        &self,
+        comp: &str,
+        mut remaining: std::collections::VecDeque<String>,
+        follow_last: bool,
+        access: Access<'_>,
+    ) -> Result<Loc, FsError> {
+        let procs = self.procs().ok_or(FsError::NotFound)?;
+        let pid = if comp == "self" {
+            if remaining.is_empty() && !follow_last {
+                // lstat("/proc/self") is a symlink: report the directory anyway.
+            }
+            access.pid
+        } else {
+            comp.parse::<u32>().map_err(|_| FsError::NotFound)?
+        };
+        if !procs.pids().contains(&pid) {
+            return Err(FsError::NotFound);
+        }
+        match remaining.pop_front() {
+            None => Ok(Loc::ProcPid(pid)),
+            Some(name) => {
+                if !remaining.is_empty() {
+                    return Err(if PROC_PID_FILES.contains(&name.as_str()) {
+                        FsError::NotDir
+                    } else {
+                        FsError::NotFound
+                    });
+                }
+                if PROC_PID_FILES.contains(&name.as_str()) {
+                    Ok(Loc::ProcFile(pid, name))
+                } else {
+                    Err(FsError::NotFound)
+                }
+            }
+        }
+    }
+
+    /// Resolves the parent directory of `path` and returns it with the last name.
+    pub(super) fn resolve_parent(
+        &self,
+        st: &State,
+        path: &str,
+        access: Access<'_>,
+    ) -> Result<(Loc, String), FsError> {
+        check_length(path)?;
+        let comps = components(&normalize("/", path));
+        let Some((name, parent)) = comps.split_last() else {
+            return Err(FsError::Busy);
+        };
+        let loc = self.resolve(st, &join(parent), true, access)?;
+        Ok((loc, name.clone()))
+    }
+}
