@@ -20,7 +20,9 @@
 //! (a comma-separated list of `version`, `lifecycle`, `exec`, `lists`, `scale`) runs
 //! only those sections and `PERF_FAKE_ONLY=1` leaves the floor out, for profiling.
 
-use std::path::PathBuf;
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -64,14 +66,14 @@ fn micros(d: Duration) -> String {
 }
 
 /// A fresh connection to a unix socket.
-fn client(path: &PathBuf) -> RuntimeServiceClient<Channel> {
+fn client(path: &Path) -> RuntimeServiceClient<Channel> {
     RuntimeServiceClient::new(cri_fake::transport::unix_channel(path))
         .max_decoding_message_size(usize::MAX)
 }
 
 /// Runs `op` in a loop on `clients` concurrent clients (one connection each) for
 /// `time`, after a short warm-up.
-async fn drive<F, Fut>(path: &PathBuf, clients: usize, time: Duration, op: F) -> Sample
+async fn drive<F, Fut>(path: &Path, clients: usize, time: Duration, op: F) -> Sample
 where
     F: Fn(RuntimeServiceClient<Channel>, u64) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send,
@@ -221,7 +223,7 @@ fn server_time<R>(runs: usize, mut f: impl FnMut() -> R) -> Duration {
 
 /// Creates `pods` host-network sandboxes with `containers` created containers each,
 /// from 8 clients; returns pods per second.
-async fn populate(path: &PathBuf, first: u64, pods: u64, containers: usize) -> f64 {
+async fn populate(path: &Path, first: u64, pods: u64, containers: usize) -> f64 {
     let start = Instant::now();
     let tasks: Vec<_> = (0..8u64)
         .map(|k| {

@@ -1,6 +1,8 @@
 //! The floor: a tonic RuntimeService that answers every unary call with an empty
 //! message, served on a unix socket. What the fake costs is measured against it.
 
+#![allow(clippy::unwrap_used)]
+
 use cri_proto::v1::*;
 use cri_proto::{RuntimeService, RuntimeServiceServer};
 use tonic::{Request, Response, Status};
