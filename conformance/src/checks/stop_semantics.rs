@@ -39,6 +39,33 @@ async fn running(ctx: &mut Ctx, base: &str, command: &[&str]) -> Result<String, 
     Ok(id)
 }
 
+/// A TERM-ignoring shell that marks `/tmp/trapped` once its trap is set.
+const IGNORES_TERM_MARKED: &[&str] = &[
+    "sh",
+    "-c",
+    "trap '' TERM; touch /tmp/trapped; sleep 100000",
+];
+
+/// A running container of `command` (which touches `/tmp/trapped` once its traps are
+/// set), waited for up to 10 s until the mark exists: RUNNING comes before the shell
+/// has run its `trap`, and a TERM in between kills it with 143.
+async fn running_trapped(ctx: &mut Ctx, base: &str, command: &[&str]) -> Result<String, Failure> {
+    let id = running(ctx, base, command).await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let marked = ctx.exec_ok(&id, &["test", "-e", "/tmp/trapped"], 5).await?;
+        if marked.exit_code == 0 {
+            return Ok(id);
+        }
+        if Instant::now() > deadline {
+            return Err(Failure::Mismatch(
+                "the shell did not set its trap within 10 s".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Stops `id` with `timeout`; returns how long the call took.
 async fn timed_stop(ctx: &mut Ctx, id: &str, timeout: i64) -> Result<Duration, Failure> {
     let started = Instant::now();
@@ -85,13 +112,13 @@ async fn stop_with_timeout_5_on_sleep_terminates_with_143(ctx: &mut Ctx) -> Chec
 }
 
 async fn stop_of_a_process_trapping_term_with_exit_0_is_completed(ctx: &mut Ctx) -> CheckResult {
-    let id = running(
+    let id = running_trapped(
         ctx,
         "trap0",
         &[
             "sh",
             "-c",
-            "trap 'exit 0' TERM; while true; do sleep 1; done",
+            "trap 'exit 0' TERM; touch /tmp/trapped; while true; do sleep 1; done",
         ],
     )
     .await?;
@@ -107,7 +134,7 @@ async fn stop_of_a_process_trapping_term_with_exit_0_is_completed(ctx: &mut Ctx)
 async fn stop_with_timeout_2_on_a_term_ignoring_process_kills_after_the_grace_with_137(
     ctx: &mut Ctx,
 ) -> CheckResult {
-    let id = running(ctx, "grace", IGNORES_TERM).await?;
+    let id = running_trapped(ctx, "grace", IGNORES_TERM_MARKED).await?;
     let took = timed_stop(ctx, &id, 2).await?;
     ctx.expect_eq(
         "the stop waited the 2 s grace (>= 1.9 s)",
