@@ -148,7 +148,7 @@ fn process_args(config: &ContainerConfig, image: &Image) -> Vec<String> {
 }
 
 /// The OCI spec process containerd builds at create time from `config` and `image`.
-fn spec_process(config: &ContainerConfig, image: &Image) -> SpecProcess {
+fn spec_process(config: &ContainerConfig, image: &Image, user: SpecUser) -> SpecProcess {
     let cwd = [&config.working_dir, &image.config.working_dir]
         .into_iter()
         .find(|dir| !dir.is_empty())
@@ -164,6 +164,7 @@ fn spec_process(config: &ContainerConfig, image: &Image) -> SpecProcess {
                 .map(|kv| (kv.key.clone(), kv.value.clone())),
         ),
         cwd,
+        user,
     }
 }
 
@@ -239,6 +240,8 @@ struct StartPlan {
     image: Option<Image>,
     resources: LinuxContainerResources,
     log_path: String,
+    /// The spec's user, from CreateContainer.
+    user: SpecUser,
 }
 
 impl Runtime {
@@ -319,10 +322,13 @@ impl Runtime {
             }
             // The spec's user is built after the spec itself (its options are applied when
             // containerd creates the container), so its failures come after the above.
-            if let Err(e) = spec_user(self.dialect(), &config, &image) {
-                s.container_names.release(&reserved_name);
-                return Err(CriError::unknown(e.create_message()));
-            }
+            let user = match spec_user(self.dialect(), &config, &image) {
+                Ok(user) => user,
+                Err(e) => {
+                    s.container_names.release(&reserved_name);
+                    return Err(CriError::unknown(e.create_message()));
+                }
+            };
             // The log directory is the one in the request's sandbox config, not the one
             // the sandbox was run with (containerd reads the request).
             let log_path = crate::logs::cri_log_path(
@@ -340,7 +346,7 @@ impl Runtime {
             } else {
                 image.config.stop_signal.clone()
             };
-            let spec_process = spec_process(&config, &image);
+            let spec_process = spec_process(&config, &image, user);
             s.insert_container(ContainerRecord {
                 id: id.clone(),
                 sandbox_id,
@@ -413,6 +419,7 @@ impl Runtime {
                 image,
                 resources: record.resources.clone(),
                 log_path: record.log_path.clone(),
+                user: record.spec_process.user.clone(),
             })
         })?;
         match self.launch(&plan) {
@@ -584,6 +591,25 @@ impl Runtime {
         }
     }
 
+    /// The seeded root filesystem of `image`, built at its first container.
+    fn rootfs_template(&self, image: &Image) -> crate::process::vfs::Template {
+        /// Templates kept at most (one per image in use; a few hundred KiB each).
+        const KEPT: usize = 64;
+        let mut templates = self
+            .rootfs_templates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(template) = templates.get(&image.id) {
+            return template.clone();
+        }
+        let template = crate::process::rootfs_template(&image_seeds(image));
+        if templates.len() >= KEPT {
+            templates.clear();
+        }
+        templates.insert(image.id.clone(), template.clone());
+        template
+    }
+
     fn sim_spec(&self, plan: &StartPlan, image: &Image) -> SimSpec {
         let config = &plan.config;
         let sandbox = &plan.sandbox_config;
@@ -612,16 +638,12 @@ impl Runtime {
             .as_ref()
             .and_then(|l| l.security_context.clone())
             .unwrap_or_default();
-        // The processes run as the spec's user (CreateContainer already refused a user it
-        // cannot build, so the fallback is for an image changed since).
-        let user = match spec_user(self.dialect(), config, image) {
-            Ok(user) => UserSpec {
-                uid: Some(i64::from(user.uid)),
-                username: None,
-                gid: Some(i64::from(user.gid)),
-                supplemental_groups: user.additional_gids.iter().map(|&g| i64::from(g)).collect(),
-            },
-            Err(_) => UserSpec::default(),
+        // The processes run as the spec's user.
+        let user = UserSpec {
+            uid: Some(i64::from(plan.user.uid)),
+            username: None,
+            gid: Some(i64::from(plan.user.gid)),
+            supplemental_groups: plan.user.additional_gids.iter().map(|&g| i64::from(g)).collect(),
         };
         let capabilities = security.capabilities.clone().unwrap_or_default();
         SimSpec {
@@ -633,7 +655,8 @@ impl Runtime {
                 config.working_dir.clone()
             },
             user,
-            rootfs: image_seeds(image),
+            rootfs: Vec::new(),
+            rootfs_template: Some(self.rootfs_template(image)),
             dns: sandbox.dns_config.as_ref().map(|d| DnsSpec {
                 servers: d.servers.clone(),
                 searches: d.searches.clone(),
@@ -844,10 +867,9 @@ impl Runtime {
             // containerd 2.3 reads the user back from the spec CreateContainer stored; a
             // spec it cannot read gives an empty ContainerUser.
             let user = dialect.container_status_user.then(|| {
-                let image = s.images.known(&record.image_id);
-                match image.map(|image| spec_user(dialect, &record.config, image)) {
-                    Some(Ok(user)) => container_user(&user),
-                    _ => ContainerUser::default(),
+                match s.images.known(&record.image_id) {
+                    Some(_) => container_user(&record.spec_process.user),
+                    None => ContainerUser::default(),
                 }
             });
             let (image_name, image_ref) = match image {
@@ -925,18 +947,23 @@ impl Runtime {
                     && wanted_state.is_none_or(|st| r.phase.to_cri() as i32 == st)
                     && labels_match(&r.config.labels, &filter.label_selector)
             };
-            match id {
-                Some(id) => s
+            match (id, sandbox_id) {
+                (Some(id), _) => s
                     .containers
                     .get(id)
                     .filter(|r| matches(r))
                     .map(|r| list_item(self.dialect(), r))
                     .into_iter()
                     .collect(),
-                None => {
+                // A sandbox's containers, from its index.
+                (None, Some(sandbox_id)) => s
+                    .container_records_of(sandbox_id)
+                    .filter(matches)
+                    .map(|r| list_item(self.dialect(), r))
+                    .collect(),
+                (None, None) => {
                     // Unfiltered lists are the big ones: size the answer once.
-                    let unfiltered = sandbox_id.is_none()
-                        && wanted_state.is_none()
+                    let unfiltered = wanted_state.is_none()
                         && filter.label_selector.is_empty();
                     let mut items =
                         Vec::with_capacity(if unfiltered { s.containers.len() } else { 0 });

@@ -217,8 +217,8 @@ impl Runtime {
             .pod_sandbox_status(sandbox_id, false)
             .ok()
             .and_then(|r| r.status);
-        let mut containers = self.store.read(|s| s.containers_of(sandbox_id));
-        containers.sort();
+        // In id order.
+        let containers = self.store.read(|s| s.containers_of(sandbox_id));
         let containers_statuses = containers
             .iter()
             .filter_map(|c| self.container_status(c, false).ok().and_then(|r| r.status))

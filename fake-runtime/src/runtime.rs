@@ -130,6 +130,9 @@ pub struct Runtime {
     // container event bus.
     pub(crate) toolkit: Arc<crate::script::Toolkit>,
     pub(crate) events: crate::events::EventBus,
+    /// Each image's seeded root filesystem, by image id: containers start from a copy.
+    pub(crate) rootfs_templates:
+        std::sync::Mutex<std::collections::HashMap<String, crate::process::vfs::Template>>,
 }
 
 impl Runtime {
@@ -148,6 +151,7 @@ impl Runtime {
             next_host_pid: AtomicU32::new(4000),
             host_network: Network::new(),
             toolkit: Arc::default(),
+            rootfs_templates: std::sync::Mutex::default(),
             events,
         }
     }

@@ -96,7 +96,7 @@ pub(crate) use applets::strftime;
 pub use pipe::{BrokenPipe, ByteSink, ByteSource, Input, Output, OutputReader};
 pub use program::{MemoryCharge, Program, ProgramContext, Programs, Resolved, System};
 pub use signal::{Disposition, Signal, SignalReceiver};
-pub use sim::{ContainerSim, ProcessHandle, ProcessInfo};
+pub use sim::{ContainerSim, ProcessHandle, ProcessInfo, rootfs_template};
 pub use spec::{
     DEFAULT_MAX_OPEN_PIPES, DEFAULT_MAX_PROCESSES, DEFAULT_MEMORY_BUDGET_BYTES,
     DEFAULT_WRITABLE_LAYER_LIMIT_BYTES, DnsSpec, FileSeed, MountSpec, SecuritySpec, SimSpec,

@@ -281,31 +281,46 @@ pub(crate) fn capabilities(sec: &SecuritySpec) -> u64 {
     caps
 }
 
+/// The image's files, then the directories and devices every container has.
+fn base_filesystem(rootfs: &[FileSeed], readonly_root: bool) -> Vfs {
+    let fs = Vfs::new(readonly_root);
+    for seed in rootfs {
+        let _ = fs.seed(seed);
+    }
+    for dir in ["/proc", "/sys", "/dev", "/etc"] {
+        if fs
+            .stat(
+                dir,
+                true,
+                Access {
+                    cred: &Cred::root(),
+                    pid: 0,
+                },
+            )
+            .is_err()
+        {
+            let _ = fs.seed_dir(dir, if dir == "/etc" { 0o755 } else { 0o555 });
+        }
+    }
+    let _ = fs.seed_devices();
+    fs
+}
+
+/// What [`SimSpec::rootfs_template`] holds for an image of these files: its files, the
+/// directories and devices every container has, seeded once.
+pub fn rootfs_template(rootfs: &[FileSeed]) -> vfs::Template {
+    base_filesystem(rootfs, false).template()
+}
+
 impl ContainerSim {
     /// Builds a container's world from `spec`: the filesystem (image files, generated
     /// `/etc` files, `/proc/sys`, devices, mounts, one `/bin/<name>` per user-registered
     /// program), the user, and an empty process table.
     pub fn new(spec: SimSpec, programs: Arc<Programs>) -> Arc<ContainerSim> {
-        let mut fs = Vfs::new(spec.readonly_rootfs);
-        for seed in &spec.rootfs {
-            let _ = fs.seed(seed);
-        }
-        for dir in ["/proc", "/sys", "/dev", "/etc"] {
-            if fs
-                .stat(
-                    dir,
-                    true,
-                    Access {
-                        cred: &Cred::root(),
-                        pid: 0,
-                    },
-                )
-                .is_err()
-            {
-                let _ = fs.seed_dir(dir, if dir == "/etc" { 0o755 } else { 0o555 });
-            }
-        }
-        let _ = fs.seed_devices();
+        let mut fs = match &spec.rootfs_template {
+            Some(template) => Vfs::from_template(template, spec.readonly_rootfs),
+            None => base_filesystem(&spec.rootfs, spec.readonly_rootfs),
+        };
         let hostname = spec.hostname.clone();
         let _ = fs.seed_file("/etc/hostname", format!("{hostname}\n").into_bytes(), 0o644);
         let _ = fs.seed_file(

@@ -33,6 +33,10 @@ pub struct SimSpec {
     pub user: UserSpec,
     /// The image's files, e.g. [`rootfs::busybox()`](super::rootfs::busybox).
     pub rootfs: Vec<FileSeed>,
+    /// The image's files already seeded (from [`rootfs_template`](super::rootfs_template)
+    /// of `rootfs`): when set, the filesystem starts from it and `rootfs` is not seeded
+    /// again. Containers of one image share it.
+    pub rootfs_template: Option<super::vfs::Template>,
     /// DNS settings for `/etc/resolv.conf`; `None` gives a host-like default.
     pub dns: Option<DnsSpec>,
     /// Sysctls: `("net.core.somaxconn", "1024")` appears as
@@ -90,6 +94,7 @@ impl Default for SimSpec {
             working_dir: String::new(),
             user: UserSpec::default(),
             rootfs: Vec::new(),
+            rootfs_template: None,
             dns: None,
             sysctls: Vec::new(),
             mounts: Vec::new(),

@@ -9,7 +9,7 @@
 pub mod ids;
 pub mod names;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use cri_proto::v1::{ContainerConfig, LinuxContainerResources, PodSandboxConfig};
@@ -100,6 +100,8 @@ pub struct SpecProcess {
     pub env: Vec<String>,
     /// The config's working dir, else the image's, else `/`.
     pub cwd: String,
+    /// `process.user`, built once at create (CreateContainer fails when it cannot be).
+    pub user: crate::process::users::SpecUser,
 }
 
 /// Everything the fake remembers of one container.
@@ -164,6 +166,9 @@ pub struct Inner {
     pub container_names: NameRegistry,
     /// The images.
     pub images: ImageStore,
+    /// Ids of each sandbox's containers, sorted (kept by `insert_container` and
+    /// `remove_container`): a sandbox's containers without a scan of all of them.
+    pub sandbox_containers: HashMap<String, BTreeSet<String>>,
 }
 
 impl Inner {
@@ -191,11 +196,22 @@ impl Inner {
 
     /// Ids of a sandbox's containers.
     pub fn containers_of(&self, sandbox_id: &str) -> Vec<String> {
-        self.containers
-            .values()
-            .filter(|c| c.sandbox_id == sandbox_id)
-            .map(|c| c.id.clone())
-            .collect()
+        self.sandbox_containers
+            .get(sandbox_id)
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A sandbox's containers, in id order.
+    pub fn container_records_of<'a>(
+        &'a self,
+        sandbox_id: &str,
+    ) -> impl Iterator<Item = &'a ContainerRecord> + 'a {
+        self.sandbox_containers
+            .get(sandbox_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.containers.get(id))
     }
 
     /// Adds a sandbox whose name is already reserved.
@@ -207,6 +223,10 @@ impl Inner {
     /// Adds a container whose name is already reserved.
     pub fn insert_container(&mut self, record: ContainerRecord) {
         self.container_ids.insert(&record.id);
+        self.sandbox_containers
+            .entry(record.sandbox_id.clone())
+            .or_default()
+            .insert(record.id.clone());
         self.containers.insert(record.id.clone(), record);
     }
 
@@ -214,6 +234,12 @@ impl Inner {
     pub fn remove_container(&mut self, id: &str) -> Option<ContainerRecord> {
         let record = self.containers.remove(id)?;
         self.container_ids.remove(id);
+        if let Some(ids) = self.sandbox_containers.get_mut(&record.sandbox_id) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.sandbox_containers.remove(&record.sandbox_id);
+            }
+        }
         self.container_names.release(&record.reserved_name);
         Some(record)
     }
@@ -245,6 +271,7 @@ impl Store {
                 sandbox_names: NameRegistry::default(),
                 container_names: NameRegistry::default(),
                 images,
+                sandbox_containers: HashMap::new(),
             }),
         }
     }

@@ -156,7 +156,7 @@ enum Device {
     Full,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Kind {
     Dir(BTreeMap<String, Ino>),
     File(Vec<u8>),
@@ -165,7 +165,7 @@ enum Kind {
     Device(Device),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Node {
     kind: Kind,
     mode: u32,
@@ -174,7 +174,7 @@ struct Node {
     mtime: SystemTime,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct State {
     nodes: HashMap<Ino, Node>,
     next_ino: Ino,
@@ -185,6 +185,19 @@ struct State {
     base: u64,
     base_nodes: usize,
     limit: u64,
+}
+
+/// A seeded tree that new filesystems start from (see [`Vfs::template`]); cloning it is
+/// cheap, and each filesystem made from it gets its own copy of the tree.
+#[derive(Clone)]
+pub struct Template(Arc<State>);
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("nodes", &self.0.nodes.len())
+            .finish()
+    }
 }
 
 /// The writable layer has one inode for each this many bytes of its budget (ext4's
@@ -385,6 +398,23 @@ impl Vfs {
         debug_assert_eq!(root, ROOT);
         Self {
             state: Mutex::new(state),
+            readonly_root,
+            mounts: Vec::new(),
+            proc_source: OnceLock::new(),
+        }
+    }
+
+    /// A snapshot of this tree to start other filesystems from
+    /// ([`from_template`](Self::from_template)): the image's files are seeded once per
+    /// image, not once per container.
+    pub(crate) fn template(&self) -> Template {
+        Template(Arc::new(self.lock().clone()))
+    }
+
+    /// A filesystem holding what `template` held (its own copy: writes stay in it).
+    pub(crate) fn from_template(template: &Template, readonly_root: bool) -> Self {
+        Self {
+            state: Mutex::new(State::clone(&template.0)),
             readonly_root,
             mounts: Vec::new(),
             proc_source: OnceLock::new(),
