@@ -506,6 +506,13 @@ fn main() {
                 let mut child = std::process::Command::new(binary)
                     .arg("--listen")
                     .arg(format!("unix://{}", socket.display()))
+                    // `PERF_FAKE_CONFIG`: a TOML configuration for the binary (e.g. journal
+                    // limits), to see what a setting costs.
+                    .args(
+                        std::env::var_os("PERF_FAKE_CONFIG")
+                            .map(|c| vec![std::ffi::OsString::from("--config"), c])
+                            .unwrap_or_default(),
+                    )
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
                     .spawn()

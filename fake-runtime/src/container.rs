@@ -643,7 +643,12 @@ impl Runtime {
             uid: Some(i64::from(plan.user.uid)),
             username: None,
             gid: Some(i64::from(plan.user.gid)),
-            supplemental_groups: plan.user.additional_gids.iter().map(|&g| i64::from(g)).collect(),
+            supplemental_groups: plan
+                .user
+                .additional_gids
+                .iter()
+                .map(|&g| i64::from(g))
+                .collect(),
         };
         let capabilities = security.capabilities.clone().unwrap_or_default();
         SimSpec {
@@ -866,12 +871,13 @@ impl Runtime {
             let dialect = self.dialect();
             // containerd 2.3 reads the user back from the spec CreateContainer stored; a
             // spec it cannot read gives an empty ContainerUser.
-            let user = dialect.container_status_user.then(|| {
-                match s.images.known(&record.image_id) {
-                    Some(_) => container_user(&record.spec_process.user),
-                    None => ContainerUser::default(),
-                }
-            });
+            let user =
+                dialect
+                    .container_status_user
+                    .then(|| match s.images.known(&record.image_id) {
+                        Some(_) => container_user(&record.spec_process.user),
+                        None => ContainerUser::default(),
+                    });
             let (image_name, image_ref) = match image {
                 Some(image) => (
                     image
@@ -951,6 +957,7 @@ impl Runtime {
                 (Some(id), _) => s
                     .containers
                     .get(id)
+                    .map(|r| &**r)
                     .filter(|r| matches(r))
                     .map(|r| list_item(self.dialect(), r))
                     .into_iter()
@@ -963,13 +970,13 @@ impl Runtime {
                     .collect(),
                 (None, None) => {
                     // Unfiltered lists are the big ones: size the answer once.
-                    let unfiltered = wanted_state.is_none()
-                        && filter.label_selector.is_empty();
+                    let unfiltered = wanted_state.is_none() && filter.label_selector.is_empty();
                     let mut items =
                         Vec::with_capacity(if unfiltered { s.containers.len() } else { 0 });
                     items.extend(
                         s.containers
                             .values()
+                            .map(|r| &**r)
                             .filter(matches)
                             .map(|r| list_item(self.dialect(), r)),
                     );

@@ -347,6 +347,7 @@ impl Runtime {
                 Some(id) => s
                     .sandboxes
                     .get(id)
+                    .map(|r| &**r)
                     .filter(|r| matches(r))
                     .map(list_item)
                     .into_iter()
@@ -354,6 +355,7 @@ impl Runtime {
                 None => s
                     .sandboxes
                     .values()
+                    .map(|r| &**r)
                     .filter(matches)
                     .map(list_item)
                     .collect(),

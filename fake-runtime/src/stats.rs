@@ -311,9 +311,8 @@ impl Runtime {
             return Err(SandboxStatsFailure::NoCgroupPath);
         }
         let running: Vec<&ContainerRecord> = s
-            .containers
-            .values()
-            .filter(|c| c.sandbox_id == sandbox.id && c.phase == ContainerPhase::Running)
+            .container_records_of(&sandbox.id)
+            .filter(|c| c.phase == ContainerPhase::Running)
             .collect();
         let processes: u64 = running
             .iter()
@@ -471,6 +470,7 @@ impl Runtime {
             let mut sandboxes: Vec<&SandboxRecord> = s
                 .sandboxes
                 .values()
+                .map(|sb| &**sb)
                 .filter(|sb| sb.phase == SandboxPhase::Ready)
                 .collect();
             sandboxes.sort_by(|a, b| a.id.cmp(&b.id));
@@ -488,11 +488,7 @@ impl Runtime {
         sandbox: &SandboxRecord,
         now: i64,
     ) -> Option<PodSandboxMetrics> {
-        let mut containers: Vec<&ContainerRecord> = s
-            .containers
-            .values()
-            .filter(|c| c.sandbox_id == sandbox.id)
-            .collect();
+        let mut containers: Vec<&ContainerRecord> = s.container_records_of(&sandbox.id).collect();
         if containers
             .iter()
             .any(|c| c.phase != ContainerPhase::Running)

@@ -40,11 +40,8 @@ async fn running(ctx: &mut Ctx, base: &str, command: &[&str]) -> Result<String, 
 }
 
 /// A TERM-ignoring shell that marks `/tmp/trapped` once its trap is set.
-const IGNORES_TERM_MARKED: &[&str] = &[
-    "sh",
-    "-c",
-    "trap '' TERM; touch /tmp/trapped; sleep 100000",
-];
+const IGNORES_TERM_MARKED: &[&str] =
+    &["sh", "-c", "trap '' TERM; touch /tmp/trapped; sleep 100000"];
 
 /// A running container of `command` (which touches `/tmp/trapped` once its traps are
 /// set), waited for up to 10 s until the mark exists: RUNNING comes before the shell

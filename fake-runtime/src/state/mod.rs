@@ -152,10 +152,11 @@ pub struct ContainerRecord {
 /// The lock-protected contents of the [`Store`].
 #[derive(Debug)]
 pub struct Inner {
-    /// Sandboxes by full id.
-    pub sandboxes: HashMap<String, SandboxRecord>,
-    /// Containers by full id.
-    pub containers: HashMap<String, ContainerRecord>,
+    /// Sandboxes by full id (boxed, as containers).
+    pub sandboxes: HashMap<String, Box<SandboxRecord>>,
+    /// Containers by full id (boxed: a record is large, and the table's spare slots
+    /// would each hold one's size).
+    pub containers: HashMap<String, Box<ContainerRecord>>,
     /// Prefix index of sandbox ids.
     pub sandbox_ids: IdIndex,
     /// Prefix index of container ids.
@@ -180,6 +181,7 @@ impl Inner {
         let id = self.sandbox_ids.resolve(prefix)?;
         self.sandboxes
             .get(id)
+            .map(|r| &**r)
             .ok_or(crate::error::LookupError::NotFound)
     }
 
@@ -191,6 +193,7 @@ impl Inner {
         let id = self.container_ids.resolve(prefix)?;
         self.containers
             .get(id)
+            .map(|r| &**r)
             .ok_or(crate::error::LookupError::NotFound)
     }
 
@@ -211,13 +214,13 @@ impl Inner {
             .get(sandbox_id)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.containers.get(id))
+            .filter_map(|id| self.containers.get(id).map(|r| &**r))
     }
 
     /// Adds a sandbox whose name is already reserved.
     pub fn insert_sandbox(&mut self, record: SandboxRecord) {
         self.sandbox_ids.insert(&record.id);
-        self.sandboxes.insert(record.id.clone(), record);
+        self.sandboxes.insert(record.id.clone(), Box::new(record));
     }
 
     /// Adds a container whose name is already reserved.
@@ -227,7 +230,7 @@ impl Inner {
             .entry(record.sandbox_id.clone())
             .or_default()
             .insert(record.id.clone());
-        self.containers.insert(record.id.clone(), record);
+        self.containers.insert(record.id.clone(), Box::new(record));
     }
 
     /// Forgets a container and releases its name.
@@ -241,7 +244,7 @@ impl Inner {
             }
         }
         self.container_names.release(&record.reserved_name);
-        Some(record)
+        Some(*record)
     }
 
     /// Forgets a sandbox and releases its name (its containers must be gone already).
@@ -249,7 +252,7 @@ impl Inner {
         let record = self.sandboxes.remove(id)?;
         self.sandbox_ids.remove(id);
         self.sandbox_names.release(&record.reserved_name);
-        Some(record)
+        Some(*record)
     }
 }
 
