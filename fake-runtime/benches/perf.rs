@@ -119,10 +119,14 @@ async fn version(mut c: RuntimeServiceClient<Channel>, _: u64) {
     c.version(VersionRequest::default()).await.unwrap();
 }
 
-/// One pod lifecycle with an ExecSync. Against the floor every answer is empty, so the
-/// ids are empty too: the same RPCs, the same request sizes give or take an id.
-async fn lifecycle(mut c: RuntimeServiceClient<Channel>, n: u64) {
-    let config = pod_config(&format!("p{n}"));
+/// Runs a host-network pod `name` with one started container of `command`: (pod id,
+/// container id). Against the floor both ids are empty.
+async fn run_container(
+    c: &mut RuntimeServiceClient<Channel>,
+    name: &str,
+    command: &[&str],
+) -> (String, String) {
+    let config = pod_config(name);
     let pod = c
         .run_pod_sandbox(RunPodSandboxRequest {
             config: Some(config.clone()),
@@ -135,7 +139,7 @@ async fn lifecycle(mut c: RuntimeServiceClient<Channel>, n: u64) {
     let id = c
         .create_container(CreateContainerRequest {
             pod_sandbox_id: pod.clone(),
-            config: Some(container_config("c", &["sleep", "1000"])),
+            config: Some(container_config("c", command)),
             sandbox_config: Some(config),
         })
         .await
@@ -147,6 +151,13 @@ async fn lifecycle(mut c: RuntimeServiceClient<Channel>, n: u64) {
     })
     .await
     .unwrap();
+    (pod, id)
+}
+
+/// One pod lifecycle with an ExecSync. Against the floor every answer is empty, so the
+/// ids are empty too: the same RPCs, the same request sizes give or take an id.
+async fn lifecycle(mut c: RuntimeServiceClient<Channel>, n: u64) {
+    let (pod, id) = run_container(&mut c, &format!("p{n}"), &["sleep", "1000"]).await;
     let out = c
         .exec_sync(ExecSyncRequest {
             container_id: id.clone(),
@@ -356,31 +367,7 @@ fn main() {
         // ExecSync echo against Version, both on the fake, one client.
         let (exec_sample, id) = load.block_on(async {
             let mut c = client(&fake_path);
-            let config = pod_config("exec");
-            let pod = c
-                .run_pod_sandbox(RunPodSandboxRequest {
-                    config: Some(config.clone()),
-                    runtime_handler: String::new(),
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .pod_sandbox_id;
-            let id = c
-                .create_container(CreateContainerRequest {
-                    pod_sandbox_id: pod,
-                    config: Some(container_config("c", &["sleep", "100000"])),
-                    sandbox_config: Some(config),
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .container_id;
-            c.start_container(StartContainerRequest {
-                container_id: id.clone(),
-            })
-            .await
-            .unwrap();
+            let (_, id) = run_container(&mut c, "exec", &["sleep", "100000"]).await;
             let exec_id = id.clone();
             let sample = drive(&fake_path, 1, time, move |mut c, _| {
                 let id = exec_id.clone();
