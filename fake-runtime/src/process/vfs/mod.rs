@@ -187,7 +187,7 @@ struct State {
     limit: u64,
 }
 
-/// A seeded tree that new filesystems start from (see [`Vfs::template`]); cloning it is
+/// A seeded tree that new filesystems start from (made by `Vfs::template`); cloning it is
 /// cheap, and each filesystem made from it gets its own copy of the tree.
 #[derive(Clone)]
 pub struct Template(Arc<State>);
