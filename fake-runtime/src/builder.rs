@@ -109,6 +109,34 @@ impl FakeRuntimeBuilder {
         self
     }
 
+    /// Where pods' host ports become real sockets on the machine (default `None`:
+    /// every port stays in memory; see [`Settings::host_port_address`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let fake = cri_fake::FakeRuntime::builder()
+    ///     .host_port_address(Some(std::net::Ipv4Addr::LOCALHOST.into()))
+    ///     .start()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(fake.runtime().settings().host_port_address.is_some());
+    /// # fake.shutdown().await;
+    /// # }
+    /// ```
+    pub fn host_port_address(mut self, address: Option<std::net::IpAddr>) -> Self {
+        self.settings.host_port_address = address;
+        self
+    }
+
+    /// The network pod IPs come from (default `10.88.0.0/16`; see
+    /// [`Settings::pod_cidr`]). A loopback range (`127.88.0.0/16`, the binary's
+    /// default) together with a [`host_port_address`](Self::host_port_address) makes
+    /// every pod's ports reachable from the machine at the pod's IP.
+    pub fn pod_cidr(mut self, cidr: impl Into<String>) -> Self {
+        self.settings.pod_cidr = cidr.into();
+        self
+    }
+
     /// How long a pull takes (default 20 ms, see [`Settings::pull_delay`]); zero
     /// answers at once.
     pub fn pull_delay(mut self, delay: Duration) -> Self {

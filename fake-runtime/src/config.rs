@@ -16,6 +16,8 @@
 //! network_ready = true
 //! pull_policy = "simulate-any"        # or "catalog-only", "offline"
 //! pull_delay = "20ms"                 # how long a pull takes (the default)
+//! host_port_address = "127.0.0.1"     # pods' host ports as real sockets (the binary's default; "off": in memory only)
+//! pod_cidr = "127.88.0.0/16"          # pod IPs (the binary's default: reachable loopback addresses)
 //! builtin_images = true               # the built-in busybox and pause images
 //! journal_max_calls = 10000
 //!
@@ -326,10 +328,40 @@ pub struct SettingsConfig {
     pub pull_policy: Option<PullPolicyName>,
     /// How long a pull takes (`"20ms"`, the default).
     pub pull_delay: Option<ConfigDuration>,
+    /// Where pods' host ports become real sockets (an IP address), or `"off"`.
+    pub host_port_address: Option<HostPortAddress>,
+    /// The network pod IPs come from (CIDR).
+    pub pod_cidr: Option<String>,
     /// Whether the built-in images are present (default true).
     pub builtin_images: Option<bool>,
     /// How many calls the journal keeps.
     pub journal_max_calls: Option<usize>,
+}
+
+/// `host_port_address`: an IP address, or `"off"` for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostPortAddress(pub Option<std::net::IpAddr>);
+
+impl std::str::FromStr for HostPortAddress {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "off" {
+            return Ok(HostPortAddress(None));
+        }
+        text.parse()
+            .map(|ip| HostPortAddress(Some(ip)))
+            .map_err(|_| {
+                format!("host_port_address: expected an IP address or \"off\", got {text:?}")
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for HostPortAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A [`Profile`] by name.
@@ -593,6 +625,12 @@ impl Config {
         if let Some(delay) = s.pull_delay {
             builder = builder.pull_delay(delay.0);
         }
+        if let Some(HostPortAddress(address)) = s.host_port_address {
+            builder = builder.host_port_address(address);
+        }
+        if let Some(cidr) = &s.pod_cidr {
+            builder = builder.pod_cidr(cidr.clone());
+        }
         if s.builtin_images == Some(false) {
             builder = builder.without_builtin_images();
         }
@@ -841,6 +879,29 @@ mod tests {
         assert_eq!(
             config.settings.drain_exec_sync_io_timeout,
             Some(ConfigDuration(Duration::from_secs(5)))
+        );
+    }
+
+    #[test]
+    fn host_port_address_is_an_ip_address_or_off() {
+        let on = Config::parse(
+            "[settings]\nhost_port_address = \"::1\"\npod_cidr = \"127.88.0.0/16\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            on.settings.host_port_address,
+            Some(HostPortAddress(Some(std::net::Ipv6Addr::LOCALHOST.into())))
+        );
+        assert_eq!(on.settings.pod_cidr.as_deref(), Some("127.88.0.0/16"));
+        let off = Config::parse("[settings]\nhost_port_address = \"off\"\n").unwrap();
+        assert_eq!(off.settings.host_port_address, Some(HostPortAddress(None)));
+        let error = Config::parse("[settings]\nhost_port_address = \"loopback\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error
+                .contains("host_port_address: expected an IP address or \"off\", got \"loopback\""),
+            "{error}"
         );
     }
 

@@ -34,7 +34,9 @@ pub struct Settings {
     /// Whether Status reports NetworkReady (default true: the fake simulates a CNI).
     pub network_ready: bool,
     /// Network (CIDR) pod IPs are taken from for sandboxes that are not on the host
-    /// network (default `10.88.0.0/16`).
+    /// network (default `10.88.0.0/16`, the range of containerd's sample CNI config).
+    /// With a loopback range and a [`host_port_address`](Self::host_port_address), what
+    /// a pod listens on is a real socket at its IP.
     pub pod_cidr: String,
     /// How long ExecSync waits for a backgrounded holder of the exec's output after the
     /// main process exits; zero waits for ever (containerd's default and 1.6 behaviour).
@@ -75,6 +77,13 @@ pub struct Settings {
     /// unlimited). See
     /// [`SimSpec::memory_budget_bytes`](crate::process::SimSpec::memory_budget_bytes).
     pub memory_budget_bytes: u64,
+    /// The machine address where pods' host ports are real sockets: each port mapping
+    /// with a `host_port` (TCP), and each port a process of a host-network pod listens
+    /// on, is bound there and forwarded into the simulation, so HTTP clients and
+    /// `curl` outside the fake reach simulated servers. `None` (the library's default:
+    /// parallel tests must not fight over the machine's ports) keeps every port in
+    /// memory; the binary defaults to `127.0.0.1`. See [`crate::process::bridge`].
+    pub host_port_address: Option<std::net::IpAddr>,
 }
 
 /// The default [`Settings::pull_delay`]: 20 ms, about what an offline containerd takes to
@@ -109,6 +118,7 @@ impl Settings {
             max_processes: crate::process::DEFAULT_MAX_PROCESSES,
             max_open_pipes: crate::process::DEFAULT_MAX_OPEN_PIPES,
             memory_budget_bytes: crate::process::DEFAULT_MEMORY_BUDGET_BYTES,
+            host_port_address: None,
         }
     }
 }
@@ -133,12 +143,19 @@ pub struct Runtime {
     /// Each image's seeded root filesystem, by image id: containers start from a copy.
     pub(crate) rootfs_templates:
         std::sync::Mutex<std::collections::HashMap<String, crate::process::vfs::Template>>,
+    /// The real host sockets of each ready sandbox's port mappings, by sandbox id.
+    pub(crate) host_ports:
+        std::sync::Mutex<std::collections::HashMap<String, Vec<crate::process::bridge::Bridge>>>,
 }
 
 impl Runtime {
     /// A runtime with these settings, images and programs.
     pub fn new(settings: Settings, images: ImageStore, programs: Programs) -> Self {
         let ip_pool = IpPool::new(&settings.pod_cidr);
+        let host_network = match settings.host_port_address {
+            Some(ip) => Network::mirrored_on(ip),
+            None => Network::new(),
+        };
         let events = crate::events::EventBus::new(settings.profile.dialect().newer_rpcs);
         Self {
             settings,
@@ -149,9 +166,10 @@ impl Runtime {
             shutdown: CancellationToken::new(),
             stream_server: std::sync::OnceLock::new(),
             next_host_pid: AtomicU32::new(4000),
-            host_network: Network::new(),
+            host_network,
             toolkit: Arc::default(),
             rootfs_templates: std::sync::Mutex::default(),
+            host_ports: std::sync::Mutex::default(),
             events,
         }
     }

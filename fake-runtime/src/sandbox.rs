@@ -10,6 +10,7 @@ use cri_proto::v1::{
 };
 
 use crate::error::{CriError, LookupError, go_quote};
+use crate::process::bridge::Bridge;
 use crate::process::net::Network;
 use crate::proto_json::to_json;
 use crate::runtime::{Runtime, now_ns};
@@ -110,6 +111,20 @@ impl Runtime {
                 }
             }
         };
+        let network = if host_network {
+            self.host_network.clone()
+        } else {
+            // A pod address that is the machine's own (a loopback network) is
+            // reachable from the machine when host ports are real sockets.
+            match ip.as_deref().map(str::parse::<std::net::IpAddr>) {
+                Some(Ok(addr))
+                    if addr.is_loopback() && self.settings.host_port_address.is_some() =>
+                {
+                    Network::for_pod_on(addr)
+                }
+                _ => Network::new(),
+            }
+        };
         let record = SandboxRecord {
             id: id.clone(),
             config,
@@ -119,13 +134,18 @@ impl Runtime {
             reserved_name,
             ip,
             pid: self.allocate_host_pid(),
-            network: if host_network {
-                self.host_network.clone()
-            } else {
-                Network::new()
-            },
+            network,
+        };
+        let published = match (&record.ip, self.settings.host_port_address) {
+            (Some(_), Some(address)) => {
+                publish_host_ports(&record.config, address, &record.network)
+            }
+            _ => Vec::new(),
         };
         self.store.write(|s| s.insert_sandbox(record));
+        if !published.is_empty() {
+            self.host_ports_guard().insert(id.clone(), published);
+        }
         self.emit_event(
             &id,
             cri_proto::v1::ContainerEventType::ContainerCreatedEvent,
@@ -181,6 +201,17 @@ impl Runtime {
         if let Some(ip) = released_ip {
             self.ip_pool.release(&ip);
         }
+        // The network is torn down: the host ports are closed when the stop returns.
+        let published = self.host_ports_guard().remove(id).unwrap_or_default();
+        for bridge in published {
+            bridge.close().await;
+        }
+    }
+
+    fn host_ports_guard(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Vec<Bridge>>> {
+        self.host_ports.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// RemovePodSandbox: stops the sandbox if needed, removes it and all its containers.
@@ -384,4 +415,38 @@ pub(crate) fn netns_path(record: &SandboxRecord) -> Option<String> {
             &record.id[..32.min(record.id.len())]
         )
     })
+}
+
+/// Opens the real host sockets of a sandbox's TCP port mappings with a host port (what
+/// the CNI `portmap` plugin's DNAT rules do for containerd): `address`, or the
+/// mapping's own `host_ip` when that is a loopback address. A port the machine cannot
+/// give is logged and skipped; the sandbox runs anyway, as containerd's does when a
+/// rule shadows another.
+fn publish_host_ports(
+    config: &PodSandboxConfig,
+    address: std::net::IpAddr,
+    network: &std::sync::Arc<Network>,
+) -> Vec<Bridge> {
+    config
+        .port_mappings
+        .iter()
+        .filter(|m| m.protocol == cri_proto::v1::Protocol::Tcp as i32 && m.host_port > 0)
+        .filter_map(|m| {
+            let host_port = u16::try_from(m.host_port).ok()?;
+            let container_port = u16::try_from(m.container_port).ok()?;
+            let ip = m
+                .host_ip
+                .parse::<std::net::IpAddr>()
+                .ok()
+                .filter(std::net::IpAddr::is_loopback)
+                .unwrap_or(address);
+            match Bridge::open(ip, host_port, network, container_port) {
+                Ok(bridge) => Some(bridge),
+                Err(error) => {
+                    tracing::warn!(%ip, host_port, %error, "cannot open a pod's host port");
+                    None
+                }
+            }
+        })
+        .collect()
 }

@@ -35,6 +35,10 @@ fn parse_profile(name: &str) -> Result<Profile, String> {
     })
 }
 
+/// The binary's pod network: loopback addresses, which the machine reaches (what a
+/// CNI bridge gives a node), where the library keeps containerd's sample `10.88.0.0/16`.
+const BINARY_POD_CIDR: &str = "127.88.0.0/16";
+
 /// A fake Kubernetes CRI runtime that behaves like containerd's CRI plugin.
 #[derive(Debug, Parser)]
 #[command(name = "cri-fake", version, about)]
@@ -60,6 +64,17 @@ struct Args {
     /// PullImage fails for every reference, like containerd with no registry reachable.
     #[arg(long)]
     offline_pulls: bool,
+
+    /// Where pods' host ports (port mappings, and ports that host-network pods listen
+    /// on) become real sockets: an IP address, or `off` to keep them in memory
+    /// (overrides the config file). Default 127.0.0.1.
+    #[arg(long, value_name = "ADDRESS|off")]
+    host_port_address: Option<cri_fake::config::HostPortAddress>,
+
+    /// The network pod IPs come from (overrides the config file). Default
+    /// 127.88.0.0/16: loopback addresses the machine reaches.
+    #[arg(long, value_name = "CIDR")]
+    pod_cidr: Option<String>,
 
     /// Bound on ExecSync's wait for backgrounded holders of its output, in seconds
     /// (0 = wait for ever, containerd's default; overrides the config file).
@@ -164,7 +179,12 @@ async fn main() -> ExitCode {
         },
         None => Config::default(),
     };
-    let mut builder = config.apply(FakeRuntime::builder().listen(listen));
+    // A node-level fake: pods and their host ports are reachable from the machine.
+    let defaults = FakeRuntime::builder()
+        .listen(listen)
+        .host_port_address(Some(std::net::Ipv4Addr::LOCALHOST.into()))
+        .pod_cidr(BINARY_POD_CIDR);
+    let mut builder = config.apply(defaults);
     if let Some(seconds) = args.drain_exec_sync_io_timeout {
         if !(seconds >= 0.0 && seconds.is_finite()) {
             eprintln!(
@@ -182,6 +202,12 @@ async fn main() -> ExitCode {
     }
     if args.offline_pulls {
         builder = builder.pull_policy(PullPolicy::Offline);
+    }
+    if let Some(cri_fake::config::HostPortAddress(address)) = args.host_port_address {
+        builder = builder.host_port_address(address);
+    }
+    if let Some(cidr) = &args.pod_cidr {
+        builder = builder.pod_cidr(cidr.clone());
     }
     let fake = match builder.start().await {
         Ok(fake) => fake,

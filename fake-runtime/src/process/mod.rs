@@ -75,6 +75,7 @@
 //!   ash does on `EMFILE`.
 //! * Only `tokio::time` is used, so everything works under paused time.
 
+pub mod bridge;
 pub mod net;
 pub mod pipe;
 pub mod rootfs;

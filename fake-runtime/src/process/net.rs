@@ -74,6 +74,8 @@ impl std::error::Error for NetError {}
 struct Bound {
     generation: u64,
     queue: mpsc::Sender<DuplexStream>,
+    /// The real host socket of a port listened on in a mirrored namespace.
+    _host_socket: Option<super::bridge::Bridge>,
 }
 
 #[derive(Debug, Default)]
@@ -87,12 +89,54 @@ struct Ports {
 #[derive(Debug, Default)]
 pub struct Network {
     ports: Mutex<Ports>,
+    /// The host address where every listening port is also a real socket (see
+    /// [`Network::mirrored_on`]).
+    host_mirror: Option<Mirror>,
+}
+
+/// Where a namespace's listening ports are real sockets too.
+#[derive(Debug, Clone, Copy)]
+struct Mirror {
+    ip: std::net::IpAddr,
+    /// The node's namespace: a port the machine does not give is in use. A pod's own
+    /// namespace: its ports are its own, so a real socket that cannot be had is only
+    /// logged.
+    shared_with_machine: bool,
 }
 
 impl Network {
     /// An empty namespace: nothing listens.
     pub fn new() -> Arc<Network> {
         Arc::default()
+    }
+
+    /// The node's namespace as host-network pods see it: every port a process listens
+    /// on is also a real socket on `host_ip` of the machine (through a
+    /// [`Bridge`](super::bridge::Bridge)), so tools outside the fake reach it, and a
+    /// port another program of the machine holds is in use, as on a real node.
+    pub fn mirrored_on(host_ip: std::net::IpAddr) -> Arc<Network> {
+        Arc::new(Network {
+            host_mirror: Some(Mirror {
+                ip: host_ip,
+                shared_with_machine: true,
+            }),
+            ..Network::default()
+        })
+    }
+
+    /// A pod's own namespace whose address `pod_ip` is one of the machine's (a
+    /// loopback address): every port a process listens on is also a real socket on
+    /// `pod_ip`, as a CNI bridge makes a pod reachable from its node. A real socket the
+    /// machine refuses (a privileged port for a non-root fake) is logged, and the port
+    /// still works inside the simulation.
+    pub fn for_pod_on(pod_ip: std::net::IpAddr) -> Arc<Network> {
+        Arc::new(Network {
+            host_mirror: Some(Mirror {
+                ip: pod_ip,
+                shared_with_machine: false,
+            }),
+            ..Network::default()
+        })
     }
 
     fn ports(&self) -> std::sync::MutexGuard<'_, Ports> {
@@ -103,7 +147,34 @@ impl Network {
     /// the returned listener is dropped.
     pub fn listen(self: &Arc<Self>, port: u16) -> Result<Listener, NetError> {
         let mut ports = self.ports();
-        let port = if port == 0 {
+        let mut host_socket = None;
+        let mirrored = match self.host_mirror {
+            Some(mirror) if mirror.shared_with_machine || !ports.bound.contains_key(&port) => {
+                match super::bridge::Bridge::open_same_port(mirror.ip, port, self) {
+                    Ok(bridge) => Some(bridge),
+                    Err(e)
+                        if mirror.shared_with_machine
+                            && e.kind() == std::io::ErrorKind::AddrInUse =>
+                    {
+                        return Err(NetError::AddressInUse);
+                    }
+                    Err(error) => {
+                        tracing::warn!(ip = %mirror.ip, port, %error, "a simulated port has no real socket");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let port = if let Some(bridge) = mirrored {
+            // The machine decided which port was free (port 0 takes one it picks).
+            let real = bridge.local_addr().port();
+            if ports.bound.contains_key(&real) {
+                return Err(NetError::AddressInUse);
+            }
+            host_socket = Some(bridge);
+            real
+        } else if port == 0 {
             let span = usize::from(EPHEMERAL_PORTS.end() - EPHEMERAL_PORTS.start()) + 1;
             let start = ports.next_ephemeral;
             let free = (0..span)
@@ -124,7 +195,14 @@ impl Network {
         ports.next_generation += 1;
         let generation = ports.next_generation;
         let (queue, incoming) = mpsc::channel(LISTEN_BACKLOG);
-        ports.bound.insert(port, Bound { generation, queue });
+        ports.bound.insert(
+            port,
+            Bound {
+                generation,
+                queue,
+                _host_socket: host_socket,
+            },
+        );
         Ok(Listener {
             network: Arc::clone(self),
             port,
