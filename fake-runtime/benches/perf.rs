@@ -209,14 +209,16 @@ fn server_time_per_method(fake: &FakeRuntime) -> String {
 /// Resident and peak resident memory of this process, in MiB.
 fn rss_mib() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .map_or(0.0, |kib| kib / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    (status_mib(&status, "VmRSS:"), status_mib(&status, "VmHWM:"))
+}
+
+/// A `/proc/PID/status` memory field (`VmRSS:`, `VmHWM:`) in MiB; 0 if absent.
+fn status_mib(status: &str, field: &str) -> f64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 /// Server time of `f`, median of `runs`.
@@ -516,11 +518,7 @@ fn main() {
                 let rss = |pid: u32| {
                     let status =
                         std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-                    status
-                        .lines()
-                        .find_map(|l| l.strip_prefix("VmRSS:"))
-                        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-                        .map_or(0.0, |kib| kib / 1024.0)
+                    status_mib(&status, "VmRSS:")
                 };
                 let before = rss(child.id());
                 let rates = load.block_on(async {
