@@ -42,6 +42,7 @@ pub enum StartError {
 
 /// Options for a [`FakeRuntime`]; start it with [`FakeRuntimeBuilder::start`].
 #[derive(Debug)]
+#[must_use = "a builder does nothing until it is started"]
 pub struct FakeRuntimeBuilder {
     settings: Settings,
     listen: Listen,
@@ -414,10 +415,38 @@ impl FakeRuntime {
         &self.runtime
     }
 
-    /// Reads the fake's state directly, for assertions:
-    /// `fake.inspect(|s| s.containers.len())`.
+    /// Reads the fake's internal state directly. Prefer the views
+    /// ([`sandboxes`](Self::sandboxes), [`containers`](Self::containers), ...): the
+    /// store's layout is internal and changes between releases.
+    #[doc(hidden)]
     pub fn inspect<R>(&self, f: impl FnOnce(&Inner) -> R) -> R {
         self.runtime.store().read(f)
+    }
+
+    /// Every sandbox the fake holds, oldest first (see [`views`](crate::views)).
+    pub fn sandboxes(&self) -> Vec<crate::views::SandboxView> {
+        self.runtime.store().read(crate::views::sandboxes)
+    }
+
+    /// The sandbox with this id (or unique id prefix), if the fake holds it.
+    pub fn sandbox(&self, id: &str) -> Option<crate::views::SandboxView> {
+        self.runtime.store().read(|s| {
+            let id = s.sandbox_ids.resolve(id).ok()?;
+            Some(crate::views::sandbox_view(s, s.sandboxes.get(id)?))
+        })
+    }
+
+    /// Every container the fake holds, oldest first (see [`views`](crate::views)).
+    pub fn containers(&self) -> Vec<crate::views::ContainerView> {
+        self.runtime.store().read(crate::views::containers)
+    }
+
+    /// The container with this id (or unique id prefix), if the fake holds it.
+    pub fn container(&self, id: &str) -> Option<crate::views::ContainerView> {
+        self.runtime.store().read(|s| {
+            let id = s.container_ids.resolve(id).ok()?;
+            Some(crate::views::container_view(s.containers.get(id)?))
+        })
     }
 
     /// Runs a pod sandbox with `pod`, then creates and starts each of `containers` in

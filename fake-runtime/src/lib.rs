@@ -33,7 +33,8 @@
 //! # Layout
 //!
 //! - [`builder`]: [`FakeRuntime`] and [`FakeRuntimeBuilder`]: start, endpoint, channel, shutdown.
-//! - [`fixtures`]: builders of pod and container configs for tests.
+//! - [`fixtures`]: builders of pod and container configs for tests; [`views`]: read-only
+//!   copies of sandboxes and containers for assertions (`fake.sandboxes()`, ...).
 //! - [`transport`]: unix socket in a private temp dir, unix socket at a path, TCP, in-memory;
 //!   `h2_authority` (private) lets every connection send any `:authority`, as containerd does.
 //! - [`service`]: thin tonic adapters, one per service, all calls through one dispatcher.
@@ -93,6 +94,7 @@ pub mod state;
 pub mod stats;
 pub mod streaming;
 pub mod transport;
+pub mod views;
 
 /// The generated CRI v1 API the fake serves (messages in `cri_proto::v1`, clients and
 /// servers at the root), re-exported so a test needs only `cri-fake` to build a request:

@@ -96,12 +96,17 @@ async fn thirty_two_tasks_creating_and_removing_at_once_leave_consistent_state()
         listed.iter().all(|c| pods.contains(&c.pod_sandbox_id)
             && c.state == ContainerState::ContainerRunning as i32)
     );
-    env.fake.inspect(|s| {
-        assert_eq!(s.sandboxes.len(), 24);
-        assert_eq!(s.containers.len(), 48);
-        assert_eq!(s.container_ids.len(), 48);
-        assert_eq!(s.sandbox_ids.len(), 24);
-    });
+    let sandboxes = env.fake.sandboxes();
+    let containers = env.fake.containers();
+    assert_eq!((sandboxes.len(), containers.len()), (24, 48));
+    // Every container is its sandbox's, and each sandbox has its two.
+    assert!(sandboxes.iter().all(|s| s.container_ids.len() == 2));
+    assert!(
+        containers
+            .iter()
+            .all(|c| env.fake.container(&c.id).as_ref() == Some(c)
+                && env.fake.sandbox(&c.sandbox_id).is_some())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -132,5 +137,5 @@ async fn racing_runs_of_the_same_sandbox_name_create_exactly_one() {
         }
     }
     assert_eq!(ok, 1);
-    assert_eq!(env.fake.inspect(|s| s.sandboxes.len()), 1);
+    assert_eq!(env.fake.sandboxes().len(), 1);
 }

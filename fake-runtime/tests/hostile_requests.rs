@@ -592,7 +592,7 @@ async fn a_request_over_16_mib_is_resource_exhausted_in_containerds_words() {
             ),
             "{profile}"
         );
-        assert_eq!(env.fake.inspect(|s| s.sandboxes.len()), 0);
+        assert_eq!(env.fake.sandboxes().len(), 0);
     }
 }
 

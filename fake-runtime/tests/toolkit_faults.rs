@@ -96,7 +96,7 @@ async fn request_predicates_select_the_calls_that_fail_and_the_handler_never_run
         })
         .await;
     assert_status(bad, Code::Unknown, "failed to setup network for sandbox");
-    assert_eq!(env.fake.inspect(|s| s.sandboxes.len()), 0);
+    assert_eq!(env.fake.sandboxes().len(), 0);
     let good = env.run_pod(pod_config("good")).await;
     assert_eq!(good.len(), 64);
     let status = env
@@ -164,7 +164,7 @@ async fn a_delayed_call_whose_deadline_passes_is_cancelled_and_never_runs_its_ha
         .await
         .unwrap();
     assert_eq!(call.outcome, Outcome::Cancelled);
-    assert_eq!(env.fake.inspect(|s| s.sandboxes.len()), 0);
+    assert_eq!(env.fake.sandboxes().len(), 0);
 }
 
 #[tokio::test]
