@@ -5,40 +5,30 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cri_proto::v1::{
-    ContainerConfig, CreateContainerRequest, PodSandboxConfig, RunPodSandboxRequest,
-    StartContainerRequest,
+    ContainerConfig, ContainerState, ContainerStatus, CreateContainerRequest, PodSandboxConfig,
+    PodSandboxState, PodSandboxStatus, RunPodSandboxRequest, StartContainerRequest,
 };
 use cri_proto::{ImageServiceClient, RuntimeServiceClient};
 use tonic::transport::Channel;
 
+use crate::error::CriError;
 use crate::images::{Image, ImageStore, PullPolicy, builtin_catalog};
 use crate::journal::JournalLimits;
+use crate::journal::{Call, Journal, WaitTimeout};
+use crate::method::Method;
 use crate::process::{Program, Programs};
-use crate::restart::Serving;
+use crate::restart::{Restart, RestartMode, Serving};
 use crate::runtime::{Profile, Runtime, Settings};
-use crate::script::Toolkit;
+use crate::script::StateWaitError;
+use crate::script::{MountTarget, Toolkit};
 use crate::state::Inner;
+use crate::state::{ContainerPhase, SandboxPhase};
+use crate::stats::StatsOverride;
 use crate::streaming::StreamServer;
 use crate::transport::{self, Listen};
+use std::sync::atomic::Ordering;
 
-/// containerd's gRPC message size limits (16 MiB both ways).
-pub const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
-
-/// The fake could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The listener could not be bound.
-    #[error("cannot listen on {listen:?}: {source}")]
-    Bind {
-        /// Where it tried to listen.
-        listen: Listen,
-        /// Why it failed.
-        source: std::io::Error,
-    },
-    /// The streaming server's port could not be bound.
-    #[error("cannot start the streaming server: {0}")]
-    StreamServer(std::io::Error),
-}
+pub use crate::restart::{MAX_MESSAGE_SIZE, StartError};
 
 /// Options for a [`FakeRuntime`]; start it with [`FakeRuntimeBuilder::start`].
 #[derive(Debug)]
@@ -568,5 +558,250 @@ impl Runtime {
                 process.sim.kill_all(crate::process::Signal::SIGKILL);
             }
         });
+    }
+}
+
+// From the toolkit's restart.rs: the facade's methods for it.
+impl FakeRuntime {
+    /// Simulates a runtime restart: every connection is dropped (in-flight calls fail
+    /// on the client), then the fake serves again on the same endpoint, with its state
+    /// kept or lost. Pass a [`Restart`] to be down for a while first.
+    pub async fn restart(&mut self, restart: impl Into<Restart>) -> Result<(), StartError> {
+        let restart = restart.into();
+        self.serving_mut().close().await;
+        let unbound = !restart.downtime.is_zero() && self.serving_mut().unbind().await;
+        if restart.mode == RestartMode::LoseState {
+            let old = Arc::clone(self.runtime());
+            old.shutdown.cancel();
+            old.stop_all_processes().await;
+            old.tasks.close();
+            old.tasks.wait().await;
+            let fresh = self.seed().build(Arc::clone(&old.toolkit)).await?;
+            self.replace_runtime(fresh);
+            self.runtime().toolkit.state_changed();
+        }
+        if !restart.downtime.is_zero() {
+            tokio::time::sleep(restart.downtime).await;
+        }
+        if unbound {
+            self.serving_mut().bind_again().await?;
+        }
+        let runtime = Arc::clone(self.runtime());
+        self.serving_mut().open(runtime);
+        tracing::info!(mode = ?restart.mode, "cri-fake restarted");
+        Ok(())
+    }
+}
+
+// From the toolkit's stats.rs: the facade's methods for it.
+impl FakeRuntime {
+    /// Sets the figures of a container's stats and metrics (full id or unique prefix);
+    /// fails like ContainerStats for an unknown container.
+    pub fn set_container_stats(
+        &self,
+        container: &str,
+        figures: StatsOverride,
+    ) -> Result<(), CriError> {
+        self.runtime().set_container_stats(container, figures)
+    }
+}
+
+// From the toolkit's script/wait.rs: the facade's methods for it.
+impl FakeRuntime {
+    /// Re-evaluates `check` at every state change until it gives `Ok`, or `timeout`.
+    async fn wait_state<T>(
+        &self,
+        what: String,
+        timeout: Duration,
+        check: impl Fn(&Self) -> Result<T, String>,
+    ) -> Result<T, StateWaitError> {
+        let mut changes = self.toolkit().subscribe_changes();
+        let mut last_seen = String::new();
+        let waiting = async {
+            loop {
+                changes.borrow_and_update();
+                match check(self) {
+                    Ok(found) => return found,
+                    Err(seen) => last_seen = seen,
+                }
+                let _ = tokio::time::timeout(crate::script::STATE_RECHECK, changes.changed()).await;
+            }
+        };
+        match tokio::time::timeout(timeout, waiting).await {
+            Ok(found) => Ok(found),
+            Err(_) => Err(StateWaitError {
+                what,
+                last_seen: match check(self) {
+                    Err(seen) => seen,
+                    Ok(_) => last_seen,
+                },
+                waited: timeout,
+            }),
+        }
+    }
+
+    /// Waits until container `id` (full id or unique prefix) is in `state`, and returns
+    /// its status then.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # use std::time::Duration;
+    /// # use cri_proto::v1::ContainerState;
+    /// # let fake = cri_fake::FakeRuntime::start().await.unwrap();
+    /// let err = fake
+    ///     .wait_for_container_state("nope", ContainerState::ContainerExited, Duration::from_millis(10))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.last_seen, "absent");
+    /// # fake.shutdown().await;
+    /// # }
+    /// ```
+    pub async fn wait_for_container_state(
+        &self,
+        id: &str,
+        state: ContainerState,
+        timeout: Duration,
+    ) -> Result<ContainerStatus, StateWaitError> {
+        self.wait_state(
+            format!("container {id} to be {}", state.as_str_name()),
+            timeout,
+            |fake| {
+                let runtime = fake.runtime();
+                let phase = runtime
+                    .store()
+                    .read(|s| s.resolve_container(id).map(|r| r.phase).ok());
+                match phase {
+                    Some(phase) if phase.to_cri() == state && phase != ContainerPhase::Starting => {
+                        runtime
+                            .container_status(id, false)
+                            .ok()
+                            .and_then(|r| r.status)
+                            .ok_or_else(|| "absent".to_owned())
+                    }
+                    Some(phase) => Err(phase.to_cri().as_str_name().to_owned()),
+                    None => Err("absent".to_owned()),
+                }
+            },
+        )
+        .await
+    }
+
+    /// Waits until container `id` (a full id) no longer exists.
+    pub async fn wait_for_container_removed(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<(), StateWaitError> {
+        self.wait_state(format!("container {id} to be removed"), timeout, |fake| {
+            fake.runtime().store().read(|s| match s.containers.get(id) {
+                Some(record) => Err(record.phase.to_cri().as_str_name().to_owned()),
+                None => Ok(()),
+            })
+        })
+        .await
+    }
+
+    /// Waits until sandbox `id` (full id or unique prefix) is in `state`, and returns
+    /// its status then.
+    pub async fn wait_for_sandbox_state(
+        &self,
+        id: &str,
+        state: PodSandboxState,
+        timeout: Duration,
+    ) -> Result<PodSandboxStatus, StateWaitError> {
+        self.wait_state(
+            format!("sandbox {id} to be {}", state.as_str_name()),
+            timeout,
+            |fake| {
+                let runtime = fake.runtime();
+                let phase = runtime
+                    .store()
+                    .read(|s| s.resolve_sandbox(id).map(|r| r.phase).ok());
+                let current = SandboxPhase::to_cri;
+                match phase {
+                    Some(phase) if current(phase) == state => runtime
+                        .pod_sandbox_status(id, false)
+                        .ok()
+                        .and_then(|r| r.status)
+                        .ok_or_else(|| "absent".to_owned()),
+                    Some(phase) => Err(current(phase).as_str_name().to_owned()),
+                    None => Err("absent".to_owned()),
+                }
+            },
+        )
+        .await
+    }
+
+    /// Waits until sandbox `id` (a full id) no longer exists.
+    pub async fn wait_for_sandbox_removed(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<(), StateWaitError> {
+        self.wait_state(format!("sandbox {id} to be removed"), timeout, |fake| {
+            fake.runtime().store().read(|s| match s.sandboxes.get(id) {
+                Some(record) => Err(record.phase.to_cri().as_str_name().to_owned()),
+                None => Ok(()),
+            })
+        })
+        .await
+    }
+}
+
+// From the toolkit's script/mod.rs: the facade's methods for it.
+impl FakeRuntime {
+    /// The call journal: every call the fake received, in order.
+    pub fn journal(&self) -> &Journal {
+        &self.toolkit().journal
+    }
+
+    /// Every call received (as far as the journal keeps them), in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.journal().calls()
+    }
+
+    /// The calls to `method`, in order.
+    pub fn calls_to(&self, method: Method) -> Vec<Call> {
+        self.journal().calls_to(method)
+    }
+
+    /// Waits for a call to `method` (the first one, which may have arrived already).
+    pub async fn wait_for_call(
+        &self,
+        method: Method,
+        timeout: std::time::Duration,
+    ) -> Result<Call, WaitTimeout> {
+        self.journal().wait_for_call(method, timeout).await
+    }
+
+    /// The report of unmet expectations (scripts and faults), with every call
+    /// received, numbered; `None` when every expectation is met.
+    pub fn verification_report(&self) -> Option<String> {
+        self.toolkit().report()
+    }
+
+    /// Dropping the fake will not check the expectations (for callers that handle
+    /// [`verification_report`](Self::verification_report) themselves).
+    pub fn skip_verification_on_drop(&self) {
+        self.toolkit().verified.store(true, Ordering::SeqCst);
+    }
+
+    /// Checks every expectation of the mounted scripts and faults.
+    ///
+    /// # Panics
+    ///
+    /// With a readable report of the unmet expectations and the numbered calls, when
+    /// any is unmet. (Dropping the fake verifies too, without panicking a second time.)
+    pub fn verify(&self) {
+        if let Some(report) = self.verification_report() {
+            self.toolkit().verified.store(true, Ordering::SeqCst);
+            panic!("{report}");
+        }
+    }
+}
+
+impl MountTarget for FakeRuntime {
+    fn toolkit(&self) -> &Arc<Toolkit> {
+        &self.runtime().toolkit
     }
 }

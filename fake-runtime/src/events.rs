@@ -56,7 +56,11 @@ use tokio::sync::broadcast;
 
 use crate::error::{CriError, ErrorCode};
 use crate::runtime::{Runtime, now_ns};
-use crate::service::ContainerEventStream;
+
+/// The container events of one subscriber: the backlog, then live events until the
+/// runtime shuts down (the gRPC layer wraps each in `Ok`).
+pub type EventStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = ContainerEventResponse> + Send + 'static>>;
 
 /// How many events a slow subscriber may fall behind before it loses the oldest.
 pub const EVENT_BUFFER: usize = 1024;
@@ -149,7 +153,7 @@ impl EventBus {
 
 impl Runtime {
     /// The container event stream (GetContainerEvents).
-    pub fn container_events(&self) -> Result<ContainerEventStream, CriError> {
+    pub fn container_events(&self) -> Result<EventStream, CriError> {
         if !self.dialect().newer_rpcs {
             return Err(CriError::new(
                 ErrorCode::Unimplemented,
@@ -158,7 +162,7 @@ impl Runtime {
         }
         let (backlog, receiver) = self.events.subscribe_with_backlog();
         let shutdown = self.shutdown.clone();
-        let backlog = futures::stream::iter(backlog.into_iter().map(Ok));
+        let backlog = futures::stream::iter(backlog);
         let live = futures::stream::unfold(
             (receiver, shutdown),
             |(mut receiver, shutdown)| async move {
@@ -166,7 +170,7 @@ impl Runtime {
                     tokio::select! {
                         _ = shutdown.cancelled() => return None,
                         event = receiver.recv() => match event {
-                            Ok(event) => return Some((Ok(event), (receiver, shutdown))),
+                            Ok(event) => return Some((event, (receiver, shutdown))),
                             Err(broadcast::error::RecvError::Lagged(missed)) => {
                                 tracing::warn!(missed, "a container event subscriber fell behind and lost events");
                             }

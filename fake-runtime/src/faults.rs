@@ -51,7 +51,6 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::watch;
 
-use crate::builder::FakeRuntime;
 use crate::journal::{Recorded, WaitTimeout, request_json, request_type_name};
 use crate::method::Method;
 use crate::script::{Times, Toolkit};
@@ -468,7 +467,7 @@ impl Fault {
     ///
     /// When a [`when`](Self::when) predicate takes another type than the method's
     /// request (a mistake in the test).
-    pub fn mount(self, fake: &FakeRuntime) -> FaultGuard {
+    pub fn mount(self, fake: &impl crate::script::MountTarget) -> FaultGuard {
         self.mount_on(fake.toolkit())
     }
 

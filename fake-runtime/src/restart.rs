@@ -52,10 +52,28 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::transport::Server;
 
-use crate::builder::{FakeRuntime, MAX_MESSAGE_SIZE, StartError};
 use crate::runtime::Runtime;
 use crate::service::{Dispatcher, ImageApi, RuntimeApi, WireErrorsLayer};
 use crate::transport::{self, Conn, Incoming, Listen};
+
+/// containerd's gRPC message size limits (16 MiB both ways).
+pub const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+
+/// The fake could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listener could not be bound.
+    #[error("cannot listen on {listen:?}: {source}")]
+    Bind {
+        /// Where it tried to listen.
+        listen: Listen,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The streaming server's port could not be bound.
+    #[error("cannot start the streaming server: {0}")]
+    StreamServer(std::io::Error),
+}
 
 /// What a restart does to the runtime's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,7 +216,7 @@ impl Serving {
 
     /// Stops listening (clients get "connection refused") when the listener can be
     /// bound again; returns whether it did.
-    async fn unbind(&mut self) -> bool {
+    pub(crate) async fn unbind(&mut self) -> bool {
         if self.rebind.is_none() {
             return false;
         }
@@ -208,7 +226,7 @@ impl Serving {
     }
 
     /// Listens again where the listener was.
-    async fn bind_again(&mut self) -> Result<(), StartError> {
+    pub(crate) async fn bind_again(&mut self) -> Result<(), StartError> {
         let Some(listen) = self.rebind.clone() else {
             return Ok(());
         };
@@ -220,7 +238,7 @@ impl Serving {
     }
 
     /// Starts a server generation over `runtime`.
-    fn open(&mut self, runtime: Arc<Runtime>) {
+    pub(crate) fn open(&mut self, runtime: Arc<Runtime>) {
         let wire_errors = WireErrorsLayer::new(runtime.dialect());
         let dispatcher = Dispatcher::new(runtime);
         let runtime_service = RuntimeServiceServer::new(RuntimeApi::new(dispatcher.clone()))
@@ -250,7 +268,7 @@ impl Serving {
 
     /// Ends the current generation: cuts every connection and waits for the server
     /// task. New connections are closed at once until [`open`](Self::open).
-    async fn close(&mut self) {
+    pub(crate) async fn close(&mut self) {
         self.route.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(generation) = self.generation.take() {
             generation.cut.cancel();
@@ -312,36 +330,5 @@ impl From<RestartMode> for Restart {
             mode,
             downtime: Duration::ZERO,
         }
-    }
-}
-
-impl FakeRuntime {
-    /// Simulates a runtime restart: every connection is dropped (in-flight calls fail
-    /// on the client), then the fake serves again on the same endpoint, with its state
-    /// kept or lost. Pass a [`Restart`] to be down for a while first.
-    pub async fn restart(&mut self, restart: impl Into<Restart>) -> Result<(), StartError> {
-        let restart = restart.into();
-        self.serving_mut().close().await;
-        let unbound = !restart.downtime.is_zero() && self.serving_mut().unbind().await;
-        if restart.mode == RestartMode::LoseState {
-            let old = Arc::clone(self.runtime());
-            old.shutdown.cancel();
-            old.stop_all_processes().await;
-            old.tasks.close();
-            old.tasks.wait().await;
-            let fresh = self.seed().build(Arc::clone(&old.toolkit)).await?;
-            self.replace_runtime(fresh);
-            self.runtime().toolkit.state_changed();
-        }
-        if !restart.downtime.is_zero() {
-            tokio::time::sleep(restart.downtime).await;
-        }
-        if unbound {
-            self.serving_mut().bind_again().await?;
-        }
-        let runtime = Arc::clone(self.runtime());
-        self.serving_mut().open(runtime);
-        tracing::info!(mode = ?restart.mode, "cri-fake restarted");
-        Ok(())
     }
 }

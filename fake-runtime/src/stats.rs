@@ -53,7 +53,6 @@ use cri_proto::v1::{
     PodSandboxStatsFilter, ProcessUsage, UInt64Value,
 };
 
-use crate::builder::FakeRuntime;
 pub use crate::container::{SIMULATED_MEMORY_USAGE, SIMULATED_PEAK_MEMORY_USAGE};
 use crate::error::{CriError, ErrorCode};
 use crate::profile::SandboxStatsFailure;
@@ -1167,18 +1166,6 @@ const POD_NETWORK_SERIES: &[&str] = &[
     "container_network_transmit_packets_dropped_total",
     "container_network_transmit_errors_total",
 ];
-
-impl FakeRuntime {
-    /// Sets the figures of a container's stats and metrics (full id or unique prefix);
-    /// fails like ContainerStats for an unknown container.
-    pub fn set_container_stats(
-        &self,
-        container: &str,
-        figures: StatsOverride,
-    ) -> Result<(), CriError> {
-        self.runtime().set_container_stats(container, figures)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -87,12 +87,11 @@ pub use matchers::{
     try_command_regex,
 };
 pub use reply::Reply;
+pub(crate) use wait::STATE_RECHECK;
 pub use wait::StateWaitError;
 
-use crate::builder::FakeRuntime;
 use crate::faults::FaultSet;
-use crate::journal::{Call, Journal, JournalLimits, WaitTimeout};
-use crate::method::Method;
+use crate::journal::{Journal, JournalLimits};
 use crate::stats::StatsOverrides;
 
 /// How many times something is expected to happen: an exact count (`1`) or a range
@@ -346,13 +345,13 @@ impl<T: ScriptTarget> ScriptBuilder<T> {
     }
 
     /// Mounts the script for the fake's whole life.
-    pub fn mount(self, fake: &FakeRuntime) {
+    pub fn mount(self, fake: &impl MountTarget) {
         self.mount_on(fake.toolkit());
     }
 
     /// Mounts the script until the returned guard is dropped; dropping the guard also
     /// checks the script's expectation.
-    pub fn mount_as_scoped(self, fake: &FakeRuntime) -> ScriptGuard {
+    pub fn mount_as_scoped(self, fake: &impl MountTarget) -> ScriptGuard {
         let toolkit = fake.toolkit();
         let id = self.mount_on(toolkit);
         ScriptGuard {
@@ -538,7 +537,15 @@ pub struct Toolkit {
     pub(crate) launcher: Arc<Launcher>,
     pub(crate) stats: StatsOverrides,
     changes: watch::Sender<u64>,
-    verified: AtomicBool,
+    pub(crate) verified: AtomicBool,
+}
+
+/// What scripts and faults mount on: the [`FakeRuntime`](crate::FakeRuntime)
+/// implements it, so the toolkit needs nothing from the facade.
+pub trait MountTarget {
+    /// The toolkit scripts and faults are added to.
+    #[doc(hidden)]
+    fn toolkit(&self) -> &Arc<Toolkit>;
 }
 
 impl fmt::Debug for Toolkit {
@@ -628,64 +635,10 @@ impl Toolkit {
     }
 }
 
-impl FakeRuntime {
-    pub(crate) fn toolkit(&self) -> &Arc<Toolkit> {
-        &self.runtime().toolkit
-    }
-
-    /// The call journal: every call the fake received, in order.
-    pub fn journal(&self) -> &Journal {
-        &self.toolkit().journal
-    }
-
-    /// Every call received (as far as the journal keeps them), in order.
-    pub fn calls(&self) -> Vec<Call> {
-        self.journal().calls()
-    }
-
-    /// The calls to `method`, in order.
-    pub fn calls_to(&self, method: Method) -> Vec<Call> {
-        self.journal().calls_to(method)
-    }
-
-    /// Waits for a call to `method` (the first one, which may have arrived already).
-    pub async fn wait_for_call(
-        &self,
-        method: Method,
-        timeout: std::time::Duration,
-    ) -> Result<Call, WaitTimeout> {
-        self.journal().wait_for_call(method, timeout).await
-    }
-
-    /// The report of unmet expectations (scripts and faults), with every call
-    /// received, numbered; `None` when every expectation is met.
-    pub fn verification_report(&self) -> Option<String> {
-        self.toolkit().report()
-    }
-
-    /// Dropping the fake will not check the expectations (for callers that handle
-    /// [`verification_report`](Self::verification_report) themselves).
-    pub fn skip_verification_on_drop(&self) {
-        self.toolkit().verified.store(true, Ordering::SeqCst);
-    }
-
-    /// Checks every expectation of the mounted scripts and faults.
-    ///
-    /// # Panics
-    ///
-    /// With a readable report of the unmet expectations and the numbered calls, when
-    /// any is unmet. (Dropping the fake verifies too, without panicking a second time.)
-    pub fn verify(&self) {
-        if let Some(report) = self.verification_report() {
-            self.toolkit().verified.store(true, Ordering::SeqCst);
-            panic!("{report}");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::method::Method;
 
     #[test]
     fn times_accept_counts_and_ranges() {

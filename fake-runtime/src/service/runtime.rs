@@ -341,7 +341,9 @@ impl cri_proto::RuntimeService for RuntimeApi {
     ) -> Result<Response<Self::GetContainerEventsStream>, Status> {
         self.dispatcher
             .call(Method::GetContainerEvents, request, |rt, _| async move {
-                rt.container_events()
+                rt.container_events().map(|events| {
+                    Box::pin(tokio_stream::StreamExt::map(events, Ok)) as ContainerEventStream
+                })
             })
             .await
     }
