@@ -19,6 +19,7 @@
 //! | `sim.rs` | [`ContainerSim`], [`ProcessHandle`], [`ProcessInfo`]: the process table, spawning, signal delivery, OOM, `/proc` |
 //! | `program.rs` | [`Program`], [`Programs`], [`ProgramContext`], [`System`] |
 //! | `vfs.rs` | [`vfs::Vfs`]: the in-memory filesystem with mounts, devices, permissions |
+//! | `seccomp.rs` | [`seccomp::SeccompProfile`]: a container's seccomp filter and the system calls applets make |
 //! | `users.rs` | [`users::Identity`]: the user resolved against `/etc/passwd` and `/etc/group` |
 //! | `stack.rs` | the depth limits of the shell, and stack that grows on demand for its recursion |
 //! | `rootfs.rs` | [`rootfs::busybox`] and [`rootfs::pause`]: the built-in images' files |
@@ -78,6 +79,7 @@
 pub mod net;
 pub mod pipe;
 pub mod rootfs;
+pub mod seccomp;
 pub mod signal;
 pub mod users;
 pub mod vfs;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use super::pipe::{Input, Output};
+use super::seccomp::SeccompAction;
 use super::signal::{Signal, SignalReceiver};
 use super::sim::{ProcessInfo, SimInner, SpawnRequest};
 use super::users::Identity;
@@ -224,8 +225,55 @@ impl System {
     }
 
     /// The container's hostname.
-    pub fn hostname(&self) -> &str {
-        &self.sim.hostname
+    pub fn hostname(&self) -> String {
+        self.sim
+            .hostname
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// `sethostname(2)`: seccomp's verdict on `sethostname` first, then `EPERM`
+    /// without `CAP_SYS_ADMIN`. The new name shows in `hostname`, `uname -n` and
+    /// `/proc/sys/kernel/hostname`.
+    pub(crate) async fn set_hostname(&self, name: &str) -> Result<(), FsError> {
+        self.syscall("sethostname").await?;
+        if !self.capable("SYS_ADMIN") {
+            return Err(FsError::NotPermitted);
+        }
+        if name.len() > 64 {
+            return Err(FsError::Invalid);
+        }
+        *self.sim.hostname.lock().unwrap_or_else(|e| e.into_inner()) = name.to_owned();
+        let _ = self.sim.vfs.seed_file(
+            "/proc/sys/kernel/hostname",
+            format!("{name}\n").into_bytes(),
+            0o644,
+        );
+        Ok(())
+    }
+
+    /// Whether the process has the capability `name` (`"NET_ADMIN"` or
+    /// `"CAP_NET_ADMIN"`) in its effective set.
+    pub fn capable(&self, name: &str) -> bool {
+        super::sim::capabilities(&self.sim.security) & super::sim::capability_bit(name) != 0
+    }
+
+    /// What the container's seccomp filter does with the system call `name`
+    /// (x86_64 names: `chmod`, `mkdir`, `sethostname`, ...): `Ok` when it is allowed,
+    /// the errno of an `SCMP_ACT_ERRNO` rule as an error, and for a killing action the
+    /// process ends with SIGSYS (this never returns). Privileged containers have no
+    /// filter.
+    pub(crate) async fn syscall(&self, name: &str) -> Result<(), FsError> {
+        let security = &self.sim.security;
+        let Some(profile) = security.seccomp.as_ref().filter(|_| !security.privileged) else {
+            return Ok(());
+        };
+        match profile.check(super::seccomp::syscall_of(name)) {
+            SeccompAction::Allow => Ok(()),
+            SeccompAction::Errno(errno) => Err(FsError::from_errno(errno)),
+            SeccompAction::Kill => self.crash(Signal::SIGSYS).await,
+        }
     }
 
     /// The container's filesystem.
@@ -369,6 +417,17 @@ impl System {
         cwd: &str,
     ) -> Result<Resolved, SpawnError> {
         self.sim.resolve(argv0, path_env, cwd)
+    }
+
+    /// Resolves a command name as busybox ash does (see `SimInner::resolve_ash`):
+    /// the error is ash's text and exit status.
+    pub(crate) fn resolve_ash(
+        &self,
+        argv0: &str,
+        path_env: Option<&str>,
+        cwd: &str,
+    ) -> Result<Resolved, (&'static str, u8)> {
+        self.sim.resolve_ash(argv0, path_env, cwd)
     }
 
     /// Records an exec: the process now shows `argv` and `comm` in `ps`.

@@ -71,7 +71,9 @@ struct Table {
 
 /// The shared core of a [`ContainerSim`], held by its processes.
 pub(crate) struct SimInner {
-    pub(crate) hostname: String,
+    /// The UTS namespace's hostname: the pod's, until a process with `CAP_SYS_ADMIN`
+    /// sets another (`hostname NAME`).
+    pub(crate) hostname: Mutex<String>,
     pub(crate) env: Vec<String>,
     pub(crate) cwd: String,
     pub(crate) identity: Identity,
@@ -266,6 +268,15 @@ fn cap_bits(name: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The bit of a capability named `CAP_NET_ADMIN` or `NET_ADMIN` (0 for an unknown
+/// name).
+pub(crate) fn capability_bit(name: &str) -> u64 {
+    if name.trim().eq_ignore_ascii_case("ALL") {
+        return 0;
+    }
+    cap_bits(name)
+}
+
 /// The effective capability set for a security spec.
 pub(crate) fn capabilities(sec: &SecuritySpec) -> u64 {
     if sec.privileged {
@@ -357,6 +368,12 @@ impl ContainerSim {
         for m in &spec.mounts {
             fs.add_mount(&m.container_path, m.host_path.clone(), m.readonly);
         }
+        for path in &spec.security.masked_paths {
+            fs.mask(path);
+        }
+        for path in &spec.security.readonly_paths {
+            fs.add_readonly_path(path);
+        }
         let fs = Arc::new(fs);
         let root = Cred::root();
         let root_access = Access {
@@ -396,7 +413,7 @@ impl ContainerSim {
             let source: Weak<dyn ProcSource> = weak.clone();
             fs.set_proc_source(source);
             SimInner {
-                hostname,
+                hostname: Mutex::new(hostname),
                 env,
                 cwd,
                 identity,
@@ -908,6 +925,53 @@ impl SimInner {
             }
         }
         Err(SpawnError::NotFoundInPath(argv0.to_owned()))
+    }
+
+    /// Resolves a command name as busybox ash does: like [`SimInner::resolve`], but a
+    /// `$PATH` search that finds the name only as something it cannot execute fails
+    /// with `Permission denied`: status 126 when one of them is a regular file (ash
+    /// picks it, and its exec fails with `EACCES`), 127 when none is (a directory, or
+    /// a masked file: `/dev/null` bound over it). The error is ash's text and status.
+    pub(crate) fn resolve_ash(
+        &self,
+        argv0: &str,
+        path_env: Option<&str>,
+        cwd: &str,
+    ) -> Result<Resolved, (&'static str, u8)> {
+        let Some(path) = path_env.filter(|_| !argv0.is_empty() && !argv0.contains('/')) else {
+            return self.resolve(argv0, path_env, cwd).map_err(|e| match e {
+                SpawnError::PermissionDenied(_) => ("Permission denied", 126),
+                _ => ("not found", 127),
+            });
+        };
+        let mut denied: Option<bool> = None;
+        for dir in path.split(':') {
+            let candidate = if dir.is_empty() {
+                vfs::normalize(cwd, argv0)
+            } else {
+                vfs::normalize(cwd, &format!("{dir}/{argv0}"))
+            };
+            match self.exec_target(&candidate, 0) {
+                Ok(found) => return Ok(found),
+                Err(FsError::NotFound | FsError::NotDir | FsError::NameTooLong) => {}
+                Err(_) => {
+                    let access = Access {
+                        cred: &self.cred,
+                        pid: 0,
+                    };
+                    let regular = self
+                        .vfs
+                        .stat(&candidate, true, access)
+                        .is_ok_and(|st| st.kind == vfs::FileKind::File);
+                    denied = Some(denied.unwrap_or(false) || regular);
+                }
+            }
+        }
+        match denied {
+            Some(true) => Err(("Permission denied", 126)),
+            Some(false) => Err(("Permission denied", 127)),
+            None => Err(("not found", 127)),
+        }
     }
 
     /// What executing the absolute `path` runs: a program, or a `#!` script's

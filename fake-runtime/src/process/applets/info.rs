@@ -396,12 +396,19 @@ async fn groups(ctx: ProgramContext) -> ExitStatus {
     env.finish(0).await
 }
 
+/// `hostname [-sidf] [HOSTNAME | -F FILE]`: prints the hostname, or sets it
+/// (`sethostname(2)`: needs `CAP_SYS_ADMIN` and a seccomp filter that allows it;
+/// otherwise `hostname: sethostname: Operation not permitted`, exit 1). `-F` sets it
+/// from the first word of each line of FILE that is not a `#` comment.
 async fn hostname(ctx: ProgramContext) -> ExitStatus {
     let mut env = Env::new(ctx);
     let args: Vec<String> = env.args.iter().skip(1).cloned().collect();
-    let host = env.sys.hostname().to_owned();
+    let host = env.sys.hostname();
     let mut text = host.clone();
-    for a in &args {
+    let mut file = None;
+    let mut operand = None;
+    let mut iter = args.iter();
+    while let Some(a) = iter.next() {
         match a.as_str() {
             "-s" => text = host.split('.').next().unwrap_or(&host).to_owned(),
             "-f" => text = host.clone(),
@@ -412,22 +419,54 @@ async fn hostname(ctx: ProgramContext) -> ExitStatus {
                     .unwrap_or_default()
             }
             "-i" => text = "127.0.1.1".to_owned(),
-            "-F" => {
-                env.error("sethostname: Operation not permitted").await;
-                return ExitStatus::Exited(1);
-            }
-            s if s.starts_with('-') => {
+            "-F" => match iter.next() {
+                Some(f) => file = Some(f.clone()),
+                None => {
+                    env.error("option requires an argument -- 'F'").await;
+                    return env.usage("hostname [-sidf] [HOSTNAME | -F FILE]").await;
+                }
+            },
+            s if s.starts_with("-F") => file = Some(s[2..].to_owned()),
+            s if s.starts_with('-') && s.len() > 1 => {
                 env.error(format!("invalid option -- '{}'", &s[1..])).await;
                 return env.usage("hostname [-sidf] [HOSTNAME | -F FILE]").await;
             }
             _ => {
-                env.error("sethostname: Operation not permitted").await;
-                return ExitStatus::Exited(1);
+                if operand.is_none() {
+                    operand = Some(a.clone());
+                }
             }
         }
     }
-    if env.print(&format!("{text}\n")).await.is_err() {
-        return env.sigpipe().await;
+    let names = match (file, operand) {
+        (Some(f), _) => match env.sys.vfs().read_to_end(&env.abs(&f), env.sys.access()) {
+            Ok(data) => String::from_utf8_lossy(&data)
+                .lines()
+                .filter_map(|line| {
+                    let line = line.split('#').next().unwrap_or("");
+                    line.split([' ', '\t'])
+                        .find(|w| !w.is_empty())
+                        .map(str::to_owned)
+                })
+                .collect(),
+            Err(e) => {
+                env.error(super::cant_open(&f, &e)).await;
+                return ExitStatus::Exited(1);
+            }
+        },
+        (None, Some(name)) => vec![name],
+        (None, None) => {
+            if env.print(&format!("{text}\n")).await.is_err() {
+                return env.sigpipe().await;
+            }
+            return env.finish(0).await;
+        }
+    };
+    for name in names {
+        if let Err(e) = env.sys.set_hostname(&name).await {
+            env.error(format!("sethostname: {e}")).await;
+            return ExitStatus::Exited(1);
+        }
     }
     env.finish(0).await
 }

@@ -27,7 +27,7 @@ pub(super) fn register(p: &mut Programs) {
 fn is_local(env: &Env, ip: &str) -> bool {
     match ip.parse::<std::net::IpAddr>() {
         Ok(addr) if addr.is_loopback() || addr.is_unspecified() => true,
-        _ => resolve(env, env.sys.hostname()).is_some_and(|own| own == ip),
+        _ => resolve(env, &env.sys.hostname()).is_some_and(|own| own == ip),
     }
 }
 
