@@ -110,6 +110,11 @@ impl Runtime {
                 }
             }
         };
+        let network = if host_network {
+            self.host_network.clone()
+        } else {
+            Network::with_address(ip.as_deref())
+        };
         let record = SandboxRecord {
             id: id.clone(),
             config,
@@ -119,11 +124,7 @@ impl Runtime {
             reserved_name,
             ip,
             pid: self.allocate_host_pid(),
-            network: if host_network {
-                self.host_network.clone()
-            } else {
-                Network::new()
-            },
+            network,
         };
         self.store.write(|s| s.insert_sandbox(record));
         self.emit_event(

@@ -2,10 +2,12 @@
 //! chunks of at most 64 KiB, input sources (stdin or files), line reading, busybox's
 //! error wording.
 
+mod bridge;
 mod files;
 mod httpd;
 mod info;
 mod net;
+mod ping;
 mod procs;
 mod test;
 mod text;
@@ -24,12 +26,13 @@ use super::vfs::{CHUNK, FileReader, FsError};
 /// The applets installed as `/bin/<name>` symlinks to `/bin/busybox` in the busybox
 /// image (every one is also a registered program).
 pub(crate) const APPLETS: &[&str] = &[
-    "[", "[[", "ash", "basename", "cat", "chmod", "cp", "cut", "date", "dd", "dirname", "echo",
-    "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "httpd", "id",
-    "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep", "pidof", "pkill",
-    "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep",
-    "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true",
-    "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
+    "[", "[[", "ash", "basename", "brctl", "cat", "chmod", "cp", "cut", "date", "dd", "dirname",
+    "echo", "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname",
+    "httpd", "id", "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep",
+    "pidof", "ping", "pkill", "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm",
+    "rmdir", "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top",
+    "touch", "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs",
+    "yes",
 ];
 
 /// Registers every applet, `sh`, `busybox` and `pause`.
@@ -44,6 +47,8 @@ pub(crate) fn register_all(p: &mut Programs) {
     info::register(p);
     net::register(p);
     test::register(p);
+    p.insert_builtin("brctl", bridge::brctl);
+    p.insert_builtin("ping", ping::ping);
 }
 
 /// `busybox`: runs the applet named by `basename(argv[0])`, or by the first argument
