@@ -13,7 +13,7 @@ use super::seccomp::SeccompAction;
 use super::signal::{Signal, SignalReceiver};
 use super::sim::{ProcessInfo, SimInner, SpawnRequest};
 use super::users::Identity;
-use super::vfs::{Access, FileReader, FsError, Vfs, WriteMode};
+use super::vfs::{Access, Cred, FileReader, FsError, Vfs, WriteMode};
 use super::{ExitStatus, ProcessHandle, SpawnError, Stdio};
 
 /// Something that can run as a process in a container.
@@ -163,6 +163,8 @@ pub struct System {
     /// The name used to prefix error messages, when not the program's own (shell
     /// builtins report errors as `sh: ...`).
     pub(crate) msg_name: Option<String>,
+    /// The effective user id (see [`System::euid`]).
+    pub(crate) euid: u32,
 }
 
 impl std::fmt::Debug for System {
@@ -286,12 +288,30 @@ impl System {
         &self.sim.network
     }
 
-    /// Credentials and pid, for filesystem calls.
+    /// Credentials and pid, for filesystem calls. A process whose effective uid is
+    /// root (a set-user-ID-root executable) passes the checks as root; another
+    /// effective uid is not modelled in permission checks (the real uid's are used).
     pub fn access(&self) -> Access<'_> {
+        static ROOT: Cred = Cred {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+        };
         Access {
-            cred: &self.sim.cred,
+            cred: if self.euid == 0 {
+                &ROOT
+            } else {
+                &self.sim.cred
+            },
             pid: self.pid,
         }
+    }
+
+    /// The effective user id (`geteuid()`): the container's user, or the owner of a
+    /// set-user-ID executable the process runs when the container allows new
+    /// privileges (no `no_new_privs`).
+    pub fn euid(&self) -> u32 {
+        self.euid
     }
 
     /// The container's live processes, by pid.
@@ -430,9 +450,11 @@ impl System {
         self.sim.resolve_ash(argv0, path_env, cwd)
     }
 
-    /// Records an exec: the process now shows `argv` and `comm` in `ps`.
-    pub(crate) fn set_argv(&self, argv: &[String], comm: &str) {
-        self.sim.set_argv(self.pid, argv, comm);
+    /// Records an exec: the process now shows `argv` and `comm` in `ps`, and runs
+    /// with the effective uid `euid`.
+    pub(crate) fn set_argv(&mut self, argv: &[String], comm: &str, euid: u32) {
+        self.euid = euid;
+        self.sim.set_argv(self.pid, argv, comm, euid);
     }
 }
 
@@ -444,6 +466,8 @@ pub struct Resolved {
     pub(crate) interpreter: Vec<String>,
     /// The path the executable was found at.
     pub(crate) path: String,
+    /// The owner of the executable when its set-user-ID bit is set (binaries only).
+    pub(crate) setuid: Option<u32>,
 }
 
 impl std::fmt::Debug for Resolved {
@@ -463,6 +487,7 @@ impl Resolved {
             program,
             interpreter: Vec::new(),
             path: path.into(),
+            setuid: None,
         }
     }
 
@@ -588,6 +613,7 @@ impl ProgramContext {
         self.system.spawn_request(SpawnRequest {
             argv: resolved.argv(argv),
             comm: resolved.comm(),
+            setuid: resolved.setuid,
             program: resolved.program,
             env: self.env.clone(),
             cwd: self.cwd.clone(),
@@ -612,6 +638,7 @@ impl ProgramContext {
                 argv: argv.to_vec(),
                 comm: argv.first().map(|a| comm_of(a)).unwrap_or_default(),
                 program,
+                setuid: None,
                 env: self.env.clone(),
                 cwd: self.cwd.clone(),
                 stdio,
@@ -624,9 +651,10 @@ impl ProgramContext {
     /// caught signals go back to their default action, ignored ones stay ignored.
     pub async fn exec(self, resolved: Resolved, argv: Vec<String>) -> ExitStatus {
         let argv = resolved.argv(&argv);
-        self.system.set_argv(&argv, &resolved.comm());
-        self.signals.reset_caught();
         let mut system = self.system;
+        let euid = system.sim.exec_euid(system.euid, resolved.setuid);
+        system.set_argv(&argv, &resolved.comm(), euid);
+        self.signals.reset_caught();
         system.msg_name = None;
         let ctx = ProgramContext {
             args: argv,

@@ -41,6 +41,9 @@ pub(crate) struct SpawnRequest {
     pub cwd: String,
     pub stdio: Stdio,
     pub ignored: BTreeSet<Signal>,
+    /// The owner of the executable when its set-user-ID bit is set
+    /// ([`Resolved::setuid`]).
+    pub setuid: Option<u32>,
 }
 
 pub(crate) struct ProcShared {
@@ -62,6 +65,9 @@ struct Proc {
     sig_tx: mpsc::UnboundedSender<Signal>,
     dispositions: Arc<Mutex<Dispositions>>,
     start: tokio::time::Instant,
+    /// The effective user id: the container's user, or the owner of a set-user-ID
+    /// executable it runs (unless `no_new_privs`).
+    euid: u32,
 }
 
 struct Table {
@@ -478,6 +484,7 @@ impl ContainerSim {
             SpawnRequest {
                 argv: resolved.argv(argv),
                 comm: resolved.comm(),
+                setuid: resolved.setuid,
                 program: resolved.program,
                 env,
                 cwd: inner.cwd.clone(),
@@ -503,6 +510,7 @@ impl ContainerSim {
                 argv: argv.to_vec(),
                 comm: argv.first().map(|a| comm_of(a)).unwrap_or_default(),
                 program,
+                setuid: None,
                 env: inner.env.clone(),
                 cwd: inner.cwd.clone(),
                 stdio,
@@ -621,6 +629,7 @@ impl SimInner {
         let pid;
         let shared;
         let parent_dying;
+        let euid;
         {
             let mut table = self.table();
             if limited && self.max_processes > 0 && table.procs.len() >= self.max_processes as usize
@@ -639,6 +648,11 @@ impl SimInner {
             table.next_pid = table.next_pid.wrapping_add(1).max(1);
             shared = Arc::new(ProcShared { pid, status, fatal });
             let session = table.procs.get(&ppid).map_or(pid, |parent| parent.session);
+            let inherited = table
+                .procs
+                .get(&ppid)
+                .map_or(self.cred.uid, |parent| parent.euid);
+            euid = self.exec_euid(inherited, req.setuid);
             table.procs.insert(
                 pid,
                 Proc {
@@ -651,6 +665,7 @@ impl SimInner {
                     sig_tx,
                     dispositions: Arc::clone(&dispositions),
                     start: tokio::time::Instant::now(),
+                    euid,
                 },
             );
         }
@@ -670,6 +685,7 @@ impl SimInner {
                 sim: Arc::clone(self),
                 pid,
                 msg_name: None,
+                euid,
             },
         };
         let task = run_process(
@@ -723,7 +739,7 @@ impl SimInner {
             .map(|(&pid, p)| ProcessInfo {
                 pid,
                 ppid: p.ppid,
-                uid: self.cred.uid,
+                uid: p.euid,
                 argv: p.argv.clone(),
                 comm: p.comm.clone(),
             })
@@ -734,10 +750,22 @@ impl SimInner {
         self.table().procs.get(&pid).map(|p| p.ppid).unwrap_or(0)
     }
 
-    pub(crate) fn set_argv(&self, pid: u32, argv: &[String], comm: &str) {
+    /// Records an exec of `pid`: its argv, name and effective uid.
+    pub(crate) fn set_argv(&self, pid: u32, argv: &[String], comm: &str, euid: u32) {
         if let Some(p) = self.table().procs.get_mut(&pid) {
             p.argv = argv.to_vec();
             p.comm = comm.to_owned();
+            p.euid = euid;
+        }
+    }
+
+    /// The effective uid after an exec by a process whose effective uid is `euid`, of
+    /// an executable whose set-user-ID owner is `setuid`: the owner, unless the
+    /// container has `no_new_privs` (then the bit is ignored, as the kernel does).
+    pub(crate) fn exec_euid(&self, euid: u32, setuid: Option<u32>) -> u32 {
+        match setuid {
+            Some(owner) if !self.security.no_new_privs => owner,
+            _ => euid,
         }
     }
 
@@ -984,10 +1012,19 @@ impl SimInner {
         match self.vfs.executable(path, access)? {
             Some(name) => {
                 let program = self.programs.get(&name).ok_or(FsError::PermissionDenied)?;
+                // The set-user-ID bit counts for binaries only: the kernel ignores it
+                // on scripts.
+                let setuid = self
+                    .vfs
+                    .stat(path, true, access)
+                    .ok()
+                    .filter(|st| st.mode & 0o4000 != 0)
+                    .map(|st| st.uid);
                 Ok(Resolved {
                     program,
                     interpreter: Vec::new(),
                     path: path.to_owned(),
+                    setuid,
                 })
             }
             None => {
@@ -1021,6 +1058,7 @@ impl SimInner {
                     program: inner.program,
                     interpreter,
                     path: path.to_owned(),
+                    setuid: None,
                 })
             }
         }
@@ -1029,6 +1067,7 @@ impl SimInner {
     fn status_file(&self, pid: u32, p: &Proc) -> String {
         let (ign, cgt) = p.dispositions.lock().map(|d| d.masks()).unwrap_or((0, 0));
         let uid = self.cred.uid;
+        let euid = p.euid;
         let gid = self.cred.gid;
         let groups: Vec<String> = self.identity.groups.iter().map(u32::to_string).collect();
         let caps = capabilities(&self.security);
@@ -1040,7 +1079,7 @@ impl SimInner {
         };
         format!(
             "Name:\t{comm}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
-             Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t{groups} \n\
+             Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t{groups} \n\
              NStgid:\t{pid}\nNSpid:\t{pid}\nNSpgid:\t{pid}\nNSsid:\t{pid}\nThreads:\t1\nSigQ:\t0/63704\n\
              SigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\n\
              SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n\

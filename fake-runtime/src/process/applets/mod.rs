@@ -35,12 +35,13 @@ pub(crate) const APPLETS: &[&str] = &[
     "yes",
 ];
 
-/// Registers every applet, `sh`, `busybox` and `pause`.
+/// Registers every applet, `sh`, `busybox`, `pause` and `nnp`.
 pub(crate) fn register_all(p: &mut Programs) {
     p.insert_builtin("sh", super::shell::sh_main);
     p.insert_builtin("ash", super::shell::sh_main);
     p.insert_builtin("busybox", busybox);
     p.insert_builtin("pause", procs::pause);
+    p.insert_builtin("nnp", info::nnp);
     text::register(p);
     files::register(p);
     procs::register(p);
@@ -251,6 +252,7 @@ impl Env {
             argv: resolved.argv(argv),
             comm: resolved.comm(),
             program: std::sync::Arc::clone(&resolved.program),
+            setuid: resolved.setuid,
             env: self.env.clone(),
             cwd: self.cwd.clone(),
             stdio,
@@ -474,13 +476,14 @@ mod tests {
 
     /// `busybox --list`, busybox's dispatch and the image's `/bin/<name>` symlinks
     /// (rootfs) all read [`APPLETS`]: it must name exactly the registered applets, that
-    /// is every built-in program but `busybox` itself and `pause` (the pause image's).
+    /// is every built-in program but `busybox` itself, `pause` (the pause image's) and
+    /// `nnp` (the nonewprivs image's).
     #[test]
     fn the_applet_list_is_exactly_the_registered_applets() {
         let registered: BTreeSet<String> = Programs::builtin()
             .names()
             .into_iter()
-            .filter(|name| name != "busybox" && name != "pause")
+            .filter(|name| name != "busybox" && name != "pause" && name != "nnp")
             .collect();
         let listed: BTreeSet<String> = APPLETS.iter().map(|name| name.to_string()).collect();
         assert_eq!(listed.len(), APPLETS.len(), "APPLETS names an applet twice");

@@ -722,6 +722,7 @@ async fn timeout(ctx: ProgramContext) -> ExitStatus {
         argv: resolved.argv(&argv),
         comm: resolved.comm(),
         program: std::sync::Arc::clone(&resolved.program),
+        setuid: resolved.setuid,
         env: env.env.clone(),
         cwd: env.cwd.clone(),
         stdio,

@@ -188,3 +188,64 @@ async fn a_readonly_path_refuses_writes_under_it_and_nowhere_else() {
     assert_eq!((r.code(), r.err()), (0, String::new()));
     sim.shutdown().await;
 }
+
+fn nonewprivs_image(no_new_privs: bool) -> SimSpec {
+    let mut spec = with_security(SecuritySpec {
+        no_new_privs,
+        ..Default::default()
+    });
+    spec.user.uid = Some(1000);
+    spec.rootfs.push(crate::process::FileSeed::Program {
+        path: "/usr/local/bin/nnp".into(),
+        name: "nnp".into(),
+        mode: 0o4755,
+    });
+    spec.rootfs.push(crate::process::FileSeed::Program {
+        path: "/usr/local/bin/id-suid".into(),
+        name: "id".into(),
+        mode: 0o4755,
+    });
+    spec
+}
+
+#[tokio::test]
+async fn a_setuid_root_binary_runs_with_euid_0_unless_no_new_privs() {
+    let r = run_spec(nonewprivs_image(false), &["/usr/local/bin/nnp"]).await;
+    assert_eq!((r.code(), r.out()), (0, "Effective uid: 0\n".to_owned()));
+    let r = run_spec(nonewprivs_image(true), &["/usr/local/bin/nnp"]).await;
+    assert_eq!(r.out(), "Effective uid: 1000\n");
+}
+
+#[tokio::test]
+async fn a_setuid_exec_from_the_shell_changes_the_effective_uid_only_of_that_process() {
+    let sim = sim_with(nonewprivs_image(false));
+    let r = run_in(
+        &sim,
+        &[
+            "sh",
+            "-c",
+            "/usr/local/bin/id-suid -u; /usr/local/bin/id-suid -ru; id -u; /usr/local/bin/id-suid",
+        ],
+    )
+    .await;
+    assert_eq!(
+        r.out(),
+        "0\n1000\n1000\nuid=1000 gid=0(root) euid=0(root) groups=0(root)\n"
+    );
+    // `exec` keeps the pid and takes the file's owner too.
+    let r = run_in(&sim, &["sh", "-c", "exec /usr/local/bin/nnp"]).await;
+    assert_eq!(r.out(), "Effective uid: 0\n");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_setuid_bit_of_a_script_is_ignored() {
+    let mut spec = nonewprivs_image(false);
+    spec.rootfs.push(crate::process::FileSeed::File {
+        path: "/usr/local/bin/script".into(),
+        contents: bytes::Bytes::from_static(b"#!/bin/sh\nid -u\n"),
+        mode: 0o4755,
+    });
+    let r = run_spec(spec, &["/usr/local/bin/script"]).await;
+    assert_eq!(r.out(), "1000\n");
+}
