@@ -78,7 +78,8 @@ struct Table {
 /// The shared core of a [`ContainerSim`], held by its processes.
 pub(crate) struct SimInner {
     /// The UTS namespace's hostname: the pod's, until a process with `CAP_SYS_ADMIN`
-    /// sets another (`hostname NAME`).
+    /// sets another (`hostname NAME`). Each container has its own (where a pod's
+    /// containers share one UTS namespace, and host-network pods the node's).
     pub(crate) hostname: Mutex<String>,
     pub(crate) env: Vec<String>,
     pub(crate) cwd: String,
