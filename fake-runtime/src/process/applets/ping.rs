@@ -53,8 +53,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             hosts.push(a.clone());
             continue;
         };
-        let mut chars = flags.char_indices();
-        while let Some((at, c)) = chars.next() {
+        for (at, c) in flags.char_indices() {
             match c {
                 'q' => o.quiet = true,
                 'v' | 'n' | 'A' | '4' => {}
@@ -233,11 +232,7 @@ pub(super) async fn ping(ctx: ProgramContext) -> ExitStatus {
         }
     }
     let received = times.len() as u64;
-    let loss = if sent > 0 {
-        (sent - received) * 100 / sent
-    } else {
-        0
-    };
+    let loss = ((sent - received) * 100).checked_div(sent).unwrap_or(0);
     let mut text = format!(
         "\n--- {} ping statistics ---\n{sent} packets transmitted, {received} packets received, {loss}% packet loss\n",
         opts.host
