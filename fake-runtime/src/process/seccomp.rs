@@ -1,7 +1,7 @@
 //! Seccomp: the filter a container's processes run under, parsed from an OCI (docker
 //! format) JSON profile, and what it answers for a system call.
 //!
-//! Applets ask before the system calls they make (see [`syscall_of`] for the table of
+//! Applets ask before the system calls they make (see `syscall_of` for the table of
 //! applet operations and the calls glibc makes for them on x86_64): a call the profile
 //! refuses with `SCMP_ACT_ERRNO` fails with its errno (`EPERM` when the rule gives
 //! none, as runc does), and `SCMP_ACT_KILL` ends the process with SIGSYS.
