@@ -4,14 +4,50 @@
 
 use std::sync::Arc;
 
-use cri_proto::v1::LinuxContainerSecurityContext;
 use cri_proto::v1::security_profile::ProfileType;
+use cri_proto::v1::{LinuxContainerSecurityContext, SecurityProfile};
 
 use crate::process::SecuritySpec;
 use crate::process::seccomp::SeccompProfile;
 
 /// The prefix containerd trims from a `Localhost` profile reference.
 const PROFILE_NAME_PREFIX: &str = "localhost/";
+
+/// What CreateContainer's message starts with when the profile request is invalid.
+const SPEC_OPTS_ERROR: &str =
+    "failed to get container spec opts: failed to generate seccomp spec opts: ";
+
+/// The seccomp profile the security context asks for: its `seccomp` field, else the
+/// deprecated `seccomp_profile_path` as containerd reads it (`runtime/default`,
+/// `docker/default`, `unconfined`, `localhost/<path>`; anything else is
+/// `invalid profile "<path>"`), else none.
+fn requested_profile(
+    security: &LinuxContainerSecurityContext,
+) -> Result<Option<SecurityProfile>, String> {
+    if let Some(profile) = &security.seccomp {
+        return Ok(Some(profile.clone()));
+    }
+    #[allow(deprecated)]
+    let path = security.seccomp_profile_path.as_str();
+    let profile = |profile_type: ProfileType, localhost_ref: &str| SecurityProfile {
+        profile_type: profile_type as i32,
+        localhost_ref: localhost_ref.to_owned(),
+    };
+    Ok(match path {
+        "" => None,
+        "runtime/default" | "docker/default" => Some(profile(ProfileType::RuntimeDefault, "")),
+        "unconfined" => Some(profile(ProfileType::Unconfined, "")),
+        other => match other.strip_prefix(PROFILE_NAME_PREFIX) {
+            Some(reference) => Some(profile(ProfileType::Localhost, reference)),
+            None => {
+                return Err(format!(
+                    "{SPEC_OPTS_ERROR}invalid profile {}",
+                    crate::error::go_quote(other)
+                ));
+            }
+        },
+    })
+}
 
 /// The seccomp profile containerd loads for `security` at CreateContainer: `Ok(None)`
 /// when none is (privileged containers, `Unconfined`, `RuntimeDefault`, which the
@@ -25,18 +61,18 @@ const PROFILE_NAME_PREFIX: &str = "localhost/";
 pub fn load_seccomp(
     security: &LinuxContainerSecurityContext,
 ) -> Result<Option<Arc<SeccompProfile>>, String> {
+    let requested = requested_profile(security)?;
     if security.privileged {
         return Ok(None);
     }
-    let Some(profile) = &security.seccomp else {
+    let Some(profile) = &requested else {
         return Ok(None);
     };
     if profile.profile_type != ProfileType::Localhost as i32 {
         if !profile.localhost_ref.is_empty() {
-            return Err(
-                "failed to get container spec opts: failed to generate seccomp spec opts: seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost"
-                    .to_owned(),
-            );
+            return Err(format!(
+                "{SPEC_OPTS_ERROR}seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost"
+            ));
         }
         return Ok(None);
     }
@@ -101,9 +137,9 @@ pub fn security_spec(
         no_new_privs: security.no_new_privs,
         add_capabilities: capabilities.add_capabilities,
         drop_capabilities: capabilities.drop_capabilities,
-        seccomp_enforced: security
-            .seccomp
-            .as_ref()
+        seccomp_enforced: requested_profile(security)
+            .ok()
+            .flatten()
             .is_some_and(|s| s.profile_type != ProfileType::Unconfined as i32),
         seccomp: seccomp.filter(|_| !security.privileged),
         masked_paths,
@@ -114,7 +150,33 @@ pub fn security_spec(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cri_proto::v1::SecurityProfile;
+
+    #[allow(deprecated)]
+    fn by_path(path: &str) -> LinuxContainerSecurityContext {
+        LinuxContainerSecurityContext {
+            seccomp_profile_path: path.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_deprecated_profile_path_is_read_when_seccomp_is_unset() {
+        assert!(security_spec(&by_path("runtime/default"), None).seccomp_enforced);
+        assert!(security_spec(&by_path("docker/default"), None).seccomp_enforced);
+        assert!(!security_spec(&by_path("unconfined"), None).seccomp_enforced);
+        assert!(!security_spec(&by_path(""), None).seccomp_enforced);
+        assert_eq!(
+            load_seccomp(&by_path("localhost//no/such.json")).unwrap_err(),
+            "failed to create containerd container: cannot load seccomp profile \"/no/such.json\": open /no/such.json: no such file or directory"
+        );
+        // An invalid path fails even for privileged containers: it is read first.
+        let mut invalid = by_path("/abs/path.json");
+        invalid.privileged = true;
+        assert_eq!(
+            load_seccomp(&invalid).unwrap_err(),
+            "failed to get container spec opts: failed to generate seccomp spec opts: invalid profile \"/abs/path.json\""
+        );
+    }
 
     fn localhost(path: &str) -> LinuxContainerSecurityContext {
         LinuxContainerSecurityContext {
