@@ -100,9 +100,12 @@ impl SeccompProfile {
     }
 }
 
-/// The system call glibc (x86_64) makes for an applet operation: `chmod` for `chmod`,
-/// `sethostname` for `hostname NAME`, and so on. The operation names are the calls'
-/// own, so this is the identity except where glibc uses another call.
+/// The system call glibc (x86_64) makes for an applet operation. The applets name the
+/// calls busybox makes: `chmod` (chmod), `mkdir` (mkdir), `rmdir` (rmdir, rm -r),
+/// `unlink` (rm), `symlink` (ln -s), `rename` (mv), `utimensat` and `openat` (touch of
+/// an existing and a missing file), `kill` (kill), `sethostname` (hostname NAME),
+/// `socket` (ping); glibc makes each under its own name on x86_64, so this is the
+/// identity except for the calls glibc routes through another.
 pub(crate) fn syscall_of(operation: &str) -> &str {
     match operation {
         // glibc's utimensat() for touch, and creat()/open() as openat.

@@ -247,7 +247,18 @@ async fn touch(ctx: ProgramContext) -> ExitStatus {
     let mut status = 0;
     for f in ops {
         let abs = env.abs(&f);
-        if let Err(e) = env.sys.vfs().touch(&abs, create, env.sys.access()) {
+        // utimensat(2) on an existing file, open(O_CREAT) (openat) on a missing one.
+        let exists = env.sys.vfs().stat(&abs, true, env.sys.access()).is_ok();
+        let call = if exists || !create {
+            "utimensat"
+        } else {
+            "openat"
+        };
+        let touched = match env.sys.syscall(call).await {
+            Ok(()) => env.sys.vfs().touch(&abs, create, env.sys.access()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = touched {
             if e == FsError::NotFound && !create {
                 continue;
             }
@@ -533,11 +544,14 @@ async fn mv(ctx: ProgramContext) -> ExitStatus {
     let mut status = 0;
     for s in srcs {
         let to = target_path(&env, s, &dst[0], srcs.len() > 1);
-        if let Err(e) = env
-            .sys
-            .vfs()
-            .rename(&env.abs(s), &env.abs(&to), env.sys.access())
-        {
+        let renamed = match env.sys.syscall("rename").await {
+            Ok(()) => env
+                .sys
+                .vfs()
+                .rename(&env.abs(s), &env.abs(&to), env.sys.access()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = renamed {
             if e == FsError::NotFound {
                 env.error(format!("can't stat '{s}': {e}")).await;
             } else {

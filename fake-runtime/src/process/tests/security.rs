@@ -249,3 +249,48 @@ async fn the_setuid_bit_of_a_script_is_ignored() {
     let r = run_spec(spec, &["/usr/local/bin/script"]).await;
     assert_eq!(r.out(), "1000\n");
 }
+
+#[tokio::test]
+async fn mv_touch_and_kill_consult_the_seccomp_profile_for_their_calls() {
+    let spec = with_security(SecuritySpec {
+        seccomp: profile(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+                {"names":["rename","openat","kill"],"action":"SCMP_ACT_ERRNO"}]}"#,
+        ),
+        ..Default::default()
+    });
+    let sim = sim_with(spec);
+    let r = run_in(&sim, &["mv", "/etc/hosts", "/tmp/hosts"]).await;
+    assert_eq!(
+        (r.code(), r.err()),
+        (
+            1,
+            "mv: can't rename '/etc/hosts': Operation not permitted\n".into()
+        )
+    );
+    let r = run_in(&sim, &["touch", "/tmp/new"]).await;
+    assert_eq!(
+        (r.code(), r.err()),
+        (1, "touch: /tmp/new: Operation not permitted\n".into())
+    );
+    // utimensat is allowed: touching an existing file works.
+    let r = run_in(&sim, &["touch", "/etc/hosts"]).await;
+    assert_eq!((r.code(), r.err()), (0, String::new()));
+    let r = run_in(&sim, &["kill", "-0", "1"]).await;
+    assert_eq!(
+        (r.code(), r.err()),
+        (
+            1,
+            "kill: can't kill pid 1: Operation not permitted\n".into()
+        )
+    );
+    let r = run_in(&sim, &["kill", "1"]).await;
+    assert_eq!(
+        (r.code(), r.err()),
+        (
+            1,
+            "kill: can't kill pid 1: Operation not permitted\n".into()
+        )
+    );
+    sim.shutdown().await;
+}
