@@ -1174,6 +1174,33 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
         0
     };
     let process = &record.spec_process;
+    // The spec's `linux` section: the cgroup, and the masked and read-only paths the
+    // security context asked for (containerd's specs-go omits empty lists; a
+    // privileged container has none).
+    let mut linux = serde_json::json!({"cgroupsPath": format!("/k8s.io/{}", record.id)});
+    let security = crate::security::security_spec(
+        &record
+            .config
+            .linux
+            .as_ref()
+            .and_then(|l| l.security_context.clone())
+            .unwrap_or_default(),
+        None,
+    );
+    if let Some(linux) = linux.as_object_mut() {
+        if !security.masked_paths.is_empty() {
+            linux.insert(
+                "maskedPaths".into(),
+                serde_json::json!(security.masked_paths),
+            );
+        }
+        if !security.readonly_paths.is_empty() {
+            linux.insert(
+                "readonlyPaths".into(),
+                serde_json::json!(security.readonly_paths),
+            );
+        }
+    }
     serde_json::json!({
         "sandboxID": record.sandbox_id,
         "pid": pid,
@@ -1197,7 +1224,7 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
                 "io.kubernetes.cri.sandbox-id": record.sandbox_id,
                 "io.kubernetes.cri.container-name": record.config.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
             },
-            "linux": {"cgroupsPath": format!("/k8s.io/{}", record.id)},
+            "linux": linux,
         },
     })
     .to_string()

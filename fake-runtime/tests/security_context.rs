@@ -179,6 +179,21 @@ async fn a_masked_file_cannot_be_run_and_privileged_containers_have_no_masked_pa
     assert_eq!(r.exit_code, 127);
     let r = env.exec(&id, &["cat", "/bin/ls"], 5).await.unwrap();
     assert_eq!((r.exit_code, r.stdout.len()), (0, 0));
+    let verbose = env
+        .rt
+        .container_status(ContainerStatusRequest {
+            container_id: id.clone(),
+            verbose: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let info: serde_json::Value = serde_json::from_str(&verbose.info["info"]).unwrap();
+    assert_eq!(
+        info["runtimeSpec"]["linux"]["maskedPaths"],
+        serde_json::json!(["/bin/ls"])
+    );
+    assert!(info["runtimeSpec"]["linux"].get("readonlyPaths").is_none());
     let privileged = LinuxContainerSecurityContext {
         privileged: true,
         ..masked
