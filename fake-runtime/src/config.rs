@@ -33,7 +33,8 @@
 //! [[images.files]]                    # added to the root filesystem
 //! path = "/docker-entrypoint.sh"
 //! mode = 0o755
-//! contents = "#!/bin/sh\nexec \"$@\"\n" # or target = "..." (symlink), directory = true
+//! contents = "#!/bin/sh\nexec \"$@\"\n" # or target = "..." (symlink), directory = true,
+//!                                        # or program = "nnp" (a built-in program)
 //!
 //! [[exec]]                            # every matcher given must apply
 //! name = "os-release"

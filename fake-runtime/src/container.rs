@@ -22,8 +22,8 @@ use crate::logs::{ContainerLog, LogStream};
 use crate::process::net::Network;
 use crate::process::pipe::{Input, Output, OutputReader, Window};
 use crate::process::{
-    ContainerSim, DnsSpec, FileSeed, MountSpec, ProcessHandle, SecuritySpec, Signal, SimSpec,
-    Stdio, UserSpec, rootfs,
+    ContainerSim, DnsSpec, FileSeed, MountSpec, ProcessHandle, Signal, SimSpec, Stdio, UserSpec,
+    rootfs,
     users::{self, SpecUser, SpecUserError, UserRequest},
 };
 use crate::profile::{Dialect, StoppedSandboxCreate};
@@ -242,6 +242,8 @@ struct StartPlan {
     log_path: String,
     /// The spec's user, from CreateContainer.
     user: SpecUser,
+    /// The seccomp profile, from CreateContainer.
+    seccomp: Option<Arc<crate::process::seccomp::SeccompProfile>>,
 }
 
 impl Runtime {
@@ -329,6 +331,20 @@ impl Runtime {
                     return Err(CriError::unknown(e.create_message()));
                 }
             };
+            // The seccomp profile is read when containerd applies the spec options, after
+            // the user's.
+            let security = config
+                .linux
+                .as_ref()
+                .and_then(|l| l.security_context.clone())
+                .unwrap_or_default();
+            let seccomp = match crate::security::load_seccomp(&security) {
+                Ok(seccomp) => seccomp,
+                Err(message) => {
+                    s.container_names.release(&reserved_name);
+                    return Err(CriError::unknown(message));
+                }
+            };
             // The log directory is the one in the request's sandbox config, not the one
             // the sandbox was run with (containerd reads the request).
             let log_path = crate::logs::cri_log_path(
@@ -356,6 +372,7 @@ impl Runtime {
                 image_id: image.id.clone(),
                 stop_signal,
                 spec_process,
+                seccomp,
                 phase: ContainerPhase::Created,
                 created_at: now_ns(),
                 started_at: 0,
@@ -420,6 +437,7 @@ impl Runtime {
                 resources: record.resources.clone(),
                 log_path: record.log_path.clone(),
                 user: record.spec_process.user.clone(),
+                seccomp: record.seccomp.clone(),
             })
         })?;
         match self.launch(&plan) {
@@ -650,7 +668,6 @@ impl Runtime {
                 .map(|&g| i64::from(g))
                 .collect(),
         };
-        let capabilities = security.capabilities.clone().unwrap_or_default();
         SimSpec {
             hostname,
             env,
@@ -691,16 +708,7 @@ impl Runtime {
                 .collect(),
             readonly_rootfs: security.readonly_rootfs,
             memory_limit_bytes: u64::try_from(plan.resources.memory_limit_in_bytes).unwrap_or(0),
-            security: SecuritySpec {
-                privileged: security.privileged,
-                no_new_privs: security.no_new_privs,
-                add_capabilities: capabilities.add_capabilities,
-                drop_capabilities: capabilities.drop_capabilities,
-                seccomp_enforced: security.seccomp.as_ref().is_some_and(|s| {
-                    s.profile_type
-                        != cri_proto::v1::security_profile::ProfileType::Unconfined as i32
-                }),
-            },
+            security: crate::security::security_spec(&security, plan.seccomp.clone()),
             writable_layer_limit_bytes: self.settings.writable_layer_limit_bytes,
             max_processes: self.settings.max_processes,
             network: Some(plan.network.clone()),
@@ -1166,6 +1174,33 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
         0
     };
     let process = &record.spec_process;
+    // The spec's `linux` section: the cgroup, and the masked and read-only paths the
+    // security context asked for (containerd's specs-go omits empty lists; a
+    // privileged container has none).
+    let mut linux = serde_json::json!({"cgroupsPath": format!("/k8s.io/{}", record.id)});
+    let security = crate::security::security_spec(
+        &record
+            .config
+            .linux
+            .as_ref()
+            .and_then(|l| l.security_context.clone())
+            .unwrap_or_default(),
+        None,
+    );
+    if let Some(linux) = linux.as_object_mut() {
+        if !security.masked_paths.is_empty() {
+            linux.insert(
+                "maskedPaths".into(),
+                serde_json::json!(security.masked_paths),
+            );
+        }
+        if !security.readonly_paths.is_empty() {
+            linux.insert(
+                "readonlyPaths".into(),
+                serde_json::json!(security.readonly_paths),
+            );
+        }
+    }
     serde_json::json!({
         "sandboxID": record.sandbox_id,
         "pid": pid,
@@ -1189,7 +1224,7 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
                 "io.kubernetes.cri.sandbox-id": record.sandbox_id,
                 "io.kubernetes.cri.container-name": record.config.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
             },
-            "linux": {"cgroupsPath": format!("/k8s.io/{}", record.id)},
+            "linux": linux,
         },
     })
     .to_string()

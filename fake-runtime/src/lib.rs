@@ -44,6 +44,8 @@
 //! - [`profile`]: the imitated containerd release ([`Profile`]): every text, code and
 //!   RPC where containerd 1.6 and 2.3 differ, in one table.
 //! - [`state`]: the Store: sandboxes, containers, images, id prefix index, name reservations.
+//! - [`security`]: a container's security context as the OCI spec has it (capabilities,
+//!   masked and read-only paths, the seccomp profile loaded at create).
 //! - [`sandbox`], [`container`]: lifecycle rules of each RPC; [`container_io`]: a main
 //!   process's stdin and output fan-out (CRI log and attached clients).
 //! - [`process`]: simulated processes: shell interpreter, applets, virtual filesystem,
@@ -89,6 +91,7 @@ pub mod restart;
 pub mod runtime;
 pub mod sandbox;
 pub mod script;
+pub mod security;
 pub mod service;
 pub mod state;
 pub mod stats;

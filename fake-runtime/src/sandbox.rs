@@ -122,7 +122,7 @@ impl Runtime {
                 {
                     Network::for_pod_on(addr)
                 }
-                _ => Network::new(),
+                _ => Network::with_address(ip.as_deref()),
             }
         };
         let record = SandboxRecord {

@@ -537,7 +537,7 @@ async fn a_config_file_entry_that_is_not_exactly_one_kind_is_refused_with_its_li
     assert_eq!(error.line, Some(1));
     assert!(
         error.message.ends_with(
-            "file \"/x\" needs exactly one of `contents`, `target` or `directory = true`\n"
+            "file \"/x\" needs exactly one of `contents`, `target`, `directory = true` or `program`\n"
         ),
         "{}",
         error.message

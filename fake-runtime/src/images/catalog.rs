@@ -47,7 +47,8 @@ impl From<RootfsName> for Rootfs {
 }
 
 /// One entry of an image's root filesystem: a file (`contents`), a symbolic link
-/// (`target`) or a directory (`directory = true`).
+/// (`target`), a directory (`directory = true`) or a simulated binary (`program`, the
+/// name of a built-in program such as `nnp`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileData {
@@ -60,6 +61,8 @@ pub struct FileData {
     /// Whether this is a directory.
     #[serde(default)]
     pub directory: bool,
+    /// A simulated binary: the registered program it runs.
+    pub program: Option<String>,
     /// Permission bits (default `0o644` for files, `0o755` for directories).
     pub mode: Option<u32>,
 }
@@ -71,6 +74,19 @@ impl FileData {
             return Err(format!("file path {:?} is not absolute", self.path));
         }
         let path = self.path.clone();
+        if let Some(name) = &self.program {
+            if self.contents.is_some() || self.target.is_some() || self.directory {
+                return Err(format!(
+                    "file {:?} needs exactly one of `contents`, `target`, `directory = true` or `program`",
+                    self.path
+                ));
+            }
+            return Ok(FileSeed::Program {
+                path,
+                name: name.clone(),
+                mode: self.mode.unwrap_or(0o755),
+            });
+        }
         match (&self.contents, &self.target, self.directory) {
             (Some(contents), None, false) => Ok(FileSeed::File {
                 path,
@@ -86,7 +102,7 @@ impl FileData {
                 mode: self.mode.unwrap_or(0o755),
             }),
             _ => Err(format!(
-                "file {:?} needs exactly one of `contents`, `target` or `directory = true`",
+                "file {:?} needs exactly one of `contents`, `target`, `directory = true` or `program`",
                 self.path
             )),
         }
@@ -425,6 +441,7 @@ mod tests {
             target: target.map(Into::into),
             directory,
             mode: None,
+            program: None,
         };
         assert_eq!(
             file(Some("hi"), None, false).seed(),
@@ -448,9 +465,27 @@ mod tests {
                 mode: 0o755
             })
         );
-        let both = "file \"/x\" needs exactly one of `contents`, `target` or `directory = true`";
+        let both = "file \"/x\" needs exactly one of `contents`, `target`, `directory = true` or `program`";
         assert_eq!(file(Some("a"), Some("b"), false).seed(), Err(both.into()));
         assert_eq!(file(None, None, false).seed(), Err(both.into()));
+        let program = FileData {
+            program: Some("nnp".into()),
+            mode: Some(0o4755),
+            ..file(None, None, false)
+        };
+        assert_eq!(
+            program.seed(),
+            Ok(FileSeed::Program {
+                path: "/x".into(),
+                name: "nnp".into(),
+                mode: 0o4755
+            })
+        );
+        let program_and_contents = FileData {
+            program: Some("nnp".into()),
+            ..file(Some("a"), None, false)
+        };
+        assert_eq!(program_and_contents.seed(), Err(both.into()));
         let relative = FileData {
             path: "x".into(),
             directory: true,

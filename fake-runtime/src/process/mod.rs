@@ -19,11 +19,12 @@
 //! | `sim.rs` | [`ContainerSim`], [`ProcessHandle`], [`ProcessInfo`]: the process table, spawning, signal delivery, OOM, `/proc` |
 //! | `program.rs` | [`Program`], [`Programs`], [`ProgramContext`], [`System`] |
 //! | `vfs.rs` | [`vfs::Vfs`]: the in-memory filesystem with mounts, devices, permissions |
+//! | `seccomp.rs` | [`seccomp::SeccompProfile`]: a container's seccomp filter and the system calls applets make |
 //! | `users.rs` | [`users::Identity`]: the user resolved against `/etc/passwd` and `/etc/group` |
 //! | `stack.rs` | the depth limits of the shell, and stack that grows on demand for its recursion |
 //! | `rootfs.rs` | [`rootfs::busybox`] and [`rootfs::pause`]: the built-in images' files |
 //! | `shell/` | the `sh` interpreter: `ast.rs`, `parser.rs` (hand-written), `expand.rs`, `arith.rs`, `interp.rs`, `builtins.rs` |
-//! | `applets/` | the busybox-like applets, one file per family: `mod.rs` (registry, `busybox`, shared I/O helpers), `text.rs` (echo, printf, cat, head, tail, yes, seq, wc, grep, cut, tr, sort, uniq, tee, xargs, ...), `files.rs` (ls, touch, mkdir, rm, cp, mv, ln, chmod, stat, dd, ...), `procs.rs` (sleep, kill, pgrep, pidof, ps, top, pause, env, timeout, ...), `info.rs` (id, whoami, hostname, uname, date, ...), `test.rs` (`test`, `[`, `[[`), `net.rs` (network-less `wget`, `nc`) |
+//! | `applets/` | the busybox-like applets, one file per family: `mod.rs` (registry, `busybox`, shared I/O helpers), `text.rs` (echo, printf, cat, head, tail, yes, seq, wc, grep, cut, tr, sort, uniq, tee, xargs, ...), `files.rs` (ls, touch, mkdir, rm, cp, mv, ln, chmod, stat, dd, ...), `procs.rs` (sleep, kill, pgrep, pidof, ps, top, pause, env, timeout, ...), `info.rs` (id, whoami, hostname, uname, date, ...), `test.rs` (`test`, `[`, `[[`), `net.rs` (network-less `wget`, `nc`), `bridge.rs` (`brctl`), `ping.rs` (`ping`) |
 //! | `tests/` | behaviour tests, with a helper that runs an argv in a fresh busybox container |
 //!
 //! # Running a command
@@ -79,6 +80,7 @@ pub mod bridge;
 pub mod net;
 pub mod pipe;
 pub mod rootfs;
+pub mod seccomp;
 pub mod signal;
 pub mod users;
 pub mod vfs;

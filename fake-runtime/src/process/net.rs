@@ -27,7 +27,7 @@
 //! # }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::DuplexStream;
@@ -85,10 +85,17 @@ struct Ports {
     bound: BTreeMap<u16, Bound>,
 }
 
-/// One network namespace: its listening TCP ports.
+/// The most bridges one namespace holds (`brctl addbr` beyond fails with `ENOMEM`):
+/// the kernel has no such limit, the simulation's memory does.
+pub const MAX_BRIDGES: usize = 256;
+
+/// One network namespace: its listening TCP ports and its bridges.
 #[derive(Debug, Default)]
 pub struct Network {
     ports: Mutex<Ports>,
+    bridges: Mutex<BTreeSet<String>>,
+    /// The namespace's own address (the pod IP) besides loopback.
+    address: Option<std::net::IpAddr>,
     /// The host address where every listening port is also a real socket (see
     /// [`Network::mirrored_on`]).
     host_mirror: Option<Mirror>,
@@ -110,6 +117,15 @@ impl Network {
         Arc::default()
     }
 
+    /// An empty namespace whose interface has the address `ip` (the pod IP; `None` or
+    /// an unparsable text gives loopback only).
+    pub fn with_address(ip: Option<&str>) -> Arc<Network> {
+        Arc::new(Network {
+            address: ip.and_then(|ip| ip.parse().ok()),
+            ..Network::default()
+        })
+    }
+
     /// The node's namespace as host-network pods see it: every port a process listens
     /// on is also a real socket on `host_ip` of the machine (through a
     /// [`Bridge`](super::bridge::Bridge)), so tools outside the fake reach it, and a
@@ -124,13 +140,14 @@ impl Network {
         })
     }
 
-    /// A pod's own namespace whose address `pod_ip` is one of the machine's (a
+    /// A pod's own namespace with the address `pod_ip`, one of the machine's (a
     /// loopback address): every port a process listens on is also a real socket on
     /// `pod_ip`, as a CNI bridge makes a pod reachable from its node. A real socket the
     /// machine refuses (a privileged port for a non-root fake) is logged, and the port
     /// still works inside the simulation.
     pub fn for_pod_on(pod_ip: std::net::IpAddr) -> Arc<Network> {
         Arc::new(Network {
+            address: Some(pod_ip),
             host_mirror: Some(Mirror {
                 ip: pod_ip,
                 shared_with_machine: false,
@@ -139,8 +156,58 @@ impl Network {
         })
     }
 
+    /// Whether `ip` is an address of this namespace: loopback, or its own address.
+    pub fn is_local(&self, ip: std::net::IpAddr) -> bool {
+        ip.is_loopback() || ip.is_unspecified() || Some(ip) == self.address
+    }
+
     fn ports(&self) -> std::sync::MutexGuard<'_, Ports> {
         self.ports.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn bridge_set(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.bridges.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates the bridge `name` (`SIOCBRADDBR`; the caller checks `CAP_NET_ADMIN`):
+    /// the errno is `EEXIST` when an interface of that name exists (`lo` always
+    /// does), `EINVAL` for a name the kernel refuses, `ENOMEM` past [`MAX_BRIDGES`].
+    pub fn add_bridge(&self, name: &str) -> Result<(), i32> {
+        if name.is_empty()
+            || name == "."
+            || name == ".."
+            || name.contains(['/', ':'])
+            || name.chars().any(char::is_whitespace)
+        {
+            return Err(22);
+        }
+        let mut bridges = self.bridge_set();
+        if name == "lo" || bridges.contains(name) {
+            return Err(17);
+        }
+        if bridges.len() >= MAX_BRIDGES {
+            return Err(12);
+        }
+        bridges.insert(name.to_owned());
+        Ok(())
+    }
+
+    /// Deletes the bridge `name` (`SIOCBRDELBR`): `ENXIO` when there is no such
+    /// interface, `EPERM` for `lo` (an interface that is not a bridge).
+    pub fn delete_bridge(&self, name: &str) -> Result<(), i32> {
+        if name == "lo" {
+            return Err(1);
+        }
+        if self.bridge_set().remove(name) {
+            Ok(())
+        } else {
+            Err(6)
+        }
+    }
+
+    /// The bridges, by name.
+    pub fn bridges(&self) -> Vec<String> {
+        self.bridge_set().iter().cloned().collect()
     }
 
     /// Listens on `port` (0 picks a free ephemeral port). The port is free again once

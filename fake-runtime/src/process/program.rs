@@ -9,10 +9,11 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use super::pipe::{Input, Output};
+use super::seccomp::SeccompAction;
 use super::signal::{Signal, SignalReceiver};
 use super::sim::{ProcessInfo, SimInner, SpawnRequest};
 use super::users::Identity;
-use super::vfs::{Access, FileReader, FsError, Vfs, WriteMode};
+use super::vfs::{Access, Cred, FileReader, FsError, Vfs, WriteMode};
 use super::{ExitStatus, ProcessHandle, SpawnError, Stdio};
 
 /// Something that can run as a process in a container.
@@ -162,6 +163,8 @@ pub struct System {
     /// The name used to prefix error messages, when not the program's own (shell
     /// builtins report errors as `sh: ...`).
     pub(crate) msg_name: Option<String>,
+    /// The effective user id (see [`System::euid`]).
+    pub(crate) euid: u32,
 }
 
 impl std::fmt::Debug for System {
@@ -224,8 +227,55 @@ impl System {
     }
 
     /// The container's hostname.
-    pub fn hostname(&self) -> &str {
-        &self.sim.hostname
+    pub fn hostname(&self) -> String {
+        self.sim
+            .hostname
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// `sethostname(2)`: seccomp's verdict on `sethostname` first, then `EPERM`
+    /// without `CAP_SYS_ADMIN`. The new name shows in `hostname`, `uname -n` and
+    /// `/proc/sys/kernel/hostname`.
+    pub(crate) async fn set_hostname(&self, name: &str) -> Result<(), FsError> {
+        self.syscall("sethostname").await?;
+        if !self.capable("SYS_ADMIN") {
+            return Err(FsError::NotPermitted);
+        }
+        if name.len() > 64 {
+            return Err(FsError::Invalid);
+        }
+        *self.sim.hostname.lock().unwrap_or_else(|e| e.into_inner()) = name.to_owned();
+        let _ = self.sim.vfs.seed_file(
+            "/proc/sys/kernel/hostname",
+            format!("{name}\n").into_bytes(),
+            0o644,
+        );
+        Ok(())
+    }
+
+    /// Whether the process has the capability `name` (`"NET_ADMIN"` or
+    /// `"CAP_NET_ADMIN"`) in its effective set.
+    pub fn capable(&self, name: &str) -> bool {
+        super::sim::capabilities(&self.sim.security) & super::sim::capability_bit(name) != 0
+    }
+
+    /// What the container's seccomp filter does with the system call `name`
+    /// (x86_64 names: `chmod`, `mkdir`, `sethostname`, ...): `Ok` when it is allowed,
+    /// the errno of an `SCMP_ACT_ERRNO` rule as an error, and for a killing action the
+    /// process ends with SIGSYS (this never returns). Privileged containers have no
+    /// filter.
+    pub(crate) async fn syscall(&self, name: &str) -> Result<(), FsError> {
+        let security = &self.sim.security;
+        let Some(profile) = security.seccomp.as_ref().filter(|_| !security.privileged) else {
+            return Ok(());
+        };
+        match profile.check(super::seccomp::syscall_of(name)) {
+            SeccompAction::Allow => Ok(()),
+            SeccompAction::Errno(errno) => Err(FsError::from_errno(errno)),
+            SeccompAction::Kill => self.crash(Signal::SIGSYS).await,
+        }
     }
 
     /// The container's filesystem.
@@ -238,12 +288,30 @@ impl System {
         &self.sim.network
     }
 
-    /// Credentials and pid, for filesystem calls.
+    /// Credentials and pid, for filesystem calls. A process whose effective uid is
+    /// root (a set-user-ID-root executable) passes the checks as root; another
+    /// effective uid is not modelled in permission checks (the real uid's are used).
     pub fn access(&self) -> Access<'_> {
+        static ROOT: Cred = Cred {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+        };
         Access {
-            cred: &self.sim.cred,
+            cred: if self.euid == 0 {
+                &ROOT
+            } else {
+                &self.sim.cred
+            },
             pid: self.pid,
         }
+    }
+
+    /// The effective user id (`geteuid()`): the container's user, or the owner of a
+    /// set-user-ID executable the process runs when the container allows new
+    /// privileges (no `no_new_privs`).
+    pub fn euid(&self) -> u32 {
+        self.euid
     }
 
     /// The container's live processes, by pid.
@@ -371,9 +439,22 @@ impl System {
         self.sim.resolve(argv0, path_env, cwd)
     }
 
-    /// Records an exec: the process now shows `argv` and `comm` in `ps`.
-    pub(crate) fn set_argv(&self, argv: &[String], comm: &str) {
-        self.sim.set_argv(self.pid, argv, comm);
+    /// Resolves a command name as busybox ash does (see `SimInner::resolve_ash`):
+    /// the error is ash's text and exit status.
+    pub(crate) fn resolve_ash(
+        &self,
+        argv0: &str,
+        path_env: Option<&str>,
+        cwd: &str,
+    ) -> Result<Resolved, (&'static str, u8)> {
+        self.sim.resolve_ash(argv0, path_env, cwd)
+    }
+
+    /// Records an exec: the process now shows `argv` and `comm` in `ps`, and runs
+    /// with the effective uid `euid`.
+    pub(crate) fn set_argv(&mut self, argv: &[String], comm: &str, euid: u32) {
+        self.euid = euid;
+        self.sim.set_argv(self.pid, argv, comm, euid);
     }
 }
 
@@ -385,6 +466,8 @@ pub struct Resolved {
     pub(crate) interpreter: Vec<String>,
     /// The path the executable was found at.
     pub(crate) path: String,
+    /// The owner of the executable when its set-user-ID bit is set (binaries only).
+    pub(crate) setuid: Option<u32>,
 }
 
 impl std::fmt::Debug for Resolved {
@@ -404,6 +487,7 @@ impl Resolved {
             program,
             interpreter: Vec::new(),
             path: path.into(),
+            setuid: None,
         }
     }
 
@@ -529,6 +613,7 @@ impl ProgramContext {
         self.system.spawn_request(SpawnRequest {
             argv: resolved.argv(argv),
             comm: resolved.comm(),
+            setuid: resolved.setuid,
             program: resolved.program,
             env: self.env.clone(),
             cwd: self.cwd.clone(),
@@ -553,6 +638,7 @@ impl ProgramContext {
                 argv: argv.to_vec(),
                 comm: argv.first().map(|a| comm_of(a)).unwrap_or_default(),
                 program,
+                setuid: None,
                 env: self.env.clone(),
                 cwd: self.cwd.clone(),
                 stdio,
@@ -565,9 +651,10 @@ impl ProgramContext {
     /// caught signals go back to their default action, ignored ones stay ignored.
     pub async fn exec(self, resolved: Resolved, argv: Vec<String>) -> ExitStatus {
         let argv = resolved.argv(&argv);
-        self.system.set_argv(&argv, &resolved.comm());
-        self.signals.reset_caught();
         let mut system = self.system;
+        let euid = system.sim.exec_euid(system.euid, resolved.setuid);
+        system.set_argv(&argv, &resolved.comm(), euid);
+        self.signals.reset_caught();
         system.msg_name = None;
         let ctx = ProgramContext {
             args: argv,

@@ -63,6 +63,8 @@ impl Signal {
     pub const SIGUSR1: Signal = Signal(10);
     /// Segmentation fault (11).
     pub const SIGSEGV: Signal = Signal(11);
+    /// Bad system call (31): what a seccomp filter's kill action ends a process with.
+    pub const SIGSYS: Signal = Signal(31);
     /// User-defined signal 2 (12).
     pub const SIGUSR2: Signal = Signal(12);
     /// Broken pipe (13).

@@ -41,6 +41,9 @@ pub(crate) struct SpawnRequest {
     pub cwd: String,
     pub stdio: Stdio,
     pub ignored: BTreeSet<Signal>,
+    /// The owner of the executable when its set-user-ID bit is set
+    /// ([`Resolved::setuid`]).
+    pub setuid: Option<u32>,
 }
 
 pub(crate) struct ProcShared {
@@ -62,6 +65,9 @@ struct Proc {
     sig_tx: mpsc::UnboundedSender<Signal>,
     dispositions: Arc<Mutex<Dispositions>>,
     start: tokio::time::Instant,
+    /// The effective user id: the container's user, or the owner of a set-user-ID
+    /// executable it runs (unless `no_new_privs`).
+    euid: u32,
 }
 
 struct Table {
@@ -71,7 +77,10 @@ struct Table {
 
 /// The shared core of a [`ContainerSim`], held by its processes.
 pub(crate) struct SimInner {
-    pub(crate) hostname: String,
+    /// The UTS namespace's hostname: the pod's, until a process with `CAP_SYS_ADMIN`
+    /// sets another (`hostname NAME`). Each container has its own (where a pod's
+    /// containers share one UTS namespace, and host-network pods the node's).
+    pub(crate) hostname: Mutex<String>,
     pub(crate) env: Vec<String>,
     pub(crate) cwd: String,
     pub(crate) identity: Identity,
@@ -266,6 +275,15 @@ fn cap_bits(name: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The bit of a capability named `CAP_NET_ADMIN` or `NET_ADMIN` (0 for an unknown
+/// name).
+pub(crate) fn capability_bit(name: &str) -> u64 {
+    if name.trim().eq_ignore_ascii_case("ALL") {
+        return 0;
+    }
+    cap_bits(name)
+}
+
 /// The effective capability set for a security spec.
 pub(crate) fn capabilities(sec: &SecuritySpec) -> u64 {
     if sec.privileged {
@@ -357,6 +375,12 @@ impl ContainerSim {
         for m in &spec.mounts {
             fs.add_mount(&m.container_path, m.host_path.clone(), m.readonly);
         }
+        for path in &spec.security.masked_paths {
+            fs.mask(path);
+        }
+        for path in &spec.security.readonly_paths {
+            fs.add_readonly_path(path);
+        }
         let fs = Arc::new(fs);
         let root = Cred::root();
         let root_access = Access {
@@ -396,7 +420,7 @@ impl ContainerSim {
             let source: Weak<dyn ProcSource> = weak.clone();
             fs.set_proc_source(source);
             SimInner {
-                hostname,
+                hostname: Mutex::new(hostname),
                 env,
                 cwd,
                 identity,
@@ -461,6 +485,7 @@ impl ContainerSim {
             SpawnRequest {
                 argv: resolved.argv(argv),
                 comm: resolved.comm(),
+                setuid: resolved.setuid,
                 program: resolved.program,
                 env,
                 cwd: inner.cwd.clone(),
@@ -486,6 +511,7 @@ impl ContainerSim {
                 argv: argv.to_vec(),
                 comm: argv.first().map(|a| comm_of(a)).unwrap_or_default(),
                 program,
+                setuid: None,
                 env: inner.env.clone(),
                 cwd: inner.cwd.clone(),
                 stdio,
@@ -604,6 +630,7 @@ impl SimInner {
         let pid;
         let shared;
         let parent_dying;
+        let euid;
         {
             let mut table = self.table();
             if limited && self.max_processes > 0 && table.procs.len() >= self.max_processes as usize
@@ -622,6 +649,11 @@ impl SimInner {
             table.next_pid = table.next_pid.wrapping_add(1).max(1);
             shared = Arc::new(ProcShared { pid, status, fatal });
             let session = table.procs.get(&ppid).map_or(pid, |parent| parent.session);
+            let inherited = table
+                .procs
+                .get(&ppid)
+                .map_or(self.cred.uid, |parent| parent.euid);
+            euid = self.exec_euid(inherited, req.setuid);
             table.procs.insert(
                 pid,
                 Proc {
@@ -634,6 +666,7 @@ impl SimInner {
                     sig_tx,
                     dispositions: Arc::clone(&dispositions),
                     start: tokio::time::Instant::now(),
+                    euid,
                 },
             );
         }
@@ -653,6 +686,7 @@ impl SimInner {
                 sim: Arc::clone(self),
                 pid,
                 msg_name: None,
+                euid,
             },
         };
         let task = run_process(
@@ -706,7 +740,7 @@ impl SimInner {
             .map(|(&pid, p)| ProcessInfo {
                 pid,
                 ppid: p.ppid,
-                uid: self.cred.uid,
+                uid: p.euid,
                 argv: p.argv.clone(),
                 comm: p.comm.clone(),
             })
@@ -717,10 +751,22 @@ impl SimInner {
         self.table().procs.get(&pid).map(|p| p.ppid).unwrap_or(0)
     }
 
-    pub(crate) fn set_argv(&self, pid: u32, argv: &[String], comm: &str) {
+    /// Records an exec of `pid`: its argv, name and effective uid.
+    pub(crate) fn set_argv(&self, pid: u32, argv: &[String], comm: &str, euid: u32) {
         if let Some(p) = self.table().procs.get_mut(&pid) {
             p.argv = argv.to_vec();
             p.comm = comm.to_owned();
+            p.euid = euid;
+        }
+    }
+
+    /// The effective uid after an exec by a process whose effective uid is `euid`, of
+    /// an executable whose set-user-ID owner is `setuid`: the owner, unless the
+    /// container has `no_new_privs` (then the bit is ignored, as the kernel does).
+    pub(crate) fn exec_euid(&self, euid: u32, setuid: Option<u32>) -> u32 {
+        match setuid {
+            Some(owner) if !self.security.no_new_privs => owner,
+            _ => euid,
         }
     }
 
@@ -910,6 +956,53 @@ impl SimInner {
         Err(SpawnError::NotFoundInPath(argv0.to_owned()))
     }
 
+    /// Resolves a command name as busybox ash does: like [`SimInner::resolve`], but a
+    /// `$PATH` search that finds the name only as something it cannot execute fails
+    /// with `Permission denied`: status 126 when one of them is a regular file (ash
+    /// picks it, and its exec fails with `EACCES`), 127 when none is (a directory, or
+    /// a masked file: `/dev/null` bound over it). The error is ash's text and status.
+    pub(crate) fn resolve_ash(
+        &self,
+        argv0: &str,
+        path_env: Option<&str>,
+        cwd: &str,
+    ) -> Result<Resolved, (&'static str, u8)> {
+        let Some(path) = path_env.filter(|_| !argv0.is_empty() && !argv0.contains('/')) else {
+            return self.resolve(argv0, path_env, cwd).map_err(|e| match e {
+                SpawnError::PermissionDenied(_) => ("Permission denied", 126),
+                _ => ("not found", 127),
+            });
+        };
+        let mut denied: Option<bool> = None;
+        for dir in path.split(':') {
+            let candidate = if dir.is_empty() {
+                vfs::normalize(cwd, argv0)
+            } else {
+                vfs::normalize(cwd, &format!("{dir}/{argv0}"))
+            };
+            match self.exec_target(&candidate, 0) {
+                Ok(found) => return Ok(found),
+                Err(FsError::NotFound | FsError::NotDir | FsError::NameTooLong) => {}
+                Err(_) => {
+                    let access = Access {
+                        cred: &self.cred,
+                        pid: 0,
+                    };
+                    let regular = self
+                        .vfs
+                        .stat(&candidate, true, access)
+                        .is_ok_and(|st| st.kind == vfs::FileKind::File);
+                    denied = Some(denied.unwrap_or(false) || regular);
+                }
+            }
+        }
+        match denied {
+            Some(true) => Err(("Permission denied", 126)),
+            Some(false) => Err(("Permission denied", 127)),
+            None => Err(("not found", 127)),
+        }
+    }
+
     /// What executing the absolute `path` runs: a program, or a `#!` script's
     /// interpreter (a script without `#!` runs with `/bin/sh`, as shells do).
     fn exec_target(&self, path: &str, depth: u32) -> Result<Resolved, FsError> {
@@ -920,10 +1013,19 @@ impl SimInner {
         match self.vfs.executable(path, access)? {
             Some(name) => {
                 let program = self.programs.get(&name).ok_or(FsError::PermissionDenied)?;
+                // The set-user-ID bit counts for binaries only: the kernel ignores it
+                // on scripts.
+                let setuid = self
+                    .vfs
+                    .stat(path, true, access)
+                    .ok()
+                    .filter(|st| st.mode & 0o4000 != 0)
+                    .map(|st| st.uid);
                 Ok(Resolved {
                     program,
                     interpreter: Vec::new(),
                     path: path.to_owned(),
+                    setuid,
                 })
             }
             None => {
@@ -957,6 +1059,7 @@ impl SimInner {
                     program: inner.program,
                     interpreter,
                     path: path.to_owned(),
+                    setuid: None,
                 })
             }
         }
@@ -965,6 +1068,7 @@ impl SimInner {
     fn status_file(&self, pid: u32, p: &Proc) -> String {
         let (ign, cgt) = p.dispositions.lock().map(|d| d.masks()).unwrap_or((0, 0));
         let uid = self.cred.uid;
+        let euid = p.euid;
         let gid = self.cred.gid;
         let groups: Vec<String> = self.identity.groups.iter().map(u32::to_string).collect();
         let caps = capabilities(&self.security);
@@ -976,7 +1080,7 @@ impl SimInner {
         };
         format!(
             "Name:\t{comm}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
-             Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t{groups} \n\
+             Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t{groups} \n\
              NStgid:\t{pid}\nNSpid:\t{pid}\nNSpgid:\t{pid}\nNSsid:\t{pid}\nThreads:\t1\nSigQ:\t0/63704\n\
              SigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\n\
              SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n\

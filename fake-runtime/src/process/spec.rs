@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::net::Network;
+use super::seccomp::SeccompProfile;
 
 /// The default [`SimSpec::writable_layer_limit_bytes`]: 64 MiB.
 pub const DEFAULT_WRITABLE_LAYER_LIMIT_BYTES: u64 = 64 << 20;
@@ -161,6 +162,16 @@ pub struct SecuritySpec {
     pub drop_capabilities: Vec<String>,
     /// Whether a seccomp filter is in force (`Seccomp: 2`).
     pub seccomp_enforced: bool,
+    /// The seccomp profile the processes' system calls are checked against (a
+    /// `Localhost` profile); `None` allows every call. Ignored for privileged
+    /// containers, as containerd sets no filter for them.
+    pub seccomp: Option<Arc<SeccompProfile>>,
+    /// Paths masked as runc masks them: a file reads as empty (`/dev/null` is bound over
+    /// it, so it cannot be executed: `Permission denied`), a directory as empty and
+    /// read-only; paths that do not exist are skipped.
+    pub masked_paths: Vec<String>,
+    /// Paths (and everything under them) that refuse writes (`Read-only file system`).
+    pub readonly_paths: Vec<String>,
 }
 
 /// One entry of an image's root filesystem.

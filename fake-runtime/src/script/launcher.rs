@@ -168,6 +168,7 @@ impl Program for Trampoline {
                 program: pending.program,
                 interpreter: Vec::new(),
                 path,
+                setuid: None,
             };
             ctx.exec(resolved, pending.argv).await
         })

@@ -123,6 +123,8 @@ pub struct ContainerRecord {
     pub stop_signal: String,
     /// The OCI spec's process as CreateContainer built it from the config and the image.
     pub spec_process: SpecProcess,
+    /// The seccomp profile loaded at create (`linux.seccomp` of the spec), if any.
+    pub seccomp: Option<Arc<crate::process::seccomp::SeccompProfile>>,
     /// State.
     pub phase: ContainerPhase,
     /// ns since the epoch.

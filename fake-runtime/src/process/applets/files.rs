@@ -247,7 +247,18 @@ async fn touch(ctx: ProgramContext) -> ExitStatus {
     let mut status = 0;
     for f in ops {
         let abs = env.abs(&f);
-        if let Err(e) = env.sys.vfs().touch(&abs, create, env.sys.access()) {
+        // utimensat(2) on an existing file, open(O_CREAT) (openat) on a missing one.
+        let exists = env.sys.vfs().stat(&abs, true, env.sys.access()).is_ok();
+        let call = if exists || !create {
+            "utimensat"
+        } else {
+            "openat"
+        };
+        let touched = match env.sys.syscall(call).await {
+            Ok(()) => env.sys.vfs().touch(&abs, create, env.sys.access()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = touched {
             if e == FsError::NotFound && !create {
                 continue;
             }
@@ -302,14 +313,21 @@ async fn mkdir(ctx: ProgramContext) -> ExitStatus {
                     }
                     Err(_) => {}
                 }
-                if let Err(e) = env.sys.vfs().mkdir(&cur, mode, env.sys.access()) {
+                let made = match env.sys.syscall("mkdir").await {
+                    Ok(()) => env.sys.vfs().mkdir(&cur, mode, env.sys.access()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = made {
                     r = Err(e);
                     break;
                 }
             }
             r
         } else {
-            env.sys.vfs().mkdir(&abs, mode, env.sys.access())
+            match env.sys.syscall("mkdir").await {
+                Ok(()) => env.sys.vfs().mkdir(&abs, mode, env.sys.access()),
+                Err(e) => Err(e),
+            }
         };
         if let Err(e) = result {
             env.error(format!("can't create directory '{d}': {e}"))
@@ -347,12 +365,20 @@ fn remove_tree<'a>(
                 remove_tree(env, &child, true).await?;
             }
             env.sys.checkpoint().await;
+            env.sys
+                .syscall("rmdir")
+                .await
+                .map_err(|e| (path.to_owned(), e))?;
             return env
                 .sys
                 .vfs()
                 .remove(&abs, true, env.sys.access())
                 .map_err(|e| (path.to_owned(), e));
         }
+        env.sys
+            .syscall("unlink")
+            .await
+            .map_err(|e| (path.to_owned(), e))?;
         env.sys
             .vfs()
             .remove(&abs, false, env.sys.access())
@@ -396,7 +422,11 @@ async fn rmdir(ctx: ProgramContext) -> ExitStatus {
     }
     let mut status = 0;
     for d in ops {
-        if let Err(e) = env.sys.vfs().remove(&env.abs(&d), true, env.sys.access()) {
+        let removed = match env.sys.syscall("rmdir").await {
+            Ok(()) => env.sys.vfs().remove(&env.abs(&d), true, env.sys.access()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = removed {
             env.error(format!("'{d}': {e}")).await;
             status = 1;
         }
@@ -514,11 +544,14 @@ async fn mv(ctx: ProgramContext) -> ExitStatus {
     let mut status = 0;
     for s in srcs {
         let to = target_path(&env, s, &dst[0], srcs.len() > 1);
-        if let Err(e) = env
-            .sys
-            .vfs()
-            .rename(&env.abs(s), &env.abs(&to), env.sys.access())
-        {
+        let renamed = match env.sys.syscall("rename").await {
+            Ok(()) => env
+                .sys
+                .vfs()
+                .rename(&env.abs(s), &env.abs(&to), env.sys.access()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = renamed {
             if e == FsError::NotFound {
                 env.error(format!("can't stat '{s}': {e}")).await;
             } else {
@@ -551,7 +584,10 @@ async fn ln(ctx: ProgramContext) -> ExitStatus {
         let _ = env.sys.vfs().remove(&link_abs, false, env.sys.access());
     }
     let r = if symbolic {
-        env.sys.vfs().symlink(&target, &link_abs, env.sys.access())
+        match env.sys.syscall("symlink").await {
+            Ok(()) => env.sys.vfs().symlink(&target, &link_abs, env.sys.access()),
+            Err(e) => Err(e),
+        }
     } else {
         // Hard links are simulated as copies.
         match copy_file(&env, &target, &link).await {
@@ -658,7 +694,11 @@ async fn chmod(ctx: ProgramContext) -> ExitStatus {
             env.error(format!("invalid mode '{spec}'")).await;
             return ExitStatus::Exited(1);
         };
-        if let Err(e) = env.sys.vfs().chmod(&abs, mode, env.sys.access()) {
+        let changed = match env.sys.syscall("chmod").await {
+            Ok(()) => env.sys.vfs().chmod(&abs, mode, env.sys.access()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = changed {
             env.error(format!("{f}: {e}")).await;
             status = 1;
         }

@@ -241,6 +241,7 @@ async fn id(ctx: ProgramContext) -> ExitStatus {
     let mut env = Env::new(ctx);
     let args: Vec<String> = env.args.iter().skip(1).cloned().collect();
     let (mut just_user, mut just_group, mut all_groups, mut names) = (false, false, false, false);
+    let mut real = false;
     let mut target: Option<String> = None;
     for a in &args {
         if a.len() > 1 && a.starts_with('-') {
@@ -250,7 +251,7 @@ async fn id(ctx: ProgramContext) -> ExitStatus {
                     'g' => just_group = true,
                     'G' => all_groups = true,
                     'n' => names = true,
-                    'r' => {}
+                    'r' => real = true,
                     other => {
                         env.error(format!("invalid option -- '{other}'")).await;
                         return env.usage("id [-ugGnr] [USER]").await;
@@ -262,9 +263,12 @@ async fn id(ctx: ProgramContext) -> ExitStatus {
         }
     }
     let db = db(&env);
+    // The effective uid differs from the real one after a set-user-ID exec.
+    let mut euid = None;
     let (uid, gid, groups) = match &target {
         None => {
             let ident = env.sys.identity();
+            euid = Some(env.sys.euid()).filter(|&e| e != ident.uid);
             (ident.uid, ident.gid, ident.groups.clone())
         }
         Some(name) => {
@@ -292,6 +296,8 @@ async fn id(ctx: ProgramContext) -> ExitStatus {
     let mut status = 0;
     let text = if just_user || just_group {
         let (n, name) = if just_user {
+            // `-u` is the effective uid, `-ru` the real one.
+            let uid = if real { uid } else { euid.unwrap_or(uid) };
             (uid, db.user(uid))
         } else {
             (gid, db.group(gid))
@@ -329,6 +335,9 @@ async fn id(ctx: ProgramContext) -> ExitStatus {
             with_name(uid, db.user(uid)),
             with_name(gid, db.group(gid))
         );
+        if let Some(e) = euid {
+            s += &format!(" euid={}", with_name(e, db.user(e)));
+        }
         if !gs.is_empty() {
             s += &format!(" groups={}", gs.join(","));
         }
@@ -341,9 +350,22 @@ async fn id(ctx: ProgramContext) -> ExitStatus {
     env.finish(status).await
 }
 
+/// `nnp` of Kubernetes' `nonewprivs` test image (test/images/nonewprivs/nnp.c):
+/// prints `Effective uid: N` (`geteuid()`). The image installs it set-user-ID root,
+/// so it prints 0 unless the container has `no_new_privs`.
+pub(crate) async fn nnp(ctx: ProgramContext) -> ExitStatus {
+    let mut env = Env::new(ctx);
+    let text = format!("Effective uid: {}\n", env.sys.euid());
+    if env.print(&text).await.is_err() {
+        return env.sigpipe().await;
+    }
+    env.finish(0).await
+}
+
 async fn whoami(ctx: ProgramContext) -> ExitStatus {
     let mut env = Env::new(ctx);
-    let uid = env.sys.identity().uid;
+    // whoami names the effective user.
+    let uid = env.sys.euid();
     let db = db(&env);
     match db.user(uid) {
         Some(name) => {
@@ -396,12 +418,19 @@ async fn groups(ctx: ProgramContext) -> ExitStatus {
     env.finish(0).await
 }
 
+/// `hostname [-sidf] [HOSTNAME | -F FILE]`: prints the hostname, or sets it
+/// (`sethostname(2)`: needs `CAP_SYS_ADMIN` and a seccomp filter that allows it;
+/// otherwise `hostname: sethostname: Operation not permitted`, exit 1). `-F` sets it
+/// from the first word of each line of FILE that is not a `#` comment.
 async fn hostname(ctx: ProgramContext) -> ExitStatus {
     let mut env = Env::new(ctx);
     let args: Vec<String> = env.args.iter().skip(1).cloned().collect();
-    let host = env.sys.hostname().to_owned();
+    let host = env.sys.hostname();
     let mut text = host.clone();
-    for a in &args {
+    let mut file = None;
+    let mut operand = None;
+    let mut iter = args.iter();
+    while let Some(a) = iter.next() {
         match a.as_str() {
             "-s" => text = host.split('.').next().unwrap_or(&host).to_owned(),
             "-f" => text = host.clone(),
@@ -412,22 +441,54 @@ async fn hostname(ctx: ProgramContext) -> ExitStatus {
                     .unwrap_or_default()
             }
             "-i" => text = "127.0.1.1".to_owned(),
-            "-F" => {
-                env.error("sethostname: Operation not permitted").await;
-                return ExitStatus::Exited(1);
-            }
-            s if s.starts_with('-') => {
+            "-F" => match iter.next() {
+                Some(f) => file = Some(f.clone()),
+                None => {
+                    env.error("option requires an argument -- 'F'").await;
+                    return env.usage("hostname [-sidf] [HOSTNAME | -F FILE]").await;
+                }
+            },
+            s if s.starts_with("-F") => file = Some(s[2..].to_owned()),
+            s if s.starts_with('-') && s.len() > 1 => {
                 env.error(format!("invalid option -- '{}'", &s[1..])).await;
                 return env.usage("hostname [-sidf] [HOSTNAME | -F FILE]").await;
             }
             _ => {
-                env.error("sethostname: Operation not permitted").await;
-                return ExitStatus::Exited(1);
+                if operand.is_none() {
+                    operand = Some(a.clone());
+                }
             }
         }
     }
-    if env.print(&format!("{text}\n")).await.is_err() {
-        return env.sigpipe().await;
+    let names = match (file, operand) {
+        (Some(f), _) => match env.sys.vfs().read_to_end(&env.abs(&f), env.sys.access()) {
+            Ok(data) => String::from_utf8_lossy(&data)
+                .lines()
+                .filter_map(|line| {
+                    let line = line.split('#').next().unwrap_or("");
+                    line.split([' ', '\t'])
+                        .find(|w| !w.is_empty())
+                        .map(str::to_owned)
+                })
+                .collect(),
+            Err(e) => {
+                env.error(super::cant_open(&f, &e)).await;
+                return ExitStatus::Exited(1);
+            }
+        },
+        (None, Some(name)) => vec![name],
+        (None, None) => {
+            if env.print(&format!("{text}\n")).await.is_err() {
+                return env.sigpipe().await;
+            }
+            return env.finish(0).await;
+        }
+    };
+    for name in names {
+        if let Err(e) = env.sys.set_hostname(&name).await {
+            env.error(format!("sethostname: {e}")).await;
+            return ExitStatus::Exited(1);
+        }
     }
     env.finish(0).await
 }

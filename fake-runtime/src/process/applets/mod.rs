@@ -2,10 +2,12 @@
 //! chunks of at most 64 KiB, input sources (stdin or files), line reading, busybox's
 //! error wording.
 
+mod bridge;
 mod files;
 mod httpd;
 mod info;
 mod net;
+mod ping;
 mod procs;
 mod test;
 mod text;
@@ -24,26 +26,30 @@ use super::vfs::{CHUNK, FileReader, FsError};
 /// The applets installed as `/bin/<name>` symlinks to `/bin/busybox` in the busybox
 /// image (every one is also a registered program).
 pub(crate) const APPLETS: &[&str] = &[
-    "[", "[[", "ash", "basename", "cat", "chmod", "cp", "cut", "date", "dd", "dirname", "echo",
-    "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "httpd", "id",
-    "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep", "pidof", "pkill",
-    "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep",
-    "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true",
-    "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
+    "[", "[[", "ash", "basename", "brctl", "cat", "chmod", "cp", "cut", "date", "dd", "dirname",
+    "echo", "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname",
+    "httpd", "id", "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep",
+    "pidof", "ping", "pkill", "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm",
+    "rmdir", "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top",
+    "touch", "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs",
+    "yes",
 ];
 
-/// Registers every applet, `sh`, `busybox` and `pause`.
+/// Registers every applet, `sh`, `busybox`, `pause` and `nnp`.
 pub(crate) fn register_all(p: &mut Programs) {
     p.insert_builtin("sh", super::shell::sh_main);
     p.insert_builtin("ash", super::shell::sh_main);
     p.insert_builtin("busybox", busybox);
     p.insert_builtin("pause", procs::pause);
+    p.insert_builtin("nnp", info::nnp);
     text::register(p);
     files::register(p);
     procs::register(p);
     info::register(p);
     net::register(p);
     test::register(p);
+    p.insert_builtin("brctl", bridge::brctl);
+    p.insert_builtin("ping", ping::ping);
 }
 
 /// `busybox`: runs the applet named by `basename(argv[0])`, or by the first argument
@@ -246,6 +252,7 @@ impl Env {
             argv: resolved.argv(argv),
             comm: resolved.comm(),
             program: std::sync::Arc::clone(&resolved.program),
+            setuid: resolved.setuid,
             env: self.env.clone(),
             cwd: self.cwd.clone(),
             stdio,
@@ -469,13 +476,14 @@ mod tests {
 
     /// `busybox --list`, busybox's dispatch and the image's `/bin/<name>` symlinks
     /// (rootfs) all read [`APPLETS`]: it must name exactly the registered applets, that
-    /// is every built-in program but `busybox` itself and `pause` (the pause image's).
+    /// is every built-in program but `busybox` itself, `pause` (the pause image's) and
+    /// `nnp` (the nonewprivs image's).
     #[test]
     fn the_applet_list_is_exactly_the_registered_applets() {
         let registered: BTreeSet<String> = Programs::builtin()
             .names()
             .into_iter()
-            .filter(|name| name != "busybox" && name != "pause")
+            .filter(|name| name != "busybox" && name != "pause" && name != "nnp")
             .collect();
         let listed: BTreeSet<String> = APPLETS.iter().map(|name| name.to_string()).collect();
         assert_eq!(listed.len(), APPLETS.len(), "APPLETS names an applet twice");

@@ -22,12 +22,12 @@ pub(super) fn register(p: &mut Programs) {
     p.insert_builtin("httpd", super::httpd::httpd);
 }
 
-/// Whether `ip` is an address of the container's own namespace: loopback, or the
-/// address its hostname resolves to.
-fn is_local(env: &Env, ip: &str) -> bool {
+/// Whether `ip` is an address of the container's own namespace: loopback, the pod's
+/// address, or the address its hostname resolves to.
+pub(super) fn is_local(env: &Env, ip: &str) -> bool {
     match ip.parse::<std::net::IpAddr>() {
-        Ok(addr) if addr.is_loopback() || addr.is_unspecified() => true,
-        _ => resolve(env, env.sys.hostname()).is_some_and(|own| own == ip),
+        Ok(addr) if env.sys.network().is_local(addr) => true,
+        _ => resolve(env, &env.sys.hostname()).is_some_and(|own| own == ip),
     }
 }
 
@@ -46,7 +46,7 @@ async fn connect(env: &Env, ip: &str, port: u16) -> Result<DuplexStream, NetErro
 }
 
 /// Resolves a host name through `/etc/hosts` (there is no DNS); IP literals pass.
-fn resolve(env: &Env, host: &str) -> Option<String> {
+pub(super) fn resolve(env: &Env, host: &str) -> Option<String> {
     let is_ip = host.parse::<std::net::IpAddr>().is_ok();
     if is_ip {
         return Some(host.to_owned());

@@ -178,6 +178,12 @@ async fn kill(ctx: ProgramContext) -> ExitStatus {
     let me = env.sys.pid();
     if check_only {
         for p in pids {
+            // kill(pid, 0) is a kill(2) call too.
+            if let Err(e) = env.sys.syscall("kill").await {
+                env.error(format!("can't kill pid {p}: {e}")).await;
+                status = 1;
+                continue;
+            }
             let exists = p
                 .parse::<u32>()
                 .ok()
@@ -196,6 +202,11 @@ async fn kill(ctx: ProgramContext) -> ExitStatus {
             status = 1;
             continue;
         };
+        if let Err(e) = env.sys.syscall("kill").await {
+            env.error(format!("can't kill pid {p}: {e}")).await;
+            status = 1;
+            continue;
+        }
         let ok = match n {
             -1 => {
                 for q in env.sys.processes() {
@@ -722,6 +733,7 @@ async fn timeout(ctx: ProgramContext) -> ExitStatus {
         argv: resolved.argv(&argv),
         comm: resolved.comm(),
         program: std::sync::Arc::clone(&resolved.program),
+        setuid: resolved.setuid,
         env: env.env.clone(),
         cwd: env.cwd.clone(),
         stdio,

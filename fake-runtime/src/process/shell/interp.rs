@@ -918,6 +918,7 @@ impl Shell {
             argv,
             comm,
             program: Arc::new(program),
+            setuid: None,
             env: self.child_env(&[]),
             cwd: self.st.cwd.clone(),
             stdio,
@@ -1334,16 +1335,15 @@ impl Shell {
     ) -> R {
         let name = argv[0].clone();
         let path = self.get_var("PATH");
-        let resolved = match self.system.resolve(&name, path.as_deref(), &self.st.cwd) {
+        let resolved = match self
+            .system
+            .resolve_ash(&name, path.as_deref(), &self.st.cwd)
+        {
             Ok(r) => r,
-            Err(e) => {
+            Err((msg, code)) => {
                 let p = self.prefix(None);
-                let (msg, code) = match e {
-                    SpawnError::PermissionDenied(_) => ("Permission denied", 126),
-                    _ => ("not found", 127),
-                };
                 self.err(format!("{p}{name}: {msg}")).await;
-                self.st.status = code;
+                self.st.status = i32::from(code);
                 return Ok(());
             }
         };
@@ -1362,6 +1362,7 @@ impl Shell {
             argv: resolved.argv(&argv),
             comm: resolved.comm(),
             program: Arc::clone(&resolved.program),
+            setuid: resolved.setuid,
             env,
             cwd: self.st.cwd.clone(),
             stdio,
@@ -1377,7 +1378,10 @@ impl Shell {
     pub async fn exec_builtin(&mut self, argv: Vec<String>) -> R {
         let name = argv[0].clone();
         let path = self.get_var("PATH");
-        match self.system.resolve(&name, path.as_deref(), &self.st.cwd) {
+        match self
+            .system
+            .resolve_ash(&name, path.as_deref(), &self.st.cwd)
+        {
             Ok(resolved) => {
                 let env = self.child_env(&[]);
                 let fds = self.fds.dup();
@@ -1388,14 +1392,10 @@ impl Shell {
                     fds,
                 })))
             }
-            Err(e) => {
+            Err((msg, code)) => {
                 let p = self.prefix(Some("exec"));
-                let (msg, code) = match e {
-                    SpawnError::PermissionDenied(_) => ("Permission denied", 126),
-                    _ => ("not found", 127),
-                };
                 self.err(format!("{p}{name}: {msg}")).await;
-                Err(Ctl::Exit(code))
+                Err(Ctl::Exit(i32::from(code)))
             }
         }
     }

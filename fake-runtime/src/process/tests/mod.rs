@@ -6,6 +6,7 @@ mod fs;
 mod limits;
 mod net;
 mod programs;
+mod security;
 mod shell;
 mod signals;
 mod spawn;

@@ -57,6 +57,29 @@ impl std::fmt::Display for FsError {
 
 impl std::error::Error for FsError {}
 
+impl FsError {
+    /// The error for an errno (what a seccomp rule's `errnoRet` gives): the variant
+    /// when there is one, otherwise [`FsError::Io`] with glibc's `strerror` text.
+    pub fn from_errno(errno: i32) -> FsError {
+        match errno {
+            2 => FsError::NotFound,
+            20 => FsError::NotDir,
+            21 => FsError::IsDir,
+            17 => FsError::Exists,
+            13 => FsError::PermissionDenied,
+            1 => FsError::NotPermitted,
+            30 => FsError::ReadOnly,
+            39 => FsError::NotEmpty,
+            40 => FsError::Loop,
+            22 => FsError::Invalid,
+            16 => FsError::Busy,
+            28 => FsError::NoSpace,
+            36 => FsError::NameTooLong,
+            other => FsError::Io(crate::process::seccomp::strerror(other)),
+        }
+    }
+}
+
 impl From<std::io::Error> for FsError {
     fn from(e: std::io::Error) -> Self {
         match e.raw_os_error() {

@@ -26,6 +26,7 @@ use super::spec::FileSeed;
 mod error;
 mod files;
 mod io;
+mod mask;
 mod path;
 mod resolve;
 mod seed;
@@ -334,6 +335,8 @@ pub struct Vfs {
     state: Mutex<State>,
     readonly_root: bool,
     mounts: Vec<Mount>,
+    /// Read-only paths (components): masked directories and OCI `readonlyPaths`.
+    readonly_paths: Vec<Vec<String>>,
     proc_source: OnceLock<Weak<dyn ProcSource>>,
 }
 
@@ -400,6 +403,7 @@ impl Vfs {
             state: Mutex::new(state),
             readonly_root,
             mounts: Vec::new(),
+            readonly_paths: Vec::new(),
             proc_source: OnceLock::new(),
         }
     }
@@ -417,6 +421,7 @@ impl Vfs {
             state: Mutex::new(State::clone(&template.0)),
             readonly_root,
             mounts: Vec::new(),
+            readonly_paths: Vec::new(),
             proc_source: OnceLock::new(),
         }
     }
@@ -482,6 +487,9 @@ impl Vfs {
     }
 
     fn is_readonly(&self, path: &[String]) -> bool {
+        if self.readonly_paths.iter().any(|ro| path.starts_with(ro)) {
+            return true;
+        }
         match path.first().map(String::as_str) {
             Some("proc") | Some("sys") => true,
             Some("dev") => false,

@@ -124,6 +124,7 @@ pub(super) async fn xargs(ctx: ProgramContext) -> ExitStatus {
             argv: resolved.argv(&argv),
             comm: resolved.comm(),
             program: std::sync::Arc::clone(&resolved.program),
+            setuid: resolved.setuid,
             env: env.env.clone(),
             cwd: env.cwd.clone(),
             stdio,
