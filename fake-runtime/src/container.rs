@@ -918,7 +918,9 @@ impl Runtime {
                 message: record.message.clone(),
                 labels: record.config.labels.clone(),
                 annotations: record.config.annotations.clone(),
-                mounts: Vec::new(),
+                // containerd (1.6 and 2.3 alike) reports the mounts of the create
+                // request as they were given (`meta.Config.GetMounts()`).
+                mounts: record.config.mounts.clone(),
                 log_path: record.log_path.clone(),
                 resources: Some(ContainerResources {
                     linux: Some(record.resources.clone()),

@@ -269,9 +269,15 @@ impl Vfs {
                     if readonly {
                         return Err(FsError::ReadOnly);
                     }
-                    let file = std::fs::OpenOptions::new().append(true).open(&path)?;
-                    file.set_modified(SystemTime::now())?;
-                    return Ok(());
+                    match std::fs::OpenOptions::new().append(true).open(&path) {
+                        Ok(file) => {
+                            file.set_modified(SystemTime::now())?;
+                            return Ok(());
+                        }
+                        // Missing: created below, like on the in-memory tree.
+                        Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Ok(_) => return Err(FsError::ReadOnly),
                 Err(FsError::NotFound) if create => {}
