@@ -149,7 +149,7 @@ impl Runtime {
             shutdown: CancellationToken::new(),
             stream_server: std::sync::OnceLock::new(),
             next_host_pid: AtomicU32::new(4000),
-            host_network: Network::new(),
+            host_network: Network::node(),
             toolkit: Arc::default(),
             rootfs_templates: std::sync::Mutex::default(),
             events,

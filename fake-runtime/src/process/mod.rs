@@ -83,6 +83,7 @@ pub mod users;
 pub mod vfs;
 
 mod applets;
+mod host;
 mod program;
 mod shell;
 mod sim;

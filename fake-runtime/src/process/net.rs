@@ -87,12 +87,29 @@ struct Ports {
 #[derive(Debug, Default)]
 pub struct Network {
     ports: Mutex<Ports>,
+    node: bool,
 }
 
 impl Network {
     /// An empty namespace: nothing listens.
     pub fn new() -> Arc<Network> {
         Arc::default()
+    }
+
+    /// The node's namespace (what host-network pods share): besides what the
+    /// simulated processes listen on, `netstat` in it lists the real host's sockets,
+    /// read from the real `/proc/net` (never changed). Connections still only reach
+    /// simulated listeners.
+    pub fn node() -> Arc<Network> {
+        Arc::new(Network {
+            node: true,
+            ..Network::default()
+        })
+    }
+
+    /// Whether this is the node's namespace ([`Network::node`]).
+    pub fn is_node(&self) -> bool {
+        self.node
     }
 
     fn ports(&self) -> std::sync::MutexGuard<'_, Ports> {

@@ -6,6 +6,7 @@ mod files;
 mod httpd;
 mod info;
 mod net;
+mod netstat;
 mod procs;
 mod test;
 mod text;
@@ -26,10 +27,10 @@ use super::vfs::{CHUNK, FileReader, FsError};
 pub(crate) const APPLETS: &[&str] = &[
     "[", "[[", "ash", "basename", "cat", "chmod", "cp", "cut", "date", "dd", "dirname", "echo",
     "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "httpd", "id",
-    "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep", "pidof", "pkill",
-    "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep",
-    "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top", "touch", "tr", "true",
-    "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
+    "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "netstat", "nohup", "nproc", "pgrep",
+    "pidof", "pkill", "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir",
+    "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top", "touch",
+    "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
 ];
 
 /// Registers every applet, `sh`, `busybox` and `pause`.
@@ -43,6 +44,7 @@ pub(crate) fn register_all(p: &mut Programs) {
     procs::register(p);
     info::register(p);
     net::register(p);
+    netstat::register(p);
     test::register(p);
 }
 
