@@ -706,6 +706,7 @@ impl Runtime {
             network: Some(plan.network.clone()),
             max_open_pipes: self.settings.max_open_pipes,
             memory_budget_bytes: self.settings.memory_budget_bytes,
+            host_ipc: ns.ipc == cri_proto::v1::NamespaceMode::Node as i32,
         }
     }
 

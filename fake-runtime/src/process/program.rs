@@ -238,6 +238,12 @@ impl System {
         &self.sim.network
     }
 
+    /// Whether the container shares the node's IPC namespace (see
+    /// [`SimSpec::host_ipc`](super::SimSpec::host_ipc)).
+    pub fn host_ipc(&self) -> bool {
+        self.sim.host_ipc
+    }
+
     /// Credentials and pid, for filesystem calls.
     pub fn access(&self) -> Access<'_> {
         Access {

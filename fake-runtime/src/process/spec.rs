@@ -82,6 +82,10 @@ pub struct SimSpec {
     /// (`dd`'s block buffer) counts against `memory_limit_bytes` alone. `0` means
     /// unlimited; the default is [`DEFAULT_MEMORY_BUDGET_BYTES`].
     pub memory_budget_bytes: u64,
+    /// Whether the container shares the node's IPC namespace (CRI `ipc: NODE`): then
+    /// `ipcs` lists the real host's System V IPC objects (read-only). Otherwise the
+    /// container has the pod's own IPC namespace, which holds none.
+    pub host_ipc: bool,
 }
 
 impl Default for SimSpec {
@@ -106,6 +110,7 @@ impl Default for SimSpec {
             network: None,
             max_open_pipes: DEFAULT_MAX_OPEN_PIPES,
             memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
+            host_ipc: false,
         }
     }
 }

@@ -5,6 +5,7 @@
 mod files;
 mod httpd;
 mod info;
+mod ipcs;
 mod net;
 mod netstat;
 mod procs;
@@ -27,10 +28,11 @@ use super::vfs::{CHUNK, FileReader, FsError};
 pub(crate) const APPLETS: &[&str] = &[
     "[", "[[", "ash", "basename", "cat", "chmod", "cp", "cut", "date", "dd", "dirname", "echo",
     "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "httpd", "id",
-    "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "netstat", "nohup", "nproc", "pgrep",
-    "pidof", "pkill", "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm", "rmdir",
-    "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top", "touch",
-    "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs", "yes",
+    "ipcs", "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "netstat", "nohup", "nproc",
+    "pgrep", "pidof", "pkill", "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm",
+    "rmdir", "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top",
+    "touch", "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs",
+    "yes",
 ];
 
 /// Registers every applet, `sh`, `busybox` and `pause`.
@@ -43,6 +45,7 @@ pub(crate) fn register_all(p: &mut Programs) {
     files::register(p);
     procs::register(p);
     info::register(p);
+    ipcs::register(p);
     net::register(p);
     netstat::register(p);
     test::register(p);
