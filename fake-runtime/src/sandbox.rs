@@ -124,6 +124,7 @@ impl Runtime {
             } else {
                 Network::new()
             },
+            pid_namespace: crate::process::pidns::PidNamespace::pod(),
         };
         self.store.write(|s| s.insert_sandbox(record));
         self.emit_event(

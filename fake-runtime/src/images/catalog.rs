@@ -47,7 +47,8 @@ impl From<RootfsName> for Rootfs {
 }
 
 /// One entry of an image's root filesystem: a file (`contents`), a symbolic link
-/// (`target`) or a directory (`directory = true`).
+/// (`target`), a directory (`directory = true`) or an executable backed by a
+/// registered program (`program`, e.g. `"nginx"`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileData {
@@ -60,6 +61,9 @@ pub struct FileData {
     /// Whether this is a directory.
     #[serde(default)]
     pub directory: bool,
+    /// The registered program an executable runs (see
+    /// [`Programs`](crate::process::Programs)).
+    pub program: Option<String>,
     /// Permission bits (default `0o644` for files, `0o755` for directories).
     pub mode: Option<u32>,
 }
@@ -72,6 +76,21 @@ impl FileData {
         }
         let path = self.path.clone();
         match (&self.contents, &self.target, self.directory) {
+            _ if self.program.is_some()
+                && self.contents.is_none()
+                && self.target.is_none()
+                && !self.directory =>
+            {
+                Ok(FileSeed::Program {
+                    path,
+                    name: self.program.clone().unwrap_or_default(),
+                    mode: self.mode.unwrap_or(0o755),
+                })
+            }
+            _ if self.program.is_some() => Err(format!(
+                "file {:?} needs exactly one of `contents`, `target`, `directory = true` or `program`",
+                self.path
+            )),
             (Some(contents), None, false) => Ok(FileSeed::File {
                 path,
                 contents: Bytes::from(contents.clone().into_bytes()),

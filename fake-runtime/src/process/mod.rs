@@ -84,6 +84,7 @@ pub mod vfs;
 
 mod applets;
 mod host;
+pub mod pidns;
 mod program;
 mod shell;
 mod sim;

@@ -259,7 +259,7 @@ impl System {
 
     /// Sends `signal` to `pid`; `false` if there is no such process (`ESRCH`).
     pub fn kill(&self, pid: u32, signal: Signal) -> bool {
-        self.sim.deliver(pid, signal)
+        self.sim.deliver_visible(pid, signal)
     }
 
     /// Sends `signal` to this process.

@@ -86,6 +86,10 @@ pub struct SimSpec {
     /// `ipcs` lists the real host's System V IPC objects (read-only). Otherwise the
     /// container has the pod's own IPC namespace, which holds none.
     pub host_ipc: bool,
+    /// The PID namespace shared with other containers (the pod's, or the node's);
+    /// `None` gives the container one of its own, where its main process is pid 1.
+    /// See [`pidns`](super::pidns).
+    pub pid_namespace: Option<Arc<super::pidns::PidNamespace>>,
 }
 
 impl Default for SimSpec {
@@ -111,6 +115,7 @@ impl Default for SimSpec {
             max_open_pipes: DEFAULT_MAX_OPEN_PIPES,
             memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
             host_ipc: false,
+            pid_namespace: None,
         }
     }
 }

@@ -8,6 +8,7 @@ mod info;
 mod ipcs;
 mod net;
 mod netstat;
+mod nginx;
 mod procs;
 mod test;
 mod text;
@@ -48,6 +49,7 @@ pub(crate) fn register_all(p: &mut Programs) {
     ipcs::register(p);
     net::register(p);
     netstat::register(p);
+    nginx::register(p);
     test::register(p);
 }
 
@@ -480,7 +482,8 @@ mod tests {
         let registered: BTreeSet<String> = Programs::builtin()
             .names()
             .into_iter()
-            .filter(|name| name != "busybox" && name != "pause")
+            // Programs of other images than busybox's.
+            .filter(|name| name != "busybox" && name != "pause" && name != "nginx")
             .collect();
         let listed: BTreeSet<String> = APPLETS.iter().map(|name| name.to_string()).collect();
         assert_eq!(listed.len(), APPLETS.len(), "APPLETS names an applet twice");
