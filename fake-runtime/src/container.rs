@@ -725,10 +725,11 @@ impl Runtime {
         }
     }
 
-    /// The PID namespace a container joins, from its own namespace options as
-    /// containerd reads them (`WithPodNamespaces`): `NODE` the node's, `CONTAINER` one
-    /// of its own (`None`), anything else (`POD`, the default) its pod's. `TARGET`
-    /// (another container's) is given its own namespace: not simulated.
+    /// The PID namespace a container joins, as containerd decides it
+    /// (`WithPodNamespaces`): with `CONTAINER` in its own namespace options one of its
+    /// own (`None`), otherwise its sandbox's, which is the node's when the pod has
+    /// `pid: NODE`. `TARGET` (another container's) is given its own namespace: not
+    /// simulated.
     fn pid_namespace(&self, plan: &StartPlan) -> Option<Arc<crate::process::pidns::PidNamespace>> {
         use cri_proto::v1::NamespaceMode;
         let mode = plan
@@ -738,9 +739,7 @@ impl Runtime {
             .and_then(|l| l.security_context.as_ref())
             .and_then(|s| s.namespace_options.as_ref())
             .map_or(NamespaceMode::Pod as i32, |n| n.pid);
-        if mode == NamespaceMode::Node as i32 {
-            Some(self.host_pids.clone())
-        } else if mode == NamespaceMode::Container as i32 || mode == NamespaceMode::Target as i32 {
+        if mode == NamespaceMode::Container as i32 || mode == NamespaceMode::Target as i32 {
             None
         } else {
             plan.pod_pids.clone()

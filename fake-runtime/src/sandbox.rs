@@ -110,6 +110,7 @@ impl Runtime {
                 }
             }
         };
+        let host_pid = namespace_options(&config).pid == NamespaceMode::Node as i32;
         let record = SandboxRecord {
             id: id.clone(),
             config,
@@ -124,7 +125,12 @@ impl Runtime {
             } else {
                 Network::new()
             },
-            pid_namespace: crate::process::pidns::PidNamespace::pod(),
+            // containerd starts pause without a PID namespace of its own for `pid: NODE`.
+            pid_namespace: if host_pid {
+                self.host_pids.clone()
+            } else {
+                crate::process::pidns::PidNamespace::pod()
+            },
         };
         self.store.write(|s| s.insert_sandbox(record));
         self.emit_event(

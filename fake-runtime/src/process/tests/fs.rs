@@ -190,10 +190,10 @@ async fn mounts_read_and_write_the_host_directory() {
     };
     let r = in_spec(
         spec,
-        "cat /data/from-host; echo written > /data/new; ls /data; cat /etc/app/conf; echo no > /etc/app/conf; touch /etc/app/x",
+        "cat /data/from-host; echo written > /data/new; mkdir -p /data/d/e; mkdir /data/f; ls /data; cat /etc/app/conf; echo no > /etc/app/conf; touch /etc/app/x",
     )
     .await;
-    assert_eq!(r.out(), "host data\nfrom-host\nnew\nsetting=1\n");
+    assert_eq!(r.out(), "host data\nd\nf\nfrom-host\nnew\nsetting=1\n");
     assert_eq!(
         r.err(),
         "sh: can't create /etc/app/conf: Read-only file system\ntouch: /etc/app/x: Read-only file system\n"
@@ -202,6 +202,8 @@ async fn mounts_read_and_write_the_host_directory() {
         std::fs::read_to_string(host.path().join("new")).unwrap(),
         "written\n"
     );
+    assert!(host.path().join("d/e").is_dir());
+    assert!(host.path().join("f").is_dir());
     assert_eq!(
         std::fs::read_to_string(ro.path().join("conf")).unwrap(),
         "setting=1\n"
