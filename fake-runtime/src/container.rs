@@ -237,6 +237,8 @@ struct StartPlan {
     sandbox_config: PodSandboxConfig,
     /// The pod's network namespace.
     network: Arc<Network>,
+    /// The pod's PID namespace.
+    pod_pids: Option<Arc<crate::process::pidns::PidNamespace>>,
     image: Option<Image>,
     resources: LinuxContainerResources,
     log_path: String,
@@ -413,6 +415,7 @@ impl Runtime {
             let sandbox_ready = sandbox.is_some_and(|sb| sb.phase == SandboxPhase::Ready);
             let sandbox_config = sandbox.map(|sb| sb.config.clone()).unwrap_or_default();
             let network = sandbox.map_or_else(Network::new, |sb| sb.network.clone());
+            let pod_pids = sandbox.map(|sb| sb.pid_namespace.clone());
             // What CreateContainer took from the image stays, even once it is removed.
             let image = s.images.known(&record.image_id).cloned();
             let record = s
@@ -433,6 +436,7 @@ impl Runtime {
                 config: record.config.clone(),
                 sandbox_config,
                 network,
+                pod_pids,
                 image,
                 resources: record.resources.clone(),
                 log_path: record.log_path.clone(),
@@ -482,6 +486,11 @@ impl Runtime {
                 .unwrap_or_else(|_| unreachable!("a constant reference parses"))
         });
         let spec = self.sim_spec(plan, &image);
+        // In the node's PID namespace the main process's pid is its host pid.
+        let host_pid_namespace = spec
+            .pid_namespace
+            .as_ref()
+            .is_some_and(|ns| Arc::ptr_eq(ns, &self.host_pids));
         let sim = ContainerSim::new(spec, self.programs.clone());
         let log = if plan.log_path.is_empty() {
             None
@@ -578,11 +587,16 @@ impl Runtime {
             );
             let _ = exited_tx.send(true);
         });
+        let host_pid = if host_pid_namespace {
+            main.pid()
+        } else {
+            self.allocate_host_pid()
+        };
         Ok(ContainerProcess {
             sim,
             main,
             log,
-            host_pid: self.allocate_host_pid(),
+            host_pid,
             io,
             exited: exited_rx,
         })
@@ -714,6 +728,29 @@ impl Runtime {
             network: Some(plan.network.clone()),
             max_open_pipes: self.settings.max_open_pipes,
             memory_budget_bytes: self.settings.memory_budget_bytes,
+            host_ipc: ns.ipc == cri_proto::v1::NamespaceMode::Node as i32,
+            pid_namespace: self.pid_namespace(plan),
+        }
+    }
+
+    /// The PID namespace a container joins, as containerd decides it
+    /// (`WithPodNamespaces`): with `CONTAINER` in its own namespace options one of its
+    /// own (`None`), otherwise its sandbox's, which is the node's when the pod has
+    /// `pid: NODE`. `TARGET` (another container's) is given its own namespace: not
+    /// simulated.
+    fn pid_namespace(&self, plan: &StartPlan) -> Option<Arc<crate::process::pidns::PidNamespace>> {
+        use cri_proto::v1::NamespaceMode;
+        let mode = plan
+            .config
+            .linux
+            .as_ref()
+            .and_then(|l| l.security_context.as_ref())
+            .and_then(|s| s.namespace_options.as_ref())
+            .map_or(NamespaceMode::Pod as i32, |n| n.pid);
+        if mode == NamespaceMode::Container as i32 || mode == NamespaceMode::Target as i32 {
+            None
+        } else {
+            plan.pod_pids.clone()
         }
     }
 
@@ -926,7 +963,9 @@ impl Runtime {
                 message: record.message.clone(),
                 labels: record.config.labels.clone(),
                 annotations: record.config.annotations.clone(),
-                mounts: Vec::new(),
+                // containerd (1.6 and 2.3 alike) reports the mounts of the create
+                // request as they were given (`meta.Config.GetMounts()`).
+                mounts: record.config.mounts.clone(),
                 log_path: record.log_path.clone(),
                 resources: Some(ContainerResources {
                     linux: Some(record.resources.clone()),

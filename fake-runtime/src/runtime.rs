@@ -3,7 +3,6 @@
 //! `info`) adds the methods of its RPCs to [`Runtime`] in its own `impl` block.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -133,7 +132,10 @@ pub struct Runtime {
     pub(crate) tasks: TaskTracker,
     pub(crate) shutdown: CancellationToken,
     pub(crate) stream_server: std::sync::OnceLock<crate::streaming::StreamServer>,
-    next_host_pid: AtomicU32,
+    /// The node's PID namespace: host pids (of pause processes, of containers' main
+    /// processes as verbose status reports them), and the namespace host-PID
+    /// containers share.
+    pub(crate) host_pids: Arc<crate::process::pidns::PidNamespace>,
     /// The node's network namespace, shared by host-network pods.
     pub(crate) host_network: Arc<Network>,
     // Test-author toolkit (journal, faults, scripts; shared across restarts) and the
@@ -154,7 +156,7 @@ impl Runtime {
         let ip_pool = IpPool::new(&settings.pod_cidr);
         let host_network = match settings.host_port_address {
             Some(ip) => Network::mirrored_on(ip),
-            None => Network::new(),
+            None => Network::node(),
         };
         let events = crate::events::EventBus::new(settings.profile.dialect().newer_rpcs);
         Self {
@@ -165,7 +167,7 @@ impl Runtime {
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             stream_server: std::sync::OnceLock::new(),
-            next_host_pid: AtomicU32::new(4000),
+            host_pids: crate::process::pidns::PidNamespace::node(4000),
             host_network,
             toolkit: Arc::default(),
             rootfs_templates: std::sync::Mutex::default(),
@@ -191,7 +193,7 @@ impl Runtime {
 
     /// A new simulated host pid (what verbose status `info` reports as `pid`).
     pub(crate) fn allocate_host_pid(&self) -> u32 {
-        self.next_host_pid.fetch_add(1, Ordering::Relaxed)
+        self.host_pids.allocate()
     }
 }
 

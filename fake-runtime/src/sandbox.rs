@@ -125,6 +125,7 @@ impl Runtime {
                 _ => Network::with_address(ip.as_deref()),
             }
         };
+        let host_pid = namespace_options(&config).pid == NamespaceMode::Node as i32;
         let record = SandboxRecord {
             id: id.clone(),
             config,
@@ -135,6 +136,12 @@ impl Runtime {
             ip,
             pid: self.allocate_host_pid(),
             network,
+            // containerd starts pause without a PID namespace of its own for `pid: NODE`.
+            pid_namespace: if host_pid {
+                self.host_pids.clone()
+            } else {
+                crate::process::pidns::PidNamespace::pod()
+            },
         };
         let published = match (&record.ip, self.settings.host_port_address) {
             (Some(_), Some(address)) => {

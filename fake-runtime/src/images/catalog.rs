@@ -443,6 +443,26 @@ mod tests {
             mode: None,
             program: None,
         };
+        let program = FileData {
+            program: Some("nginx".into()),
+            ..file(None, None, false)
+        };
+        assert_eq!(
+            program.seed(),
+            Ok(FileSeed::Program {
+                path: "/x".into(),
+                name: "nginx".into(),
+                mode: 0o755
+            })
+        );
+        assert!(
+            FileData {
+                program: Some("nginx".into()),
+                ..file(Some("hi"), None, false)
+            }
+            .seed()
+            .is_err()
+        );
         assert_eq!(
             file(Some("hi"), None, false).seed(),
             Ok(FileSeed::File {

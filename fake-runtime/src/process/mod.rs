@@ -86,6 +86,8 @@ pub mod users;
 pub mod vfs;
 
 mod applets;
+mod host;
+pub mod pidns;
 mod program;
 mod shell;
 mod sim;

@@ -94,6 +94,7 @@ pub const MAX_BRIDGES: usize = 256;
 pub struct Network {
     ports: Mutex<Ports>,
     bridges: Mutex<BTreeSet<String>>,
+    node: bool,
     /// The namespace's own address (the pod IP) besides loopback.
     address: Option<std::net::IpAddr>,
     /// The host address where every listening port is also a real socket (see
@@ -117,6 +118,17 @@ impl Network {
         Arc::default()
     }
 
+    /// The node's namespace (what host-network pods share): besides what the
+    /// simulated processes listen on, `netstat` in it lists the real host's sockets,
+    /// read from the real `/proc/net` (never changed). Connections still only reach
+    /// simulated listeners (see [`Network::mirrored_on`] for the other way).
+    pub fn node() -> Arc<Network> {
+        Arc::new(Network {
+            node: true,
+            ..Network::default()
+        })
+    }
+
     /// An empty namespace whose interface has the address `ip` (the pod IP; `None` or
     /// an unparsable text gives loopback only).
     pub fn with_address(ip: Option<&str>) -> Arc<Network> {
@@ -132,6 +144,7 @@ impl Network {
     /// port another program of the machine holds is in use, as on a real node.
     pub fn mirrored_on(host_ip: std::net::IpAddr) -> Arc<Network> {
         Arc::new(Network {
+            node: true,
             host_mirror: Some(Mirror {
                 ip: host_ip,
                 shared_with_machine: true,
@@ -159,6 +172,11 @@ impl Network {
     /// Whether `ip` is an address of this namespace: loopback, or its own address.
     pub fn is_local(&self, ip: std::net::IpAddr) -> bool {
         ip.is_loopback() || ip.is_unspecified() || Some(ip) == self.address
+    }
+
+    /// Whether this is the node's namespace ([`Network::node`]).
+    pub fn is_node(&self) -> bool {
+        self.node
     }
 
     fn ports(&self) -> std::sync::MutexGuard<'_, Ports> {

@@ -288,6 +288,12 @@ impl System {
         &self.sim.network
     }
 
+    /// Whether the container shares the node's IPC namespace (see
+    /// [`SimSpec::host_ipc`](super::SimSpec::host_ipc)).
+    pub fn host_ipc(&self) -> bool {
+        self.sim.host_ipc
+    }
+
     /// Credentials and pid, for filesystem calls. A process whose effective uid is
     /// root (a set-user-ID-root executable) passes the checks as root; another
     /// effective uid is not modelled in permission checks (the real uid's are used).
@@ -321,7 +327,7 @@ impl System {
 
     /// Sends `signal` to `pid`; `false` if there is no such process (`ESRCH`).
     pub fn kill(&self, pid: u32, signal: Signal) -> bool {
-        self.sim.deliver(pid, signal)
+        self.sim.deliver_visible(pid, signal)
     }
 
     /// Sends `signal` to this process.

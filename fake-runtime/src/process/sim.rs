@@ -93,6 +93,8 @@ pub(crate) struct SimInner {
     pub(crate) programs: Arc<Programs>,
     pub(crate) vfs: Arc<Vfs>,
     pub(crate) network: Arc<Network>,
+    pub(crate) host_ipc: bool,
+    pid_ns: Option<Arc<super::pidns::PidNamespace>>,
     pub(crate) boot: tokio::time::Instant,
     table: Mutex<Table>,
     oom: AtomicBool,
@@ -431,6 +433,8 @@ impl ContainerSim {
                 max_processes: spec.max_processes,
                 network: spec.network.clone().unwrap_or_default(),
                 max_open_pipes: spec.max_open_pipes,
+                host_ipc: spec.host_ipc,
+                pid_ns: spec.pid_namespace.clone(),
                 programs,
                 vfs: fs,
                 boot: tokio::time::Instant::now(),
@@ -446,6 +450,9 @@ impl ContainerSim {
                 live_tasks,
             }
         });
+        if let Some(ns) = &spec.pid_namespace {
+            ns.join(Arc::downgrade(&inner));
+        }
         Arc::new(ContainerSim { inner })
     }
 
@@ -645,8 +652,14 @@ impl SimInner {
                 .is_some_and(|p| p.shared.fatal.borrow().is_some());
             // Counted before it is visible, so `shutdown` never misses a starting task.
             self.live_tasks.send_modify(|n| *n += 1);
-            pid = table.next_pid;
-            table.next_pid = table.next_pid.wrapping_add(1).max(1);
+            pid = match &self.pid_ns {
+                Some(ns) => ns.allocate(),
+                None => {
+                    let pid = table.next_pid;
+                    table.next_pid = table.next_pid.wrapping_add(1).max(1);
+                    pid
+                }
+            };
             shared = Arc::new(ProcShared { pid, status, fatal });
             let session = table.procs.get(&ppid).map_or(pid, |parent| parent.session);
             let inherited = table
@@ -733,7 +746,31 @@ impl SimInner {
         shared.status.send_replace(Some(status));
     }
 
+    /// The live processes of the container's PID namespace (its own, or the one it
+    /// shares), by pid.
     pub(crate) fn processes(&self) -> Vec<ProcessInfo> {
+        match &self.pid_ns {
+            Some(ns) => ns.processes(),
+            None => self.own_processes(),
+        }
+    }
+
+    /// Sends `sig` to `pid` of the container's PID namespace; `false` if there is no
+    /// such process.
+    pub(crate) fn deliver_visible(&self, pid: u32, sig: Signal) -> bool {
+        match &self.pid_ns {
+            Some(ns) => ns.deliver(pid, sig),
+            None => self.deliver(pid, sig),
+        }
+    }
+
+    /// Sends `sig` to `pid` if it is one of this container's processes.
+    pub(crate) fn deliver_own(&self, pid: u32, sig: Signal) -> bool {
+        self.deliver(pid, sig)
+    }
+
+    /// This container's own live processes, by pid.
+    pub(crate) fn own_processes(&self) -> Vec<ProcessInfo> {
         self.table()
             .procs
             .iter()
@@ -1099,10 +1136,23 @@ impl SimInner {
 
 impl ProcSource for SimInner {
     fn pids(&self) -> Vec<u32> {
-        self.table().procs.keys().copied().collect()
+        match &self.pid_ns {
+            Some(ns) => ns.pids(),
+            None => self.table().procs.keys().copied().collect(),
+        }
     }
 
     fn proc_file(&self, pid: u32, name: &str) -> Option<Bytes> {
+        match &self.pid_ns {
+            Some(ns) => ns.proc_file(pid, name),
+            None => self.own_proc_file(pid, name),
+        }
+    }
+}
+
+impl SimInner {
+    /// `/proc/<pid>/<name>` of one of this container's own processes.
+    pub(crate) fn own_proc_file(&self, pid: u32, name: &str) -> Option<Bytes> {
         let table = self.table();
         let p = table.procs.get(&pid)?;
         let text = match name {

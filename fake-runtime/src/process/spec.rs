@@ -83,6 +83,14 @@ pub struct SimSpec {
     /// (`dd`'s block buffer) counts against `memory_limit_bytes` alone. `0` means
     /// unlimited; the default is [`DEFAULT_MEMORY_BUDGET_BYTES`].
     pub memory_budget_bytes: u64,
+    /// Whether the container shares the node's IPC namespace (CRI `ipc: NODE`): then
+    /// `ipcs` lists the real host's System V IPC objects (read-only). Otherwise the
+    /// container has the pod's own IPC namespace, which holds none.
+    pub host_ipc: bool,
+    /// The PID namespace shared with other containers (the pod's, or the node's);
+    /// `None` gives the container one of its own, where its main process is pid 1.
+    /// See [`pidns`](super::pidns).
+    pub pid_namespace: Option<Arc<super::pidns::PidNamespace>>,
 }
 
 impl Default for SimSpec {
@@ -107,6 +115,8 @@ impl Default for SimSpec {
             network: None,
             max_open_pipes: DEFAULT_MAX_OPEN_PIPES,
             memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
+            host_ipc: false,
+            pid_namespace: None,
         }
     }
 }

@@ -60,6 +60,9 @@ pub struct SandboxRecord {
     /// The network namespace its containers share: its own, or the node's for a
     /// host-network pod.
     pub network: std::sync::Arc<crate::process::net::Network>,
+    /// The pod's PID namespace (its `pause` is pid 1), which containers with CRI
+    /// `pid: POD` share.
+    pub pid_namespace: std::sync::Arc<crate::process::pidns::PidNamespace>,
 }
 
 /// A container's state, as the CRI reports it (plus the transient start).

@@ -123,7 +123,7 @@ pub(super) async fn httpd(ctx: ProgramContext) -> ExitStatus {
 }
 
 /// One connection: one request, one response, then close.
-async fn serve(sys: System, home: String, mut conn: DuplexStream) {
+pub(super) async fn serve(sys: System, home: String, mut conn: DuplexStream) {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     loop {

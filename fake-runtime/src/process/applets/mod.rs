@@ -6,7 +6,10 @@ mod bridge;
 mod files;
 mod httpd;
 mod info;
+mod ipcs;
 mod net;
+mod netstat;
+mod nginx;
 mod ping;
 mod procs;
 mod test;
@@ -28,11 +31,11 @@ use super::vfs::{CHUNK, FileReader, FsError};
 pub(crate) const APPLETS: &[&str] = &[
     "[", "[[", "ash", "basename", "brctl", "cat", "chmod", "cp", "cut", "date", "dd", "dirname",
     "echo", "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname",
-    "httpd", "id", "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "nohup", "nproc", "pgrep",
-    "pidof", "ping", "pkill", "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm",
-    "rmdir", "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top",
-    "touch", "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs",
-    "yes",
+    "httpd", "id", "ipcs", "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "netstat", "nohup",
+    "nproc", "pgrep", "pidof", "ping", "pkill", "printenv", "printf", "ps", "pwd", "readlink",
+    "realpath", "rm", "rmdir", "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test",
+    "timeout", "top", "touch", "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget",
+    "whoami", "xargs", "yes",
 ];
 
 /// Registers every applet, `sh`, `busybox`, `pause` and `nnp`.
@@ -46,7 +49,10 @@ pub(crate) fn register_all(p: &mut Programs) {
     files::register(p);
     procs::register(p);
     info::register(p);
+    ipcs::register(p);
     net::register(p);
+    netstat::register(p);
+    nginx::register(p);
     test::register(p);
     p.insert_builtin("brctl", bridge::brctl);
     p.insert_builtin("ping", ping::ping);
@@ -483,7 +489,8 @@ mod tests {
         let registered: BTreeSet<String> = Programs::builtin()
             .names()
             .into_iter()
-            .filter(|name| name != "busybox" && name != "pause" && name != "nnp")
+            // Programs of other images than busybox's.
+            .filter(|name| !["busybox", "pause", "nnp", "nginx"].contains(&name.as_str()))
             .collect();
         let listed: BTreeSet<String> = APPLETS.iter().map(|name| name.to_string()).collect();
         assert_eq!(listed.len(), APPLETS.len(), "APPLETS names an applet twice");

@@ -371,3 +371,66 @@ async fn sort_of_a_big_input_is_oom_killed_under_a_memory_limit() {
     assert!(sim.oom_killed());
     sim.shutdown().await;
 }
+
+/// A System V shared memory segment on the real host, removed when dropped.
+struct HostSegment(i32);
+
+impl HostSegment {
+    fn new() -> HostSegment {
+        // SAFETY: shmget takes no pointers; a new private segment of one page.
+        let id = unsafe { libc::shmget(libc::IPC_PRIVATE, 4096, libc::IPC_CREAT | 0o600) };
+        assert!(id >= 0, "shmget failed");
+        HostSegment(id)
+    }
+}
+
+impl Drop for HostSegment {
+    fn drop(&mut self) {
+        // SAFETY: IPC_RMID ignores the buffer argument.
+        unsafe { libc::shmctl(self.0, libc::IPC_RMID, std::ptr::null_mut()) };
+    }
+}
+
+#[tokio::test]
+async fn ipcs_m_in_a_host_ipc_container_lists_the_hosts_segments() {
+    let segment = HostSegment::new();
+    let sim = super::sim_with(crate::process::SimSpec {
+        host_ipc: true,
+        ..super::busybox_spec()
+    });
+    let r = super::run_in(&sim, &["ipcs", "-m"]).await;
+    sim.shutdown().await;
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let owner = if uid == 0 {
+        "root".to_owned()
+    } else {
+        uid.to_string()
+    };
+    let row = format!(
+        "0x00000000 {:<10} {owner:<10} 600        4096       0",
+        segment.0
+    );
+    assert_eq!(r.code(), 0);
+    assert!(
+        r.out()
+            .starts_with("\n------ Shared Memory Segments --------\n")
+    );
+    assert!(r.out().lines().any(|l| l.starts_with(&row)), "{}", r.out());
+}
+
+#[tokio::test]
+async fn ipcs_in_a_pod_ipc_container_lists_nothing_of_the_hosts() {
+    let _segment = HostSegment::new();
+    let r = super::sh("ipcs; echo $?").await;
+    assert_eq!(
+        r.out(),
+        "\n------ Message Queues --------\n\
+         key        msqid      owner      perms      used-bytes   messages    \n\n\
+         ------ Shared Memory Segments --------\n\
+         key        shmid      owner      perms      bytes      nattch     status      \n\n\
+         ------ Semaphore Arrays --------\n\
+         key        semid      owner      perms      nsems     \n\n\
+         0\n"
+    );
+}

@@ -190,10 +190,10 @@ async fn mounts_read_and_write_the_host_directory() {
     };
     let r = in_spec(
         spec,
-        "cat /data/from-host; echo written > /data/new; ls /data; cat /etc/app/conf; echo no > /etc/app/conf; touch /etc/app/x",
+        "cat /data/from-host; echo written > /data/new; mkdir -p /data/d/e; mkdir /data/f; ls /data; cat /etc/app/conf; echo no > /etc/app/conf; touch /etc/app/x",
     )
     .await;
-    assert_eq!(r.out(), "host data\nfrom-host\nnew\nsetting=1\n");
+    assert_eq!(r.out(), "host data\nd\nf\nfrom-host\nnew\nsetting=1\n");
     assert_eq!(
         r.err(),
         "sh: can't create /etc/app/conf: Read-only file system\ntouch: /etc/app/x: Read-only file system\n"
@@ -202,10 +202,62 @@ async fn mounts_read_and_write_the_host_directory() {
         std::fs::read_to_string(host.path().join("new")).unwrap(),
         "written\n"
     );
+    assert!(host.path().join("d/e").is_dir());
+    assert!(host.path().join("f").is_dir());
     assert_eq!(
         std::fs::read_to_string(ro.path().join("conf")).unwrap(),
         "setting=1\n"
     );
+}
+
+#[tokio::test]
+async fn a_readonly_mount_is_not_recursive_so_a_host_submount_below_it_stays_writable() {
+    // The host's /dev/shm is a tmpfs mounted below /dev (a mount of its own).
+    let name = format!("cri-fake-ro-{}", std::process::id());
+    let spec = SimSpec {
+        mounts: vec![MountSpec {
+            container_path: "/hostdev".into(),
+            host_path: "/dev".into(),
+            readonly: true,
+        }],
+        ..busybox_spec()
+    };
+    let r = in_spec(
+        spec,
+        &format!("touch /hostdev/{name}; echo $?; touch /hostdev/shm/{name}; echo $?"),
+    )
+    .await;
+    let on_host = std::path::Path::new("/dev/shm").join(&name);
+    let made = on_host.exists();
+    let _ = std::fs::remove_file(&on_host);
+    assert_eq!(
+        r.err(),
+        format!("touch: /hostdev/{name}: Read-only file system\n")
+    );
+    assert_eq!(r.out(), "1\n0\n");
+    assert!(made);
+    assert!(!std::path::Path::new("/dev").join(&name).exists());
+}
+
+#[tokio::test]
+async fn dot_dot_at_a_mounts_root_leads_back_into_the_container_not_up_the_host() {
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("inside"), "in\n").unwrap();
+    let spec = SimSpec {
+        mounts: vec![MountSpec {
+            container_path: "/data".into(),
+            host_path: host.path().join("."),
+            readonly: false,
+        }],
+        ..busybox_spec()
+    };
+    let r = in_spec(
+        spec,
+        "cat /data/../data/inside; cat /data/../etc/hostname; ls /data/../../data",
+    )
+    .await;
+    assert_eq!(r.out(), "in\nvm\ninside\n");
+    assert_eq!(r.err(), "");
 }
 
 #[tokio::test]

@@ -179,3 +179,61 @@ async fn stty_without_a_terminal_fails_as_busybox_does() {
         )
     );
 }
+
+#[tokio::test]
+async fn netstat_ln_lists_the_namespaces_listeners_in_busyboxs_format() {
+    let r = sh("nc -l -p 7010 & sleep 0.1; netstat -ln; echo $?; kill $!").await;
+    assert_eq!(
+        r.out(),
+        "Active Internet connections (only servers)\n\
+         Proto Recv-Q Send-Q Local Address           Foreign Address         State       \n\
+         tcp        0      0 0.0.0.0:7010            0.0.0.0:*               LISTEN      \n\
+         Active UNIX domain sockets (only servers)\n\
+         Proto RefCnt Flags       Type       State         I-Node Path\n\
+         0\n"
+    );
+    assert_eq!(r.err(), "");
+}
+
+#[tokio::test]
+async fn netstat_without_l_shows_no_listeners_and_t_limits_to_tcp() {
+    let r = sh("nc -l -p 7011 & sleep 0.1; netstat -nt; netstat -z; echo $?; kill $!").await;
+    assert_eq!(
+        r.out(),
+        "Active Internet connections (w/o servers)\n\
+         Proto Recv-Q Send-Q Local Address           Foreign Address         State       \n\
+         1\n"
+    );
+    assert!(
+        r.err()
+            .starts_with("netstat: invalid option -- 'z'\nBusyBox v1.36.1")
+    );
+}
+
+#[tokio::test]
+async fn netstat_in_a_pod_network_does_not_show_the_hosts_listeners() {
+    let host = std::net::TcpListener::bind("127.0.0.1:0").expect("host listener");
+    let port = host.local_addr().expect("addr").port();
+    let r = sh("netstat -lnt").await;
+    assert!(!r.out().contains(&format!(":{port} ")), "{}", r.out());
+}
+
+#[tokio::test]
+async fn netstat_on_the_node_network_shows_the_real_hosts_listeners_too() {
+    use crate::process::net::Network;
+    let host = std::net::TcpListener::bind("127.0.0.1:0").expect("host listener");
+    let port = host.local_addr().expect("addr").port();
+    let sim = super::sim_with(crate::process::SimSpec {
+        network: Some(Network::node()),
+        ..super::busybox_spec()
+    });
+    let r = run_in(&sim, &["netstat", "-lnt"]).await;
+    sim.shutdown().await;
+    let line = format!(
+        "tcp        0      0 {:<23} {:<23} LISTEN      \n",
+        format!("127.0.0.1:{port}"),
+        "0.0.0.0:*"
+    );
+    assert!(r.out().contains(&line), "{}", r.out());
+    drop(host);
+}

@@ -25,6 +25,7 @@ use super::spec::FileSeed;
 
 mod error;
 mod files;
+mod hostmounts;
 mod io;
 mod mask;
 mod path;

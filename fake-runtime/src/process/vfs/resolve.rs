@@ -40,16 +40,35 @@ impl Vfs {
                 .and_then(|names| self.mount_at(&names))
             {
                 let mut host = mount.host.clone();
-                for c in &remaining {
+                let mut depth = 0usize;
+                let mut escaped = false;
+                while let Some(c) = remaining.pop_front() {
                     if c == ".." {
+                        if depth == 0 {
+                            // `..` at the mount's root leads back to the container's
+                            // directory holding the mount point, never above the
+                            // host directory.
+                            escaped = true;
+                            break;
+                        }
+                        depth -= 1;
                         host.pop();
                     } else {
+                        depth += 1;
                         host.push(c);
                     }
                 }
+                if escaped {
+                    stack.pop();
+                    continue;
+                }
+                // Read-only CRI mounts are not recursive: what the host mounted below
+                // the source directory stays writable.
+                let readonly =
+                    mount.readonly && !super::hostmounts::on_submount(&mount.host, &host);
                 return Ok(Loc::Host {
                     path: host,
-                    readonly: mount.readonly,
+                    readonly,
                 });
             }
             let Some(comp) = remaining.pop_front() else {

@@ -8,8 +8,11 @@ impl Vfs {
     /// Creates a directory.
     pub fn mkdir(&self, path: &str, mode: u32, access: Access<'_>) -> Result<(), FsError> {
         let mut st = self.lock();
-        if self.resolve(&st, path, false, access).is_ok() {
-            return Err(FsError::Exists);
+        match self.resolve(&st, path, false, access) {
+            // A path through a mount leads somewhere on the host, existing or not.
+            Ok(Loc::Host { path: host, .. }) if host.symlink_metadata().is_err() => {}
+            Ok(_) => return Err(FsError::Exists),
+            Err(_) => {}
         }
         let (parent, name) = self.resolve_parent(&st, path, access)?;
         match parent {
@@ -269,9 +272,15 @@ impl Vfs {
                     if readonly {
                         return Err(FsError::ReadOnly);
                     }
-                    let file = std::fs::OpenOptions::new().append(true).open(&path)?;
-                    file.set_modified(SystemTime::now())?;
-                    return Ok(());
+                    match std::fs::OpenOptions::new().append(true).open(&path) {
+                        Ok(file) => {
+                            file.set_modified(SystemTime::now())?;
+                            return Ok(());
+                        }
+                        // Missing: created below, like on the in-memory tree.
+                        Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Ok(_) => return Err(FsError::ReadOnly),
                 Err(FsError::NotFound) if create => {}
