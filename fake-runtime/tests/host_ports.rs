@@ -158,3 +158,32 @@ async fn a_host_network_pods_listener_is_a_real_port_and_a_port_the_machine_hold
     );
     drop(held);
 }
+
+#[tokio::test]
+async fn netstat_on_a_mirrored_node_network_lists_a_simulated_listener_once() {
+    let mut env = start_with(with_real_ports("127.93.0.0/24")).await;
+    let (pod_id, config) = env.pod("listed").await;
+    let port = free_port();
+    let script = format!("nc -l -p {port} & sleep 1000");
+    let id = env
+        .running(&pod_id, &config, "listener", &["sh", "-c", &script])
+        .await;
+    let needle = format!(":{port} ");
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        let out = env.exec(&id, &["netstat", "-ltn"], 5).await.unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        lines = text
+            .lines()
+            .filter(|l| l.contains(&needle))
+            .map(str::to_owned)
+            .collect();
+        if !lines.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("tcp "), "{lines:?}");
+    assert!(lines[0].ends_with(" LISTEN      "), "{lines:?}");
+}

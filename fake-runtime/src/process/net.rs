@@ -174,6 +174,12 @@ impl Network {
         ip.is_loopback() || ip.is_unspecified() || Some(ip) == self.address
     }
 
+    /// Whether what processes listen on here is also a real socket of the machine
+    /// ([`Network::mirrored_on`], [`Network::for_pod_on`]).
+    pub fn is_mirrored(&self) -> bool {
+        self.host_mirror.is_some()
+    }
+
     /// Whether this is the node's namespace ([`Network::node`]).
     pub fn is_node(&self) -> bool {
         self.node

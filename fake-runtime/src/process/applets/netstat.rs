@@ -355,8 +355,15 @@ async fn netstat(ctx: super::ProgramContext) -> ExitStatus {
             "Foreign Address"
         );
     }
+    // In a node namespace whose listeners are real sockets, the host's own table
+    // already has them.
+    let simulated_ports = if node && env.sys.network().is_mirrored() {
+        Vec::new()
+    } else {
+        env.sys.network().listening_ports()
+    };
     if flags.tcp {
-        for port in env.sys.network().listening_ports() {
+        for port in simulated_ports {
             let line = InetLine {
                 local: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 local_port: port,
