@@ -1,7 +1,7 @@
 //! The call journal: every RPC the fake received, in arrival order, with its request,
 //! its response or status, when it started and how long it took.
 //!
-//! Every call goes through [`Dispatcher::call`](crate::service::Dispatcher::call), which
+//! Every call goes through `Dispatcher::call` (the gRPC layer), which
 //! records it here when it arrives (as [`Outcome::Pending`]) and again when it ends. A
 //! call whose client went away (or whose deadline passed) before the fake answered ends
 //! as [`Outcome::Cancelled`].

@@ -32,44 +32,41 @@
 //!
 //! # Layout
 //!
-//! - [`builder`]: [`FakeRuntime`] and [`FakeRuntimeBuilder`]: start, endpoint, channel, shutdown.
-//! - [`fixtures`]: builders of pod and container configs for tests; [`views`]: read-only
-//!   copies of sandboxes and containers for assertions (`fake.sandboxes()`, ...).
-//! - [`transport`]: unix socket in a private temp dir, unix socket at a path, TCP, in-memory;
-//!   `h2_authority` (private) lets every connection send any `:authority`, as containerd does.
-//! - [`service`]: thin tonic adapters, one per service, all calls through one dispatcher.
-//! - [`method`]: every RPC as an enum.
-//! - [`error`]: the domain error and its single conversion to `tonic::Status`.
-//! - [`runtime`]: the core shared by the services, and its [`Settings`].
-//! - [`profile`]: the imitated containerd release ([`Profile`]): every text, code and
-//!   RPC where containerd 1.6 and 2.3 differ, in one table.
-//! - [`state`]: the Store: sandboxes, containers, images, id prefix index, name reservations.
-//! - [`security`]: a container's security context as the OCI spec has it (capabilities,
-//!   masked and read-only paths, the seccomp profile loaded at create).
-//! - [`sandbox`], [`container`]: lifecycle rules of each RPC; [`container_io`]: a main
-//!   process's stdin and output fan-out (CRI log and attached clients).
-//! - [`process`]: simulated processes: shell interpreter, applets, virtual filesystem,
-//!   signals, network namespaces (`process::net`: listeners for `nc`, `httpd`, port-forward).
-//! - [`exec`]: the ExecSync engine: capped output, timeout, IO drain, send-size guard.
-//! - [`logs`]: CRI-format container log files.
-//! - [`images`], [`image_service`]: reference normalisation, catalog, pulls; the image RPCs.
-//! - [`info`]: Version, Status, RuntimeConfig.
-//! - [`streaming`]: Exec/Attach/PortForward URLs and the streaming HTTP port: `mod.rs`
-//!   (tokens, refusals), `spdy.rs` (SPDY/3.1 codec), `session.rs` (the exec or attach
-//!   behind a URL), `transport.rs` (SPDY and WebSocket remote-command servers),
-//!   `port_forward.rs`, `client.rs` (a SPDY client for tests).
-//! - [`stats`], [`events`]: generated stats and metrics; container events.
-//! - [`network`]: pod IP allocation. [`proto_json`]: messages as containerd's JSON.
-//! - Test-author toolkit: [`script`] (scripted execs and containers, expectations,
-//!   waiters), [`faults`] (fault and delay rules), [`journal`] (the call journal),
-//!   [`restart`] (serving, simulated restarts), [`config`] (the binary's TOML file);
-//!   [`guide`]: testing a pod controller against the fake, step by step.
+//! Four layers; a module uses only its own layer and the ones below it.
+//!
+//! 1. **Facade**: [`builder`] holds [`FakeRuntime`] (every method of the fake is in
+//!    that one file) and [`FakeRuntimeBuilder`]; [`fixtures`] (pod and container
+//!    configs for tests), [`views`] (read-only copies for assertions), [`config`] (the
+//!    binary's TOML file), [`guide`] (testing a pod controller, step by step).
+//! 2. **Server**: `service` (private: thin tonic adapters, every call through one
+//!    dispatcher where the journal and the fault rules hook in), [`restart`] (serving
+//!    and simulated restarts), [`transport`] (unix socket, TCP, in-memory; the private
+//!    `h2_authority` accepts any `:authority`, as containerd does), [`streaming`]
+//!    (Exec/Attach/PortForward URLs, the SPDY/3.1 codec, SPDY and WebSocket servers, a
+//!    SPDY client for tests).
+//! 3. **Toolkit**: [`script`] (scripted execs and containers, expectations, waiters),
+//!    [`faults`] (fault and delay rules), [`journal`] (the call journal), [`method`]
+//!    (every RPC as an enum). Scripts and faults mount on anything that implements
+//!    [`script::MountTarget`]; the facade does.
+//! 4. **Core**: [`runtime`] ([`Runtime`], [`Settings`]), [`profile`] (every text, code
+//!    and RPC where containerd 1.6 and 2.3 differ, in one table), [`error`] (the domain
+//!    error and its one conversion to `tonic::Status`), [`state`] (the store), the
+//!    private lifecycle modules `sandbox`, `container`, `container_io`, `image_service`,
+//!    `info` and `network`, [`exec`] (ExecSync: capped output, timeout, IO drain),
+//!    [`images`], [`logs`] (CRI log files), [`stats`], [`events`] (a domain stream),
+//!    [`proto_json`], and [`process`]: the simulation (shell, applets, virtual
+//!    filesystem, signals, network and PID namespaces; [`process::bridge`] makes
+//!    simulated ports real sockets).
+//!
+//! Two links still point up, and are known: the core's [`Runtime`] holds the toolkit
+//! (scripts are consulted when a process starts, stats overrides when stats are made,
+//! waiters are woken at state changes) and the streaming server's handle.
 #![warn(missing_docs)]
 
 pub mod builder;
 pub mod config;
-pub mod container;
-pub mod container_io;
+pub(crate) mod container;
+pub(crate) mod container_io;
 pub mod error;
 pub mod events;
 pub mod exec;
@@ -77,22 +74,22 @@ pub mod faults;
 pub mod fixtures;
 pub mod guide;
 mod h2_authority;
-pub mod image_service;
+pub(crate) mod image_service;
 pub mod images;
-pub mod info;
+pub(crate) mod info;
 pub mod journal;
 pub mod logs;
 pub mod method;
-pub mod network;
+pub(crate) mod network;
 pub mod process;
 pub mod profile;
 pub mod proto_json;
 pub mod restart;
 pub mod runtime;
-pub mod sandbox;
+pub(crate) mod sandbox;
 pub mod script;
 pub mod security;
-pub mod service;
+pub(crate) mod service;
 pub mod state;
 pub mod stats;
 pub mod streaming;

@@ -1,7 +1,7 @@
 //! Serving the gRPC services, and simulated runtime restarts.
 //!
 //! An accept task hands each connection to the current *generation* of the gRPC
-//! server. A restart ([`FakeRuntime::restart`]) ends the generation: every connection
+//! server. A restart ([`FakeRuntime::restart`](crate::FakeRuntime::restart)) ends the generation: every connection
 //! is cut at once (its reads and writes fail, so in-flight calls fail on the client
 //! and their handlers are dropped), the server task ends, and — after an optional
 //! downtime during which the socket is not listening, so clients get "connection
@@ -11,7 +11,7 @@
 //! container is killed, every sandbox and container forgotten, the images back to the
 //! initial set).
 //!
-//! Clients reconnect by themselves: the fake's [`channel`](FakeRuntime::channel) (and
+//! Clients reconnect by themselves: the fake's [`channel`](crate::FakeRuntime::channel) (and
 //! any tonic channel to its endpoint) opens a new connection on the next call.
 //! Scripts, fault rules and the call journal survive restarts.
 //!
