@@ -128,6 +128,13 @@ impl FakeRuntimeBuilder {
         self
     }
 
+    /// How long the streaming server waits for a client's streams (default 30 s, see
+    /// [`Settings::stream_creation_timeout`]).
+    pub fn stream_creation_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.stream_creation_timeout = timeout;
+        self
+    }
+
     /// How long a pull takes (default 20 ms, see [`Settings::pull_delay`]); zero
     /// answers at once.
     pub fn pull_delay(mut self, delay: Duration) -> Self {

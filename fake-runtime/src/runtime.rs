@@ -83,6 +83,11 @@ pub struct Settings {
     /// parallel tests must not fight over the machine's ports) keeps every port in
     /// memory; the binary defaults to `127.0.0.1`. See [`crate::process::bridge`].
     pub host_port_address: Option<std::net::IpAddr>,
+    /// How long the streaming server waits for a client's streams: an exec's or
+    /// attach's after the upgrade, the second stream of a port-forward pair (kubelet's
+    /// stream creation timeout, 30 s in containerd; shorten it to test a client that
+    /// never opens them).
+    pub stream_creation_timeout: Duration,
 }
 
 /// The default [`Settings::pull_delay`]: 20 ms, about what an offline containerd takes to
@@ -118,6 +123,7 @@ impl Settings {
             max_open_pipes: crate::process::DEFAULT_MAX_OPEN_PIPES,
             memory_budget_bytes: crate::process::DEFAULT_MEMORY_BUDGET_BYTES,
             host_port_address: None,
+            stream_creation_timeout: crate::streaming::STREAM_CREATION_TIMEOUT,
         }
     }
 }

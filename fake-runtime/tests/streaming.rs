@@ -470,6 +470,63 @@ async fn spdy_port_forward_reaches_a_simulated_httpd_and_carries_its_response() 
 }
 
 #[tokio::test]
+async fn a_port_forward_pair_missing_its_data_stream_times_out_with_kubelets_text_and_is_forgotten()
+{
+    let mut env = common::start_with(
+        cri_fake::FakeRuntime::builder()
+            .stream_creation_timeout(std::time::Duration::from_millis(100)),
+    )
+    .await;
+    let pod = pod_serving(&mut env, 8082, "late").await;
+    let url = port_forward_url(&mut env, &pod, &[8082]).await;
+    let (mut client, _) = SpdyClient::connect(&url, "portforward.k8s.io").await;
+    let error = client
+        .open_with(&[
+            ("streamtype", "error"),
+            ("port", "8082"),
+            ("requestid", "7"),
+        ])
+        .await;
+    client
+        .read_until(error, b") timed out waiting for streams")
+        .await;
+    let text = client.text(error);
+    let pointer = text
+        .strip_prefix("(conn=0xc")
+        .and_then(|rest| rest.strip_suffix(", request=7) timed out waiting for streams"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        pointer.len() == 9 && pointer.chars().all(|c| c.is_ascii_hexdigit()),
+        "{text}"
+    );
+    assert!(
+        !client.finished.contains(&error),
+        "kubelet leaves the stream open"
+    );
+    // The pair is gone: the same request id starts a new pair, which forwards.
+    let error = client
+        .open_with(&[
+            ("streamtype", "error"),
+            ("port", "8082"),
+            ("requestid", "7"),
+        ])
+        .await;
+    let data = client
+        .open_with(&[("streamtype", "data"), ("port", "8082"), ("requestid", "7")])
+        .await;
+    client.write(data, b"GET / HTTP/1.0\r\n\r\n", true).await;
+    while !client.finished.contains(&error) {
+        assert!(client.next().await.is_some(), "connection ended early");
+    }
+    assert!(
+        client.text(data).ends_with("\r\n\r\nlate\n"),
+        "{}",
+        client.text(data)
+    );
+    assert_eq!(client.text(error), "");
+}
+
+#[tokio::test]
 async fn spdy_port_forward_to_a_closed_port_writes_containerds_error_and_resets_both_streams() {
     let mut env = common::start().await;
     let (pod, _) = env.pod("web").await;

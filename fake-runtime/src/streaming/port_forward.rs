@@ -115,14 +115,14 @@ pub(crate) async fn serve(
     serve_spdy(stream, rest, target, runtime).await;
 }
 
-/// One forwarded connection's streams.
-#[derive(Debug, Default)]
+/// One forwarded connection's streams, while the pair is incomplete.
+#[derive(Debug)]
 struct Pair {
     error: Option<u32>,
     data: Option<u32>,
     port: i32,
-    /// The data stream's inbound bytes, once connected.
-    inbound: Option<mpsc::Sender<Bytes>>,
+    /// When kubelet gives up on the missing stream (its stream creation timeout).
+    deadline: tokio::time::Instant,
 }
 
 /// Why kubelet rejects a new stream (`httpStreamReceived`), if it does.
@@ -156,10 +156,42 @@ async fn serve_spdy(
     let mut conn = SpdyConn::new(stream, rest, &runtime.tasks);
     let mut events = conn.take_events();
     let frames = conn.frames.clone();
-    let mut pairs: std::collections::HashMap<String, Pair> = Default::default();
-    let mut by_stream: std::collections::HashMap<u32, String> = Default::default();
+    // kubelet's `%p` of the connection, in its "timed out" text: a Go heap address.
+    let conn_pointer = format!(
+        "0xc{:09x}",
+        (Arc::as_ptr(&runtime) as usize ^ now_nanos()) & 0xf_ffff_fff0
+    );
+    let creation_timeout = runtime.settings.stream_creation_timeout;
+    let mut pending: std::collections::HashMap<String, Pair> = Default::default();
+    // A complete pair's data stream, to the forward's inbound bytes.
+    let mut inbound: std::collections::HashMap<u32, mpsc::Sender<Bytes>> = Default::default();
+    let mut forwarded_ports: Vec<String> = Vec::new();
     let mut forwards = tokio::task::JoinSet::new();
-    while let Some(frame) = events.recv().await {
+    loop {
+        let next_deadline = pending.values().map(|p| p.deadline).min();
+        let frame = tokio::select! {
+            frame = events.recv() => match frame {
+                Some(frame) => frame,
+                None => break,
+            },
+            () = sleep_until_or_never(next_deadline) => {
+                let now = tokio::time::Instant::now();
+                let expired: Vec<String> = pending
+                    .iter()
+                    .filter(|(_, p)| p.deadline <= now)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for request_id in expired {
+                    if let Some(Pair { error: Some(error), .. }) = pending.remove(&request_id) {
+                        let msg = format!(
+                            "(conn={conn_pointer}, request={request_id}) timed out waiting for streams"
+                        );
+                        SpdyConn::send_data(&frames, error, &Bytes::from(msg)).await;
+                    }
+                }
+                continue;
+            }
+        };
         match frame {
             Frame::SynStream {
                 stream_id, headers, ..
@@ -194,8 +226,12 @@ async fn serve_spdy(
                         };
                         base.to_string()
                     });
-                by_stream.insert(stream_id, request_id.clone());
-                let pair = pairs.entry(request_id.clone()).or_default();
+                let pair = pending.entry(request_id.clone()).or_insert_with(|| Pair {
+                    error: None,
+                    data: None,
+                    port: 0,
+                    deadline: tokio::time::Instant::now() + creation_timeout,
+                });
                 let slot = if kind == "data" {
                     &mut pair.data
                 } else {
@@ -215,12 +251,16 @@ async fn serve_spdy(
                     pair.port = port;
                 }
                 if let (Some(error), Some(data)) = (pair.error, pair.data) {
+                    // Complete: kubelet forgets the pair (a later stream with the same
+                    // request id starts a new one) and forwards it.
+                    let port = pair.port;
+                    pending.remove(&request_id);
+                    forwarded_ports.push(port.to_string());
                     let (tx, rx) = mpsc::channel::<Bytes>(16);
-                    pair.inbound = Some(tx);
+                    inbound.insert(data, tx);
                     let runtime = runtime.clone();
                     let frames = frames.clone();
                     let pod = target.pod_sandbox_id.clone();
-                    let port = pair.port;
                     forwards.spawn(async move {
                         forward_spdy(runtime, pod, port, error, data, rx, frames).await;
                     });
@@ -231,26 +271,18 @@ async fn serve_spdy(
                 flags,
                 data,
             } => {
-                let Some(pair) = by_stream.get(&stream_id).and_then(|r| pairs.get_mut(r)) else {
-                    continue;
-                };
-                if pair.data != Some(stream_id) {
-                    continue;
-                }
-                if let Some(tx) = &pair.inbound
+                if let Some(tx) = inbound.get(&stream_id)
                     && !data.is_empty()
                     && tx.send(data).await.is_err()
                 {
-                    pair.inbound = None;
+                    inbound.remove(&stream_id);
                 }
                 if flags & FLAG_FIN != 0 {
-                    pair.inbound = None;
+                    inbound.remove(&stream_id);
                 }
             }
             Frame::RstStream { stream_id, .. } => {
-                if let Some(pair) = by_stream.get(&stream_id).and_then(|r| pairs.get_mut(r)) {
-                    pair.inbound = None;
-                }
+                inbound.remove(&stream_id);
             }
             _ => {}
         }
@@ -258,13 +290,23 @@ async fn serve_spdy(
     forwards.abort_all();
     drop(frames);
     conn.close().await;
-    let mut ports: Vec<String> = pairs
-        .values()
-        .filter(|p| p.data.is_some())
-        .map(|p| p.port.to_string())
-        .collect();
+    let mut ports = forwarded_ports;
     ports.sort();
     record_session(&runtime, &target, "spdy", "portforward.k8s.io", ports);
+}
+
+/// Sleeps until `deadline`, or for ever without one.
+async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn now_nanos() -> usize {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as usize)
 }
 
 /// Records an ended port-forward session (with the ports it forwarded) in the journal.

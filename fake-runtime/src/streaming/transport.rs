@@ -32,7 +32,7 @@ use tokio_util::task::TaskTracker;
 
 use super::session::{ExecIo, ExecOutcome, ExecTarget, OutChannel, SessionKind, TermSize};
 use super::spdy::{self, Codec, FLAG_FIN, Frame, SpdyError};
-use super::{HttpRequest, STREAM_CREATION_TIMEOUT, http_error};
+use super::{HttpRequest, http_error};
 use crate::journal::StreamSession;
 use crate::profile::Dialect;
 use crate::runtime::Runtime;
@@ -458,7 +458,7 @@ async fn serve_exec_spdy(
         })
     };
     let streams = tokio::select! {
-        ready = tokio::time::timeout(STREAM_CREATION_TIMEOUT, ready_rx) => match ready {
+        ready = tokio::time::timeout(runtime.settings.stream_creation_timeout, ready_rx) => match ready {
             Ok(Ok(streams)) => Some(streams),
             _ => None,
         },
