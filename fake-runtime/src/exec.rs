@@ -267,7 +267,7 @@ impl Runtime {
 }
 
 /// Fails like grpc-go's send check when an encoded message is over the 16 MiB limit.
-pub fn check_send_size<M: Message>(message: &M) -> Result<(), CriError> {
+pub fn check_send_size<M: Message>(message: &M) -> Result<usize, CriError> {
     let size = message.encoded_len();
     if size > MAX_SEND_MESSAGE_SIZE {
         return Err(CriError::new(
@@ -277,7 +277,7 @@ pub fn check_send_size<M: Message>(message: &M) -> Result<(), CriError> {
             ),
         ));
     }
-    Ok(())
+    Ok(size)
 }
 
 #[cfg(test)]
@@ -310,7 +310,7 @@ mod tests {
             stdout: vec![0; 16_777_211],
             ..Default::default()
         };
-        assert_eq!(check_send_size(&ok), Ok(()));
+        assert_eq!(check_send_size(&ok), Ok(16 << 20));
         let too_big = ExecSyncResponse {
             stdout: vec![0; 16_777_212],
             ..Default::default()

@@ -156,6 +156,7 @@ pub struct Call {
     pub outcome: Outcome,
     request: Arc<dyn Recorded>,
     response: Option<Arc<dyn Recorded>>,
+    response_omitted: Option<usize>,
 }
 
 impl Call {
@@ -165,9 +166,16 @@ impl Call {
     }
 
     /// The response, as its concrete type (`None` for another type, an error, a
-    /// pending call or a stream).
+    /// pending call, a stream, or a response over
+    /// [`JournalLimits::max_response_bytes`]).
     pub fn response<T: 'static>(&self) -> Option<&T> {
         self.response.as_ref()?.as_any().downcast_ref()
+    }
+
+    /// The encoded size of a successful response the journal did not keep, because it
+    /// was over [`JournalLimits::max_response_bytes`].
+    pub fn response_omitted(&self) -> Option<usize> {
+        self.response_omitted
     }
 
     /// The request as JSON (proto field names, enums as numbers, defaults left out).
@@ -199,7 +207,7 @@ impl Call {
             Outcome::Error { code, message } => (code_name(*code), message.clone()),
             Outcome::Cancelled => ("CANCELLED", String::new()),
         };
-        serde_json::json!({
+        let mut value = serde_json::json!({
             "number": self.number,
             "method": self.method.name(),
             "service": self.method.service(),
@@ -209,7 +217,11 @@ impl Call {
             "message": message,
             "request": self.request_json(),
             "response": self.response_json(),
-        })
+        });
+        if let Some(size) = self.response_omitted {
+            value["response_omitted_bytes"] = size.into();
+        }
+        value
     }
 }
 
@@ -246,6 +258,10 @@ pub struct JournalLimits {
     pub max_calls: usize,
     /// The most request and response bytes kept, encoded (default 64 MiB).
     pub max_bytes: usize,
+    /// The largest response kept with its payload, encoded (default 1 MiB): a larger
+    /// one (a big ExecSync output, a list of thousands) is not copied into the
+    /// journal; its call keeps the outcome and [`Call::response_omitted`] its size.
+    pub max_response_bytes: usize,
 }
 
 impl Default for JournalLimits {
@@ -253,6 +269,7 @@ impl Default for JournalLimits {
         Self {
             max_calls: 10_000,
             max_bytes: 64 << 20,
+            max_response_bytes: 1 << 20,
         }
     }
 }
@@ -398,6 +415,7 @@ impl Journal {
                     outcome: Outcome::Pending,
                     request,
                     response: None,
+                    response_omitted: None,
                 },
                 started: Instant::now(),
                 bytes,
@@ -448,6 +466,29 @@ impl Journal {
             inner.bytes += added;
         }
         self.notify();
+    }
+
+    /// Whether a response of `size` encoded bytes is kept with its payload.
+    pub(crate) fn keeps_response(&self, size: usize) -> bool {
+        size <= self
+            .limits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .max_response_bytes
+    }
+
+    /// Ends call `number` as a success whose response (`size` bytes) is not kept.
+    pub(crate) fn finish_omitted(&self, number: u64, size: usize) {
+        self.finish(number, Outcome::Ok, None);
+        let mut inner = self.lock();
+        let first = inner.entries.front().map(|e| e.call.number);
+        if let Some(entry) = first
+            .and_then(|first| number.checked_sub(first))
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| inner.entries.get_mut(i))
+        {
+            entry.call.response_omitted = Some(size);
+        }
     }
 
     /// Every call kept, in arrival order.
@@ -743,6 +784,7 @@ mod tests {
         let journal = Journal::new(JournalLimits {
             max_calls: 2,
             max_bytes: 1 << 20,
+            ..JournalLimits::default()
         });
         for id in ["a", "b", "c"] {
             journal.begin(Method::ExecSync, exec(id));

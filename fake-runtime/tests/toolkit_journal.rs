@@ -222,3 +222,37 @@ async fn waiters_return_when_a_container_exits_and_when_objects_are_removed() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_response_over_the_payload_limit_is_journaled_by_size_without_a_copy() {
+    let mut env = start().await;
+    let (pod, config) = env.pod("big").await;
+    let id = env.running(&pod, &config, "c", &["sleep", "1000"]).await;
+    // 2 MiB of output (over the default 1 MiB), then 3 bytes (under it).
+    let big = env
+        .exec(
+            &id,
+            &["sh", "-c", "dd if=/dev/zero bs=1048576 count=2 2>/dev/null"],
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(big.stdout.len(), 2 << 20);
+    let small = env.exec(&id, &["echo", "hi"], 10).await.unwrap();
+    assert_eq!(small.stdout, b"hi\n");
+
+    let execs = env.fake.calls_to(Method::ExecSync);
+    assert_eq!(execs.len(), 2);
+    assert_eq!(execs[0].outcome, Outcome::Ok);
+    assert!(execs[0].response::<ExecSyncResponse>().is_none());
+    // Field 1 (stdout): a tag byte, a 4-byte varint length (2^21), 2 MiB; exit code 0
+    // is not sent.
+    assert_eq!(execs[0].response_omitted(), Some(1 + 4 + (2 << 20)));
+    assert_eq!(
+        execs[1]
+            .response::<ExecSyncResponse>()
+            .map(|r| r.stdout.as_slice()),
+        Some(&b"hi\n"[..])
+    );
+    assert_eq!(execs[1].response_omitted(), None);
+}

@@ -34,9 +34,9 @@ pub trait Answer: Send + 'static {
     fn recorded(&self) -> Option<Arc<dyn Recorded>>;
 
     /// Fails like containerd's gRPC server when the encoded message is over its 16 MiB
-    /// send limit (streams are checked item by item by tonic).
-    fn check_send_size(&self) -> Result<(), CriError> {
-        Ok(())
+    /// send limit (streams are checked item by item by tonic); the encoded size.
+    fn check_send_size(&self) -> Result<usize, CriError> {
+        Ok(0)
     }
 
     /// Applies a "fail the stream after k items" rule (only streams have items).
@@ -55,7 +55,7 @@ macro_rules! message_answers {
                 Some(Arc::new(self.clone()))
             }
 
-            fn check_send_size(&self) -> Result<(), CriError> {
+            fn check_send_size(&self) -> Result<usize, CriError> {
                 crate::exec::check_send_size(self)
             }
         }
@@ -147,6 +147,12 @@ impl Pending<'_> {
             self.toolkit.journal.finish(number, outcome, response);
         }
     }
+
+    fn finish_omitted(mut self, size: usize) {
+        if let Some(number) = self.number.take() {
+            self.toolkit.journal.finish_omitted(number, size);
+        }
+    }
 }
 
 impl Drop for Pending<'_> {
@@ -211,14 +217,20 @@ impl Dispatcher {
         }
         let answer = handler(self.runtime.clone(), request)
             .await
-            .and_then(|answer| answer.check_send_size().map(|()| answer));
+            .and_then(|answer| answer.check_send_size().map(|size| (answer, size)));
         match answer {
-            Ok(answer) => {
+            Ok((answer, size)) => {
                 let answer = match plan.stream_failure {
                     Some((items, status)) => answer.fail_after(items, status.to_status()),
                     None => answer,
                 };
-                pending.finish(Outcome::Ok, answer.recorded());
+                // A response over the journal's payload limit is not copied: the
+                // journal keeps its size only.
+                if toolkit.journal.keeps_response(size) {
+                    pending.finish(Outcome::Ok, answer.recorded());
+                } else {
+                    pending.finish_omitted(size);
+                }
                 Ok(Response::new(answer))
             }
             Err(error) => {
