@@ -238,6 +238,12 @@ impl System {
         &self.sim.network
     }
 
+    /// Whether the process has capability `name` (`"SYS_ADMIN"`): root's processes
+    /// have the container's capability set, other users' none.
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.sim.has_capability(name)
+    }
+
     /// Whether the container shares the node's IPC namespace (see
     /// [`SimSpec::host_ipc`](super::SimSpec::host_ipc)).
     pub fn host_ipc(&self) -> bool {

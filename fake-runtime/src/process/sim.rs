@@ -110,7 +110,7 @@ impl std::fmt::Debug for ContainerSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ContainerSim")
             .field("hostname", &self.inner.hostname)
-            .field("processes", &self.processes())
+            .field("processes", &self.inner.own_processes())
             .finish_non_exhaustive()
     }
 }
@@ -266,6 +266,14 @@ fn cap_bits(name: &str) -> u64 {
         .position(|c| *c == bare)
         .map(|i| 1u64 << i)
         .unwrap_or(0)
+}
+
+impl SimInner {
+    /// Whether root's processes have capability `name` (`"SYS_ADMIN"`); processes
+    /// of other users have none.
+    pub(crate) fn has_capability(&self, name: &str) -> bool {
+        self.cred.uid == 0 && capabilities(&self.security) & cap_bits(name) != 0
+    }
 }
 
 /// The effective capability set for a security spec.
@@ -501,9 +509,11 @@ impl ContainerSim {
         )
     }
 
-    /// The live processes, by pid.
+    /// The container's own live processes (its cgroup's), by pid in its PID
+    /// namespace; processes of other containers sharing the namespace are not
+    /// included (`ps` inside shows those too).
     pub fn processes(&self) -> Vec<ProcessInfo> {
-        self.inner.processes()
+        self.inner.own_processes()
     }
 
     /// Delivers `signal` to every live process.

@@ -6,6 +6,7 @@ mod files;
 mod httpd;
 mod info;
 mod ipcs;
+mod mount;
 mod net;
 mod netstat;
 mod nginx;
@@ -29,11 +30,11 @@ use super::vfs::{CHUNK, FileReader, FsError};
 pub(crate) const APPLETS: &[&str] = &[
     "[", "[[", "ash", "basename", "cat", "chmod", "cp", "cut", "date", "dd", "dirname", "echo",
     "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname", "httpd", "id",
-    "ipcs", "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "netstat", "nohup", "nproc",
-    "pgrep", "pidof", "pkill", "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rm",
-    "rmdir", "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test", "timeout", "top",
-    "touch", "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami", "xargs",
-    "yes",
+    "ipcs", "kill", "ln", "ls", "mkdir", "mktemp", "mount", "mv", "nc", "netstat", "nohup",
+    "nproc", "pgrep", "pidof", "pkill", "printenv", "printf", "ps", "pwd", "readlink", "realpath",
+    "rm", "rmdir", "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test", "timeout",
+    "top", "touch", "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget", "whoami",
+    "xargs", "yes",
 ];
 
 /// Registers every applet, `sh`, `busybox` and `pause`.
@@ -47,6 +48,7 @@ pub(crate) fn register_all(p: &mut Programs) {
     procs::register(p);
     info::register(p);
     ipcs::register(p);
+    mount::register(p);
     net::register(p);
     netstat::register(p);
     nginx::register(p);
