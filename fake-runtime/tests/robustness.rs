@@ -219,10 +219,11 @@ async fn a_fork_bomb_stays_within_the_budget_and_the_exec_timeout_ends_it() {
     }
     let ps = env.exec(&id, &["ps"], 5).await.unwrap();
     let ps = String::from_utf8(ps.stdout).unwrap();
+    // The pod's pause is pid 1 of the PID namespace the container shares.
     assert_eq!(
         ps.lines().count(),
-        3,
-        "only the header, sleep and ps:\n{ps}"
+        4,
+        "only the header, pause, sleep and ps:\n{ps}"
     );
     assert_eq!(version(&mut env).await.runtime_name, "containerd");
 }

@@ -165,7 +165,8 @@ async fn the_binary_serves_the_settings_images_scripts_and_faults_of_its_config(
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(ps.stdout, b"COMMAND\nsleep 1000\nps -o args\n");
+    // The pod's pause leads the PID namespace the container shares.
+    assert_eq!(ps.stdout, b"COMMAND\n/pause\nsleep 1000\nps -o args\n");
 
     let worker = rt
         .create_container(create(container_config("worker", &["sleep", "1000"])))

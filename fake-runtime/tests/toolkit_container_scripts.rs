@@ -122,7 +122,8 @@ async fn a_crash_looping_container_crashes_n_times_then_runs_its_command() {
             );
         } else {
             let ps = env.exec(&id, &["ps", "-o", "args"], 5).await.unwrap();
-            assert_eq!(ps.stdout, b"COMMAND\nsleep 1000\nps -o args\n");
+            // The pod's pause leads the PID namespace the container shares.
+            assert_eq!(ps.stdout, b"COMMAND\n/pause\nsleep 1000\nps -o args\n");
         }
     }
     env.fake.verify();

@@ -193,10 +193,11 @@ async fn program_command_and_per_call_replies_run_in_the_container() {
         .mount(&env.fake);
 
     let greeted = env.exec(&id, &["greet", "you"], 5).await.unwrap();
-    // The container's main process is pid 1; the exec is the next process.
+    // The pod's pause is pid 1 of the PID namespace the container shares, the
+    // container's main process pid 2; the exec is the next process.
     assert_eq!(
         (greeted.stdout.as_slice(), greeted.exit_code),
-        (&b"hello you from pid 2\n"[..], 5)
+        (&b"hello you from pid 3\n"[..], 5)
     );
     let replaced = env.exec(&id, &["version"], 5).await.unwrap();
     assert_eq!(

@@ -18,13 +18,15 @@
 //! | `spec.rs` | [`SimSpec`] and its parts: what a container's world is built from |
 //! | `sim.rs` | [`ContainerSim`], [`ProcessHandle`], [`ProcessInfo`]: the process table, spawning, signal delivery, OOM, `/proc` |
 //! | `program.rs` | [`Program`], [`Programs`], [`ProgramContext`], [`System`] |
+//! | `pidns.rs` | [`pidns::PidNamespace`]: PID namespaces shared by containers (a pod's with `pause` as pid 1, the node's) |
+//! | `host.rs` | the only files of the real host read (never written): `/proc/net/*` for `netstat` on the node's network, `/proc/sysvipc/*` for `ipcs` in the node's IPC namespace |
 //! | `vfs.rs` | [`vfs::Vfs`]: the in-memory filesystem with mounts, devices, permissions |
 //! | `seccomp.rs` | [`seccomp::SeccompProfile`]: a container's seccomp filter and the system calls applets make |
 //! | `users.rs` | [`users::Identity`]: the user resolved against `/etc/passwd` and `/etc/group` |
 //! | `stack.rs` | the depth limits of the shell, and stack that grows on demand for its recursion |
 //! | `rootfs.rs` | [`rootfs::busybox`] and [`rootfs::pause`]: the built-in images' files |
 //! | `shell/` | the `sh` interpreter: `ast.rs`, `parser.rs` (hand-written), `expand.rs`, `arith.rs`, `interp.rs`, `builtins.rs` |
-//! | `applets/` | the busybox-like applets, one file per family: `mod.rs` (registry, `busybox`, shared I/O helpers), `text.rs` (echo, printf, cat, head, tail, yes, seq, wc, grep, cut, tr, sort, uniq, tee, xargs, ...), `files.rs` (ls, touch, mkdir, rm, cp, mv, ln, chmod, stat, dd, ...), `procs.rs` (sleep, kill, pgrep, pidof, ps, top, pause, env, timeout, ...), `info.rs` (id, whoami, hostname, uname, date, ...), `test.rs` (`test`, `[`, `[[`), `net.rs` (network-less `wget`, `nc`), `bridge.rs` (`brctl`), `ping.rs` (`ping`) |
+//! | `applets/` | the busybox-like applets, one file per family: `mod.rs` (registry, `busybox`, shared I/O helpers), `text.rs` (echo, printf, cat, head, tail, yes, seq, wc, grep, cut, tr, sort, uniq, tee, xargs, ...), `files.rs` (ls, touch, mkdir, rm, cp, mv, ln, chmod, stat, dd, ...), `procs.rs` (sleep, kill, pgrep, pidof, ps, top, pause, env, timeout, ...), `info.rs` (id, whoami, hostname, uname, date, ...), `test.rs` (`test`, `[`, `[[`), `net.rs` (network-less `wget`, `nc`), `bridge.rs` (`brctl`), `ping.rs` (`ping`), `netstat.rs`, `ipcs.rs`, `mount.rs` (`mount --bind`, container-local), `nginx.rs` (the nginx images' server, not a busybox applet) |
 //! | `tests/` | behaviour tests, with a helper that runs an argv in a fresh busybox container |
 //!
 //! # Running a command
@@ -58,8 +60,9 @@
 //!
 //! # Fidelity notes
 //!
-//! * The main process of a container gets pid 1 in its own table; every exec gets the
-//!   next pid. `sh -c` replaces itself by its last simple command when no trap needs the
+//! * The main process of a container in its own PID namespace (the default of
+//!   [`SimSpec`]) gets pid 1; every exec gets the next pid. Containers given a shared
+//!   [`pidns::PidNamespace`] take their pids from it and see each other's processes. `sh -c` replaces itself by its last simple command when no trap needs the
 //!   shell (as ash does), so `sh -c 'sleep 9'` shows as `sleep 9` and receives signals
 //!   itself.
 //! * A shell waits for a foreground child even when a trapped signal arrives, then runs

@@ -256,9 +256,12 @@ impl System {
     }
 
     /// Whether the process has the capability `name` (`"NET_ADMIN"` or
-    /// `"CAP_NET_ADMIN"`) in its effective set.
+    /// `"CAP_NET_ADMIN"`) in its effective set: the container's set for a process whose
+    /// effective uid is root; none for other users (runc sets no ambient
+    /// capabilities, so an exec by a non-root user drops them).
     pub fn capable(&self, name: &str) -> bool {
-        super::sim::capabilities(&self.sim.security) & super::sim::capability_bit(name) != 0
+        self.euid == 0
+            && super::sim::capabilities(&self.sim.security) & super::sim::capability_bit(name) != 0
     }
 
     /// What the container's seccomp filter does with the system call `name`

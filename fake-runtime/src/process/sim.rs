@@ -119,7 +119,7 @@ impl std::fmt::Debug for ContainerSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ContainerSim")
             .field("hostname", &self.inner.hostname)
-            .field("processes", &self.processes())
+            .field("processes", &self.inner.own_processes())
             .finish_non_exhaustive()
     }
 }
@@ -527,9 +527,11 @@ impl ContainerSim {
         )
     }
 
-    /// The live processes, by pid.
+    /// The container's own live processes (its cgroup's), by pid in its PID
+    /// namespace; processes of other containers sharing the namespace are not
+    /// included (`ps` inside shows those too).
     pub fn processes(&self) -> Vec<ProcessInfo> {
-        self.inner.processes()
+        self.inner.own_processes()
     }
 
     /// Delivers `signal` to every live process.

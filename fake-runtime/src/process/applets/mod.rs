@@ -7,6 +7,7 @@ mod files;
 mod httpd;
 mod info;
 mod ipcs;
+mod mount;
 mod net;
 mod netstat;
 mod nginx;
@@ -31,11 +32,11 @@ use super::vfs::{CHUNK, FileReader, FsError};
 pub(crate) const APPLETS: &[&str] = &[
     "[", "[[", "ash", "basename", "brctl", "cat", "chmod", "cp", "cut", "date", "dd", "dirname",
     "echo", "egrep", "env", "false", "fgrep", "free", "grep", "groups", "head", "hostname",
-    "httpd", "id", "ipcs", "kill", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "netstat", "nohup",
-    "nproc", "pgrep", "pidof", "ping", "pkill", "printenv", "printf", "ps", "pwd", "readlink",
-    "realpath", "rm", "rmdir", "seq", "sh", "sleep", "sort", "stat", "stty", "tail", "tee", "test",
-    "timeout", "top", "touch", "tr", "true", "uname", "uniq", "uptime", "usleep", "wc", "wget",
-    "whoami", "xargs", "yes",
+    "httpd", "id", "ipcs", "kill", "ln", "ls", "mkdir", "mktemp", "mount", "mv", "nc", "netstat",
+    "nohup", "nproc", "pgrep", "pidof", "ping", "pkill", "printenv", "printf", "ps", "pwd",
+    "readlink", "realpath", "rm", "rmdir", "seq", "sh", "sleep", "sort", "stat", "stty", "tail",
+    "tee", "test", "timeout", "top", "touch", "tr", "true", "uname", "uniq", "uptime", "usleep",
+    "wc", "wget", "whoami", "xargs", "yes",
 ];
 
 /// Registers every applet, `sh`, `busybox`, `pause` and `nnp`.
@@ -50,6 +51,7 @@ pub(crate) fn register_all(p: &mut Programs) {
     procs::register(p);
     info::register(p);
     ipcs::register(p);
+    mount::register(p);
     net::register(p);
     netstat::register(p);
     nginx::register(p);

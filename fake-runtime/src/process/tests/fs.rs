@@ -384,3 +384,67 @@ async fn dd_regroups_records_when_input_and_output_block_sizes_differ() {
     assert_eq!(r.out(), "1\n1\n");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn mount_bind_shows_the_source_at_the_target_in_the_container_only() {
+    let host = tempfile::tempdir().unwrap();
+    let spec = SimSpec {
+        mounts: vec![MountSpec {
+            container_path: "/vol".into(),
+            host_path: host.path().to_path_buf(),
+            readonly: false,
+        }],
+        security: SecuritySpec {
+            privileged: true,
+            ..SecuritySpec::default()
+        },
+        ..busybox_spec()
+    };
+    let r = in_spec(
+        spec,
+        "mkdir -p /vol/point /tmp/mnt; mount --bind /etc /vol/point; echo $?; \
+         mount -o bind /vol /tmp/mnt; echo $?; \
+         ls /vol/point | grep -c passwd; cat /tmp/mnt/point/hostname; echo x > /tmp/mnt/made",
+    )
+    .await;
+    assert_eq!(r.out(), "0\n0\n1\nvm\n");
+    assert_eq!(r.err(), "");
+    // Nothing of the bind reaches the host; writes through the second bind do.
+    assert_eq!(
+        std::fs::read_dir(host.path().join("point"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("made")).unwrap(),
+        "x\n"
+    );
+}
+
+#[tokio::test]
+async fn mount_without_cap_sys_admin_or_on_a_missing_directory_fails_like_busybox() {
+    let r = in_spec(
+        busybox_spec(),
+        "mkdir /tmp/m; mount --bind /etc /tmp/m; echo $?; ls /tmp/m | wc -l",
+    )
+    .await;
+    assert_eq!(r.out(), "255\n0\n");
+    assert_eq!(
+        r.err(),
+        "mount: mounting /etc on /tmp/m failed: Operation not permitted\n"
+    );
+    let spec = SimSpec {
+        security: SecuritySpec {
+            privileged: true,
+            ..SecuritySpec::default()
+        },
+        ..busybox_spec()
+    };
+    let r = in_spec(spec, "mount --bind /etc /nope; echo $?").await;
+    assert_eq!(r.out(), "255\n");
+    assert_eq!(
+        r.err(),
+        "mount: mounting /etc on /nope failed: No such file or directory\n"
+    );
+}

@@ -338,6 +338,10 @@ pub struct Vfs {
     mounts: Vec<Mount>,
     /// Read-only paths (components): masked directories and OCI `readonlyPaths`.
     readonly_paths: Vec<Vec<String>>,
+    /// Bind mounts made inside the container (`mount --bind`): the mount point's
+    /// path, and the container path it shows. They stay in the container's mount
+    /// namespace: nothing of them reaches the host.
+    binds: Mutex<Vec<(Vec<String>, Vec<String>)>>,
     proc_source: OnceLock<Weak<dyn ProcSource>>,
 }
 
@@ -405,6 +409,7 @@ impl Vfs {
             readonly_root,
             mounts: Vec::new(),
             readonly_paths: Vec::new(),
+            binds: Mutex::new(Vec::new()),
             proc_source: OnceLock::new(),
         }
     }
@@ -423,6 +428,7 @@ impl Vfs {
             readonly_root,
             mounts: Vec::new(),
             readonly_paths: Vec::new(),
+            binds: Mutex::new(Vec::new()),
             proc_source: OnceLock::new(),
         }
     }
@@ -481,6 +487,67 @@ impl Vfs {
         });
         // Longest mount path first, so nested mounts win.
         self.mounts.sort_by_key(|m| std::cmp::Reverse(m.path.len()));
+    }
+
+    /// Bind-mounts the directory `source` on the directory `target` (both absolute
+    /// container paths), as `mount --bind` does inside the container: from now on
+    /// `target` shows what `source` holds. Later binds on the same target win.
+    pub(crate) fn bind(
+        &self,
+        source: &str,
+        target: &str,
+        access: Access<'_>,
+    ) -> Result<(), FsError> {
+        let source_path = {
+            let st = self.lock();
+            match self.resolve(&st, source, true, access)? {
+                Loc::Node { ino, path } => {
+                    if !matches!(st.node(ino)?.kind, Kind::Dir(_)) {
+                        return Err(FsError::NotDir);
+                    }
+                    path
+                }
+                Loc::Host { path, .. } => {
+                    if !path.is_dir() {
+                        return Err(if path.exists() {
+                            FsError::NotDir
+                        } else {
+                            FsError::NotFound
+                        });
+                    }
+                    components(&normalize("/", source))
+                }
+                Loc::ProcPid(_) | Loc::ProcFile(..) => return Err(FsError::Invalid),
+            }
+        };
+        let target_path = components(&normalize("/", target));
+        match self.stat(target, true, access)?.kind {
+            FileKind::Dir => {}
+            _ => return Err(FsError::NotDir),
+        }
+        let mut binds = self.binds.lock().unwrap_or_else(|e| e.into_inner());
+        binds.retain(|(t, _)| *t != target_path);
+        binds.push((target_path, source_path));
+        Ok(())
+    }
+
+    /// The source of the bind mount at `path`, if one is there.
+    fn bind_at(&self, path: &[String]) -> Option<Vec<String>> {
+        self.binds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .rev()
+            .find(|(t, _)| t == path)
+            .map(|(_, s)| s.clone())
+    }
+
+    fn has_binds(&self) -> bool {
+        !self
+            .binds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 
     fn mount_at(&self, path: &[String]) -> Option<&Mount> {

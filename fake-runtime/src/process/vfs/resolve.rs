@@ -35,6 +35,18 @@ impl Vfs {
         loop {
             let cur_ino = stack.last().map(|(_, i)| *i).unwrap_or(ROOT);
             let names = || -> Vec<String> { stack.iter().map(|(n, _)| n.clone()).collect() };
+            if let Some(source) = self.has_binds().then(names).and_then(|n| self.bind_at(&n)) {
+                // A bind mount made in the container: go on from its source.
+                links += 1;
+                if links > 40 {
+                    return Err(FsError::Loop);
+                }
+                stack.clear();
+                for c in source.into_iter().rev() {
+                    remaining.push_front(c);
+                }
+                continue;
+            }
             if let Some(mount) = (!self.mounts.is_empty())
                 .then(names)
                 .and_then(|names| self.mount_at(&names))
@@ -42,6 +54,9 @@ impl Vfs {
                 let mut host = mount.host.clone();
                 let mut depth = 0usize;
                 let mut escaped = false;
+                // The container path walked so far, for binds made inside the mount.
+                let mut inside = names();
+                let mut rebound = None;
                 while let Some(c) = remaining.pop_front() {
                     if c == ".." {
                         if depth == 0 {
@@ -53,10 +68,29 @@ impl Vfs {
                         }
                         depth -= 1;
                         host.pop();
+                        inside.pop();
                     } else {
                         depth += 1;
-                        host.push(c);
+                        host.push(&c);
+                        inside.push(c);
+                        if let Some(source) =
+                            self.has_binds().then(|| self.bind_at(&inside)).flatten()
+                        {
+                            rebound = Some(source);
+                            break;
+                        }
                     }
+                }
+                if let Some(source) = rebound {
+                    links += 1;
+                    if links > 40 {
+                        return Err(FsError::Loop);
+                    }
+                    stack.clear();
+                    for c in source.into_iter().rev() {
+                        remaining.push_front(c);
+                    }
+                    continue;
                 }
                 if escaped {
                     stack.pop();
