@@ -37,6 +37,8 @@ pub enum Area {
     Errors,
     /// Exec, Attach and PortForward over the streaming server.
     Streaming,
+    /// Capabilities and read-only paths of a container's security context.
+    SecurityContext,
 }
 
 impl Area {
@@ -55,6 +57,7 @@ impl Area {
         Area::Idempotence,
         Area::Errors,
         Area::Streaming,
+        Area::SecurityContext,
     ];
 
     /// The area's name, e.g. `exec_limits`.
@@ -73,6 +76,7 @@ impl Area {
             Area::Idempotence => "idempotence",
             Area::Errors => "errors",
             Area::Streaming => "streaming",
+            Area::SecurityContext => "security_context",
         }
     }
 }

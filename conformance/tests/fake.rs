@@ -65,6 +65,8 @@ area_tests! {
         idempotence_checks_pass_against_the_2_3_fake => Area::Idempotence,
     errors_checks_pass_against_the_1_6_fake,
         errors_checks_pass_against_the_2_3_fake => Area::Errors,
+    security_context_checks_pass_against_the_1_6_fake,
+        security_context_checks_pass_against_the_2_3_fake => Area::SecurityContext,
 }
 
 #[test]

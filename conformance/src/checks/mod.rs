@@ -23,6 +23,7 @@ mod listing;
 mod logs;
 mod runtime_info;
 mod sandbox;
+mod security_context;
 mod stop_semantics;
 mod streaming;
 
@@ -42,6 +43,7 @@ pub fn all() -> Vec<Check> {
     checks.extend(idempotence::checks());
     checks.extend(errors::checks());
     checks.extend(streaming::checks());
+    checks.extend(security_context::checks());
     checks
 }
 
