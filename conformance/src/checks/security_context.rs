@@ -13,6 +13,7 @@ pub fn checks() -> Vec<Check> {
         the_default_capability_set_is_runcs_and_drop_all_empties_it,
         sethostname_without_sys_admin_is_not_permitted,
         a_readonly_path_refuses_writes_with_erofs,
+        ping_needs_net_raw,
     ]
 }
 
@@ -127,4 +128,42 @@ async fn a_readonly_path_refuses_writes_with_erofs(ctx: &mut Ctx) -> CheckResult
     // Elsewhere the container stays writable.
     let observed = run(ctx, &id, &["touch", "/probe"]).await?;
     ctx.expect_eq("touch /probe", observed, (String::new(), String::new(), 0))
+}
+
+async fn ping_needs_net_raw(ctx: &mut Ctx) -> CheckResult {
+    let ping = ["ping", "-c", "1", "127.0.0.1"];
+    let default = running_with(ctx, "ping", LinuxContainerSecurityContext::default()).await?;
+    let (stdout, stderr, code) = run(ctx, &default, &ping).await?;
+    let first_line = stdout.lines().next().unwrap_or_default().to_owned();
+    ctx.expect_eq(
+        "ping with NET_RAW: first line, stderr, exit code",
+        (first_line, stderr, code),
+        (
+            "PING 127.0.0.1 (127.0.0.1): 56 data bytes".into(),
+            String::new(),
+            0,
+        ),
+    )?;
+    let without = running_with(
+        ctx,
+        "noraw",
+        LinuxContainerSecurityContext {
+            capabilities: Some(Capability {
+                drop_capabilities: vec!["NET_RAW".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let observed = run(ctx, &without, &ping).await?;
+    ctx.expect_eq(
+        "ping without NET_RAW",
+        observed,
+        (
+            "PING 127.0.0.1 (127.0.0.1): 56 data bytes\n".into(),
+            "ping: permission denied (are you root?)\n".into(),
+            1,
+        ),
+    )
 }
