@@ -14,6 +14,7 @@ pub fn checks() -> Vec<Check> {
         sethostname_without_sys_admin_is_not_permitted,
         a_readonly_path_refuses_writes_with_erofs,
         ping_needs_net_raw,
+        a_masked_file_reads_empty,
     ]
 }
 
@@ -165,5 +166,23 @@ async fn ping_needs_net_raw(ctx: &mut Ctx) -> CheckResult {
             "ping: permission denied (are you root?)\n".into(),
             1,
         ),
+    )
+}
+
+async fn a_masked_file_reads_empty(ctx: &mut Ctx) -> CheckResult {
+    let id = running_with(
+        ctx,
+        "masked",
+        LinuxContainerSecurityContext {
+            masked_paths: vec!["/etc/passwd".into()],
+            ..Default::default()
+        },
+    )
+    .await?;
+    let observed = run(ctx, &id, &["cat", "/etc/passwd"]).await?;
+    ctx.expect_eq(
+        "cat /etc/passwd",
+        observed,
+        (String::new(), String::new(), 0),
     )
 }
