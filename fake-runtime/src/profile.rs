@@ -155,10 +155,14 @@ pub(crate) struct Dialect {
     /// `Handshake` answers 403 with `http.Error`, then its caller calls `http.Error`
     /// again, which appends the text; newer `Handshake` callers do not).
     pub stream_negotiation_error_repeated: bool,
-    /// A port-forward that cannot connect resets its data and error streams after
-    /// the message (2.3's vendored kubelet `portforward`); 1.6 finishes the error
-    /// stream instead (measured).
+    /// A port-forward that cannot connect resets its error stream after the message
+    /// (2.3's vendored kubelet `portforward` resets both, but spdystream sends nothing
+    /// for the data stream containerd has already closed: measured on 2.3.4); 1.6
+    /// finishes the error stream instead (measured).
     pub port_forward_failure_resets: bool,
+    /// The exec/attach `metav1.Status` on the error stream starts with an empty
+    /// `"metadata":{}` (1.6, measured); 2.3.4's apimachinery omits it (measured).
+    pub exec_status_metadata: bool,
     /// RuntimeConfig, ListMetricDescriptors, ListPodSandboxMetrics, GetContainerEvents and
     /// CheckpointContainer are implemented (2.3) or UNIMPLEMENTED (1.6).
     pub newer_rpcs: bool,
@@ -219,6 +223,7 @@ static CONTAINERD_16: Dialect = Dialect {
     ],
     stream_negotiation_error_repeated: true,
     port_forward_failure_resets: false,
+    exec_status_metadata: true,
     newer_rpcs: false,
     deprecation_condition: false,
     split_cri_config: false,
@@ -261,6 +266,7 @@ static CONTAINERD_23: Dialect = Dialect {
     ],
     stream_negotiation_error_repeated: false,
     port_forward_failure_resets: true,
+    exec_status_metadata: false,
     newer_rpcs: true,
     deprecation_condition: true,
     split_cri_config: true,

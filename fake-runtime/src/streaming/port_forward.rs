@@ -6,8 +6,7 @@
 //!   stream per forwarded connection, both with `port` and `requestID` headers. A
 //!   stream with a bad header is reset. Once a pair is complete the data stream is
 //!   connected to the port; a refused connection finishes the data stream, writes
-//!   kubelet's message on the error stream and resets both (2.3) or finishes the error
-//!   stream (1.6). The message's IPv6 part is a host whose `/etc/hosts` maps
+//!   kubelet's message on the error stream and resets it (2.3) or finishes it (1.6). The message's IPv6 part is a host whose `/etc/hosts` maps
 //!   `localhost` to `::1` too (`dial tcp6 [::1]:PORT: connect: connection refused`);
 //!   without that line Go says `dial tcp6: address localhost: no suitable address
 //!   found`.
@@ -342,8 +341,8 @@ async fn forward_spdy(
         Ok(conn) => conn,
         Err(message) => {
             // containerd closes the data stream as its dial fails; kubelet then
-            // writes the message and, in 2.3, resets both streams (1.6 finishes the
-            // error stream).
+            // writes the message and, in 2.3, resets both streams, of which only the
+            // error stream is still open (1.6 finishes the error stream).
             let fin = |stream_id| Frame::Data {
                 stream_id,
                 flags: FLAG_FIN,
@@ -352,14 +351,12 @@ async fn forward_spdy(
             let _ = frames.send(fin(data)).await;
             SpdyConn::send_data(&frames, error, &Bytes::from(message)).await;
             if runtime.dialect().port_forward_failure_resets {
-                for stream_id in [data, error] {
-                    let _ = frames
-                        .send(Frame::RstStream {
-                            stream_id,
-                            status: spdy::CANCEL,
-                        })
-                        .await;
-                }
+                let _ = frames
+                    .send(Frame::RstStream {
+                        stream_id: error,
+                        status: spdy::CANCEL,
+                    })
+                    .await;
             } else {
                 let _ = frames.send(fin(error)).await;
             }

@@ -80,11 +80,13 @@ pub enum ExecOutcome {
 
 impl ExecOutcome {
     /// The `metav1.Status` JSON kubelet writes on the error stream (v4 and later),
-    /// fields in Go's struct order.
-    pub fn status_json(&self, cmd: &[String]) -> String {
+    /// fields in Go's struct order; `with_metadata` writes the empty `"metadata":{}`
+    /// older apimachinery marshals (containerd 1.6), where 2.3's omits it.
+    pub fn status_json(&self, cmd: &[String], with_metadata: bool) -> String {
+        let metadata = with_metadata.then_some(Empty {});
         let status = match self {
             ExecOutcome::Success | ExecOutcome::Disconnected => Status {
-                metadata: Empty {},
+                metadata,
                 status: "Success",
                 message: None,
                 reason: None,
@@ -92,7 +94,7 @@ impl ExecOutcome {
                 code: None,
             },
             ExecOutcome::NonZero(code) => Status {
-                metadata: Empty {},
+                metadata,
                 status: "Failure",
                 message: Some(format!(
                     "command terminated with non-zero exit code: {}",
@@ -108,7 +110,7 @@ impl ExecOutcome {
                 code: None,
             },
             ExecOutcome::Internal(message) => Status {
-                metadata: Empty {},
+                metadata,
                 status: "Failure",
                 message: Some(format!("Internal error occurred: {message}")),
                 reason: Some("InternalError"),
@@ -160,7 +162,8 @@ struct Details {
 /// `metav1.Status` as Go's encoding/json writes it.
 #[derive(serde::Serialize)]
 struct Status {
-    metadata: Empty,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Empty>,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
@@ -516,11 +519,11 @@ mod tests {
     #[test]
     fn a_non_zero_exit_is_kubelets_nonzeroexitcode_status() {
         assert_eq!(
-            ExecOutcome::NonZero(3).status_json(&argv(&["sh", "-c", "exit 3"])),
+            ExecOutcome::NonZero(3).status_json(&argv(&["sh", "-c", "exit 3"]), true),
             r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#
         );
         assert_eq!(
-            ExecOutcome::Success.status_json(&[]),
+            ExecOutcome::Success.status_json(&[], true),
             r#"{"metadata":{},"status":"Success"}"#
         );
     }

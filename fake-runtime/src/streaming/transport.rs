@@ -66,10 +66,15 @@ pub(crate) fn close_frame() -> Message {
 
 /// What an ended session writes on its error stream: v4 and later a `metav1.Status`,
 /// older protocols plain text; nothing for a client that went away.
-fn status_text(outcome: &ExecOutcome, cmd: &[String], v4_status: bool) -> String {
+fn status_text(
+    outcome: &ExecOutcome,
+    cmd: &[String],
+    v4_status: bool,
+    dialect: &Dialect,
+) -> String {
     match outcome {
         ExecOutcome::Disconnected => String::new(),
-        _ if v4_status => outcome.status_json(cmd),
+        _ if v4_status => outcome.status_json(cmd, dialect.exec_status_metadata),
         _ => outcome.status_text(cmd),
     }
 }
@@ -498,7 +503,7 @@ async fn serve_exec_spdy(
         }
     };
     let (outcome, ()) = tokio::join!(exec, forward);
-    let text = status_text(&outcome, &cmd, v4_status);
+    let text = status_text(&outcome, &cmd, v4_status, runtime.dialect());
     record_session(&runtime, &recorded, "spdy", protocol, &text);
     if outcome != ExecOutcome::Disconnected {
         for id in [streams.stdout, streams.stderr].into_iter().flatten() {
@@ -750,7 +755,7 @@ async fn serve_exec_websocket(
         }
     };
     let (outcome, ()) = tokio::join!(exec, forward);
-    let text = status_text(&outcome, &cmd, v4_status);
+    let text = status_text(&outcome, &cmd, v4_status, runtime.dialect());
     record_session(&runtime, &recorded, "websocket", protocol, &text);
     // Nothing for a client that went away (its status text is empty).
     if !text.is_empty() {
