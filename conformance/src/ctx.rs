@@ -345,8 +345,18 @@ impl Ctx {
         command: &[&str],
     ) -> Result<String, Failure> {
         let container = self.container_config(name, command);
+        self.create_and_start(pod, config, container).await
+    }
+
+    /// Creates and starts `container` in an existing pod; failing is a check failure.
+    pub async fn create_and_start(
+        &mut self,
+        pod: &str,
+        pod_config: &PodSandboxConfig,
+        container: ContainerConfig,
+    ) -> Result<String, Failure> {
         let id = self
-            .create(pod, config, container)
+            .create(pod, pod_config, container)
             .await
             .map_err(|s| unexpected("CreateContainer", &s))?;
         self.start(&id)

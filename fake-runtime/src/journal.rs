@@ -441,6 +441,16 @@ impl Journal {
         outcome: Outcome,
         response: Option<Arc<dyn Recorded>>,
     ) {
+        self.end(number, outcome, response, None);
+    }
+
+    fn end(
+        &self,
+        number: u64,
+        outcome: Outcome,
+        response: Option<Arc<dyn Recorded>>,
+        response_omitted: Option<usize>,
+    ) {
         {
             let mut inner = self.lock();
             let Some(first) = inner.entries.front().map(|e| e.call.number) else {
@@ -462,6 +472,7 @@ impl Journal {
             entry.call.duration = Some(entry.started.elapsed());
             entry.call.outcome = outcome;
             entry.call.response = response;
+            entry.call.response_omitted = response_omitted;
             entry.bytes += added;
             inner.bytes += added;
         }
@@ -479,16 +490,7 @@ impl Journal {
 
     /// Ends call `number` as a success whose response (`size` bytes) is not kept.
     pub(crate) fn finish_omitted(&self, number: u64, size: usize) {
-        self.finish(number, Outcome::Ok, None);
-        let mut inner = self.lock();
-        let first = inner.entries.front().map(|e| e.call.number);
-        if let Some(entry) = first
-            .and_then(|first| number.checked_sub(first))
-            .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| inner.entries.get_mut(i))
-        {
-            entry.call.response_omitted = Some(size);
-        }
+        self.end(number, Outcome::Ok, None, Some(size));
     }
 
     /// Every call kept, in arrival order.

@@ -54,12 +54,13 @@ async fn http_get(addr: SocketAddr) -> String {
     panic!("nothing answered on {addr}");
 }
 
+/// A pod with its own network namespace, logging to `log_dir`.
 fn pod_network_pod(name: &str, log_dir: &std::path::Path) -> PodSandboxConfig {
-    let mut config = pod_config(name);
+    let mut config = cri_fake::fixtures::pod(name)
+        .namespace("test")
+        .network(NamespaceMode::Pod)
+        .build();
     config.log_directory = log_dir.display().to_string();
-    if let Some(linux) = config.linux.as_mut() {
-        linux.security_context = None;
-    }
     config
 }
 

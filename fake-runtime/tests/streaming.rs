@@ -408,6 +408,25 @@ async fn pod_serving(env: &mut common::Env, port: u16, page: &str) -> String {
     panic!("httpd never answered");
 }
 
+/// Opens a port-forward pair (error stream, then data stream) for `port`.
+async fn open_pair(client: &mut SpdyClient, port: &str, request_id: &str) -> (u32, u32) {
+    let error = client
+        .open_with(&[
+            ("streamtype", "error"),
+            ("port", port),
+            ("requestid", request_id),
+        ])
+        .await;
+    let data = client
+        .open_with(&[
+            ("streamtype", "data"),
+            ("port", port),
+            ("requestid", request_id),
+        ])
+        .await;
+    (error, data)
+}
+
 async fn port_forward_url(env: &mut common::Env, pod: &str, ports: &[i32]) -> String {
     let PortForwardResponse { url } = env
         .rt
@@ -446,16 +465,7 @@ async fn spdy_port_forward_reaches_a_simulated_httpd_and_carries_its_response() 
         head.ends_with("X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n"),
         "{head}"
     );
-    let error = client
-        .open_with(&[
-            ("streamtype", "error"),
-            ("port", "8080"),
-            ("requestid", "0"),
-        ])
-        .await;
-    let data = client
-        .open_with(&[("streamtype", "data"), ("port", "8080"), ("requestid", "0")])
-        .await;
+    let (error, data) = open_pair(&mut client, "8080", "0").await;
     client.write(data, b"GET / HTTP/1.0\r\n\r\n", true).await;
     while !client.finished.contains(&error) {
         assert!(client.next().await.is_some(), "connection ended early");
@@ -505,16 +515,7 @@ async fn a_port_forward_pair_missing_its_data_stream_times_out_with_kubelets_tex
         "kubelet leaves the stream open"
     );
     // The pair is gone: the same request id starts a new pair, which forwards.
-    let error = client
-        .open_with(&[
-            ("streamtype", "error"),
-            ("port", "8082"),
-            ("requestid", "7"),
-        ])
-        .await;
-    let data = client
-        .open_with(&[("streamtype", "data"), ("port", "8082"), ("requestid", "7")])
-        .await;
+    let (error, data) = open_pair(&mut client, "8082", "7").await;
     client.write(data, b"GET / HTTP/1.0\r\n\r\n", true).await;
     while !client.finished.contains(&error) {
         assert!(client.next().await.is_some(), "connection ended early");
@@ -533,12 +534,7 @@ async fn spdy_port_forward_to_a_closed_port_writes_containerds_error_and_resets_
     let (pod, _) = env.pod("web").await;
     let url = port_forward_url(&mut env, &pod, &[9]).await;
     let (mut client, _) = SpdyClient::connect(&url, "portforward.k8s.io").await;
-    let error = client
-        .open_with(&[("streamtype", "error"), ("port", "9"), ("requestid", "1")])
-        .await;
-    let data = client
-        .open_with(&[("streamtype", "data"), ("port", "9"), ("requestid", "1")])
-        .await;
+    let (error, data) = open_pair(&mut client, "9", "1").await;
     while !client.reset.contains(&error) {
         assert!(client.next().await.is_some(), "connection ended early");
     }
@@ -562,12 +558,7 @@ async fn containerd_16_finishes_the_error_stream_of_a_refused_port_forward() {
     let (pod, _) = env.pod("web").await;
     let url = port_forward_url(&mut env, &pod, &[9]).await;
     let (mut client, _) = SpdyClient::connect(&url, "portforward.k8s.io").await;
-    let error = client
-        .open_with(&[("streamtype", "error"), ("port", "9"), ("requestid", "1")])
-        .await;
-    let data = client
-        .open_with(&[("streamtype", "data"), ("port", "9"), ("requestid", "1")])
-        .await;
+    let (error, data) = open_pair(&mut client, "9", "1").await;
     while !client.finished.contains(&error) {
         assert!(client.next().await.is_some(), "connection ended early");
     }

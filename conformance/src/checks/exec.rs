@@ -3,7 +3,7 @@
 use cri_proto::v1::*;
 use tonic::Code;
 
-use super::{SLEEP_FOREVER, empty_prefix, mask_quoted_ids, oci_suffix};
+use super::{SLEEP_FOREVER, empty_prefix, mask_quoted_ids, oci_suffix, texts};
 use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
@@ -37,15 +37,6 @@ async fn target(ctx: &mut Ctx, base: &str) -> Result<String, Failure> {
     ctx.wait_state(&id, ContainerState::ContainerRunning)
         .await?;
     Ok(id)
-}
-
-/// `(stdout, stderr, exit_code)` of a response, as text.
-fn texts(response: &ExecSyncResponse) -> (String, String, i32) {
-    (
-        String::from_utf8_lossy(&response.stdout).into_owned(),
-        String::from_utf8_lossy(&response.stderr).into_owned(),
-        response.exit_code,
-    )
 }
 
 /// The text of an exec that runc could not start (ending in `: unknown` in containerd

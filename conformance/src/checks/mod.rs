@@ -52,6 +52,15 @@ pub fn of_area(area: Area) -> Vec<Check> {
     all().into_iter().filter(|c| c.area == area).collect()
 }
 
+/// `(stdout, stderr, exit_code)` of an ExecSync response, as text.
+fn texts(response: &cri_proto::v1::ExecSyncResponse) -> (String, String, i32) {
+    (
+        String::from_utf8_lossy(&response.stdout).into_owned(),
+        String::from_utf8_lossy(&response.stderr).into_owned(),
+        response.exit_code,
+    )
+}
+
 /// A command that keeps a container running for the length of any check.
 const SLEEP_FOREVER: &[&str] = &["sleep", "100000"];
 

@@ -502,13 +502,7 @@ async fn get_container_events_is_unimplemented_in_1_6_and_streams_the_lifecycle_
         EVENT_WAIT.as_secs()
     );
     let container = ctx.container_config("main", SLEEP_FOREVER);
-    let id = ctx
-        .create(&pod, &config, container)
-        .await
-        .map_err(|s| unexpected("CreateContainer", &s))?;
-    ctx.start(&id)
-        .await
-        .map_err(|s| unexpected("StartContainer", &s))?;
+    let id = ctx.create_and_start(&pod, &config, container).await?;
     ctx.wait_state(&id, ContainerState::ContainerRunning)
         .await?;
     ctx.stop(&id, 0)

@@ -3,10 +3,10 @@
 
 use cri_proto::v1::*;
 
-use super::SLEEP_FOREVER;
+use super::{SLEEP_FOREVER, texts};
 use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 
 pub fn checks() -> Vec<Check> {
     checks![Area::SecurityContext =>
@@ -30,13 +30,7 @@ async fn running_with(
         .linux
         .get_or_insert_with(Default::default)
         .security_context = Some(security);
-    let id = ctx
-        .create(&pod, &pod_config, config)
-        .await
-        .map_err(|s| unexpected("CreateContainer", &s))?;
-    ctx.start(&id)
-        .await
-        .map_err(|s| unexpected("StartContainer", &s))?;
+    let id = ctx.create_and_start(&pod, &pod_config, config).await?;
     ctx.wait_state(&id, ContainerState::ContainerRunning)
         .await?;
     Ok(id)
@@ -45,12 +39,7 @@ async fn running_with(
 /// `(stdout, stderr, exit_code)` of `cmd` in `id`, as text.
 async fn run(ctx: &mut Ctx, id: &str, cmd: &[&str]) -> Result<(String, String, i32), Failure> {
     let exec = ctx.exec(id, cmd, 5).await;
-    let response = ctx.expect_ok("ExecSync", exec)?;
-    Ok((
-        String::from_utf8_lossy(&response.stdout).into_owned(),
-        String::from_utf8_lossy(&response.stderr).into_owned(),
-        response.exit_code,
-    ))
+    Ok(texts(&ctx.expect_ok("ExecSync", exec)?))
 }
 
 async fn the_default_capability_set_is_runcs_and_drop_all_empties_it(ctx: &mut Ctx) -> CheckResult {

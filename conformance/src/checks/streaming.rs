@@ -143,13 +143,7 @@ async fn attach_with_stdin_once_feeds_the_main_process_and_closes_its_stdin(
     let mut container = ctx.container_config("reader", &["sh", "-c", "read x; echo got $x; cat"]);
     container.stdin = true;
     container.stdin_once = true;
-    let id = ctx
-        .create(&pod, &config, container)
-        .await
-        .map_err(|s| unexpected("CreateContainer", &s))?;
-    ctx.start(&id)
-        .await
-        .map_err(|s| unexpected("StartContainer", &s))?;
+    let id = ctx.create_and_start(&pod, &config, container).await?;
     ctx.wait_state(&id, ContainerState::ContainerRunning)
         .await?;
     let url = ctx

@@ -155,10 +155,11 @@ async fn serve_spdy(
     let mut conn = SpdyConn::new(stream, rest, &runtime.tasks);
     let mut events = conn.take_events();
     let frames = conn.frames.clone();
-    // kubelet's `%p` of the connection, in its "timed out" text: a Go heap address.
+    // kubelet's `%p` of the connection in its "timed out" text: a Go heap address
+    // (`0xc` and nine hex digits); here, where this connection's state lives.
     let conn_pointer = format!(
         "0xc{:09x}",
-        (Arc::as_ptr(&runtime) as usize ^ now_nanos()) & 0xf_ffff_fff0
+        std::ptr::addr_of!(conn) as usize & 0xf_ffff_fff0
     );
     let creation_timeout = runtime.settings.stream_creation_timeout;
     let mut pending: std::collections::HashMap<String, Pair> = Default::default();
@@ -300,12 +301,6 @@ async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
-}
-
-fn now_nanos() -> usize {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as usize)
 }
 
 /// Records an ended port-forward session (with the ports it forwarded) in the journal.

@@ -18,6 +18,28 @@ pub(super) fn allowed(node: &Node, cred: &Cred, want: u32) -> bool {
     bits & want == want
 }
 
+/// Goes on resolving at `target` (a symlink's target, or a bind mount's source): one
+/// more indirection (`ELOOP` past 40, as Linux), from the root when `absolute`.
+fn redirect(
+    links: &mut u32,
+    stack: &mut Vec<(String, Ino)>,
+    remaining: &mut std::collections::VecDeque<String>,
+    absolute: bool,
+    target: Vec<String>,
+) -> Result<(), FsError> {
+    *links += 1;
+    if *links > 40 {
+        return Err(FsError::Loop);
+    }
+    if absolute {
+        stack.clear();
+    }
+    for c in target.into_iter().rev() {
+        remaining.push_front(c);
+    }
+    Ok(())
+}
+
 impl Vfs {
     /// Resolves `path` (absolute). `follow_last`: whether a final symlink is followed.
     pub(super) fn resolve(
@@ -37,14 +59,7 @@ impl Vfs {
             let names = || -> Vec<String> { stack.iter().map(|(n, _)| n.clone()).collect() };
             if let Some(source) = self.has_binds().then(names).and_then(|n| self.bind_at(&n)) {
                 // A bind mount made in the container: go on from its source.
-                links += 1;
-                if links > 40 {
-                    return Err(FsError::Loop);
-                }
-                stack.clear();
-                for c in source.into_iter().rev() {
-                    remaining.push_front(c);
-                }
+                redirect(&mut links, &mut stack, &mut remaining, true, source)?;
                 continue;
             }
             if let Some(mount) = (!self.mounts.is_empty())
@@ -82,14 +97,7 @@ impl Vfs {
                     }
                 }
                 if let Some(source) = rebound {
-                    links += 1;
-                    if links > 40 {
-                        return Err(FsError::Loop);
-                    }
-                    stack.clear();
-                    for c in source.into_iter().rev() {
-                        remaining.push_front(c);
-                    }
+                    redirect(&mut links, &mut stack, &mut remaining, true, source)?;
                     continue;
                 }
                 if escaped {
@@ -130,16 +138,14 @@ impl Vfs {
             if let Kind::Symlink(target) = &node.kind
                 && (!remaining.is_empty() || follow_last)
             {
-                links += 1;
-                if links > 40 {
-                    return Err(FsError::Loop);
-                }
-                if target.starts_with('/') {
-                    stack.clear();
-                }
-                for c in components(target).into_iter().rev() {
-                    remaining.push_front(c);
-                }
+                let absolute = target.starts_with('/');
+                redirect(
+                    &mut links,
+                    &mut stack,
+                    &mut remaining,
+                    absolute,
+                    components(target),
+                )?;
                 continue;
             }
             stack.push((comp, child));
