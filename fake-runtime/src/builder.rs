@@ -12,6 +12,7 @@ use cri_proto::{ImageServiceClient, RuntimeServiceClient};
 use tonic::transport::Channel;
 
 use crate::error::CriError;
+use crate::hooks::Hooks;
 use crate::images::{Image, ImageStore, PullPolicy, builtin_catalog};
 use crate::journal::JournalLimits;
 use crate::journal::{Call, Journal, WaitTimeout};
@@ -23,7 +24,7 @@ use crate::script::StateWaitError;
 use crate::script::{MountTarget, Toolkit};
 use crate::state::Inner;
 use crate::state::{ContainerPhase, SandboxPhase};
-use crate::stats::StatsOverride;
+use crate::stats::{StatsOverride, StatsOverrides};
 use crate::streaming::StreamServer;
 use crate::transport::{self, Listen};
 use std::sync::atomic::Ordering;
@@ -275,7 +276,7 @@ impl FakeRuntimeBuilder {
             images,
             programs,
         };
-        let runtime = seed.build(toolkit).await?;
+        let runtime = seed.build(&toolkit, Arc::default()).await?;
 
         let bound = transport::bind(&self.listen)
             .await
@@ -293,10 +294,11 @@ impl FakeRuntimeBuilder {
                 .map(Listen::Tcp),
             (None, _) => None,
         };
-        let serving = Serving::start(bound.incoming, runtime.clone(), rebind);
+        let serving = Serving::start(bound.incoming, runtime.clone(), toolkit.clone(), rebind);
         tracing::info!(endpoint = %bound.endpoint, "cri-fake serving");
         Ok(FakeRuntime {
             runtime,
+            toolkit,
             endpoint: bound.endpoint,
             socket_path: bound.socket_path,
             temp_dir: bound.temp_dir,
@@ -316,14 +318,20 @@ pub(crate) struct Seed {
 }
 
 impl Seed {
-    /// A fresh runtime (with its streaming server) sharing `toolkit`.
-    pub(crate) async fn build(&self, toolkit: Arc<Toolkit>) -> Result<Arc<Runtime>, StartError> {
+    /// A fresh runtime (with its streaming server) hooked to `toolkit`, with the stats
+    /// figures `stats_overrides` (both outlive a state-losing restart).
+    pub(crate) async fn build(
+        &self,
+        toolkit: &Arc<Toolkit>,
+        stats_overrides: Arc<StatsOverrides>,
+    ) -> Result<Arc<Runtime>, StartError> {
         let mut store = ImageStore::new(Vec::new());
         for image in &self.images {
             store.add(image.clone());
         }
         let mut runtime = Runtime::new(self.settings.clone(), store, self.programs.clone());
-        runtime.toolkit = toolkit;
+        runtime.hooks = Arc::clone(toolkit) as Arc<dyn Hooks>;
+        runtime.stats_overrides = stats_overrides;
         let runtime = Arc::new(runtime);
         let stream_server = StreamServer::start(
             &runtime.tasks,
@@ -333,7 +341,7 @@ impl Seed {
         )
         .await
         .map_err(StartError::StreamServer)?;
-        let _ = runtime.stream_server.set(stream_server);
+        let _ = runtime.stream_urls.set(Box::new(stream_server));
         Ok(runtime)
     }
 }
@@ -359,6 +367,8 @@ impl Seed {
 #[derive(Debug)]
 pub struct FakeRuntime {
     runtime: Arc<Runtime>,
+    /// Scripts, faults, journal and waiters: the same across restarts.
+    toolkit: Arc<Toolkit>,
     endpoint: String,
     socket_path: Option<PathBuf>,
     temp_dir: Option<tempfile::TempDir>,
@@ -540,7 +550,7 @@ impl Drop for FakeRuntime {
         self.runtime.tasks.close();
         self.remove_socket();
         // Unmet expectations of scripts and faults fail the test (not while panicking).
-        self.runtime.toolkit.verify_on_drop();
+        self.toolkit.verify_on_drop();
     }
 }
 
@@ -583,9 +593,10 @@ impl FakeRuntime {
             old.stop_all_processes().await;
             old.tasks.close();
             old.tasks.wait().await;
-            let fresh = self.seed().build(Arc::clone(&old.toolkit)).await?;
+            let stats_overrides = Arc::clone(&old.stats_overrides);
+            let fresh = self.seed().build(&self.toolkit, stats_overrides).await?;
             self.replace_runtime(fresh);
-            self.runtime().toolkit.state_changed();
+            self.toolkit.state_changed();
         }
         if !restart.downtime.is_zero() {
             tokio::time::sleep(restart.downtime).await;
@@ -809,6 +820,6 @@ impl FakeRuntime {
 
 impl MountTarget for FakeRuntime {
     fn toolkit(&self) -> &Arc<Toolkit> {
-        &self.runtime().toolkit
+        &self.toolkit
     }
 }

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::container_io::ContainerIo;
 use crate::error::{CriError, LookupError, go_quote};
+use crate::hooks::{Purpose, Spawn};
 use crate::images::{Image, Rootfs};
 use crate::logs::{ContainerLog, LogStream};
 use crate::process::net::Network;
@@ -540,8 +541,17 @@ impl Runtime {
             stdout,
             stderr,
         };
-        // Container scripts (crate::script) take precedence over the simulation.
-        let main = self.spawn_main(&plan.id, &sim, &argv, stdio).map_err(|e| {
+        // A hook (the toolkit's container scripts) may take over the process.
+        let main = self
+            .spawn_process(Spawn {
+                purpose: Purpose::Main,
+                container: &plan.id,
+                sim: &sim,
+                argv: &argv,
+                env: &[],
+                stdio,
+            })
+            .map_err(|e| {
             self.dialect().oci_error(format_args!(
                 "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: {}",
                 e.runc_message()

@@ -191,7 +191,7 @@ impl Runtime {
     /// Publishes an event for container (or sandbox) `id`, whose sandbox is found in the
     /// store, and wakes the state waiters.
     pub(crate) fn emit_event(&self, id: &str, kind: ContainerEventType) {
-        self.toolkit.state_changed();
+        self.hooks.state_changed();
         if !self.events.wants_events() {
             return;
         }
@@ -210,7 +210,7 @@ impl Runtime {
     /// Publishes the deletion of container (or sandbox) `id` of sandbox `sandbox_id`
     /// (already gone from the store), and wakes the state waiters.
     pub(crate) fn emit_deleted_event(&self, id: &str, sandbox_id: &str) {
-        self.toolkit.state_changed();
+        self.hooks.state_changed();
         if self.events.wants_events() {
             self.publish(id, sandbox_id, ContainerEventType::ContainerDeletedEvent);
         }

@@ -18,6 +18,7 @@ use cri_proto::v1::ExecSyncResponse;
 use prost::Message;
 
 use crate::error::{CriError, ErrorCode, go_quote};
+use crate::hooks::{Purpose, Spawn};
 use crate::process::pipe::{Input, Output, OutputReader};
 use crate::process::{ProcessHandle, Signal, Stdio};
 use crate::runtime::Runtime;
@@ -193,9 +194,16 @@ impl Runtime {
             stdout,
             stderr,
         };
-        // Exec scripts (crate::script) take precedence over the simulation.
+        // A hook (the toolkit's exec scripts) may take over the process.
         let exec = self
-            .spawn_exec(prefix, &process.sim, &cmd, stdio)
+            .spawn_process(Spawn {
+                purpose: Purpose::Exec,
+                container: prefix,
+                sim: &process.sim,
+                argv: &cmd,
+                env: &[],
+                stdio,
+            })
             .map_err(|e| {
                 exec_error(self.dialect().oci_error(format_args!(
                     "failed to start exec {}: OCI runtime exec failed: exec failed: {}",

@@ -39,6 +39,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::method::Method;
+pub use crate::streams::StreamSession;
 
 /// A recorded protobuf message, kept with its concrete type.
 pub trait Recorded: Any + Send + Sync + fmt::Debug {
@@ -292,25 +293,6 @@ struct Inner {
 
 /// How many streaming sessions the journal keeps (the oldest go first).
 pub const MAX_STREAM_SESSIONS: usize = 1000;
-
-/// A streaming session (an Exec, Attach or PortForward URL that was upgraded), as
-/// the journal records it when it ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamSession {
-    /// `exec`, `attach` or `portforward`.
-    pub kind: &'static str,
-    /// The container (exec, attach) or sandbox (port-forward) id as the request gave it.
-    pub target: String,
-    /// An exec's command; a port-forward's ports; empty for attach.
-    pub args: Vec<String>,
-    /// `spdy` or `websocket`.
-    pub transport: &'static str,
-    /// The negotiated subprotocol (`""` when the client offered none).
-    pub protocol: String,
-    /// What an exec or attach wrote on its error stream (the final status); `""`
-    /// for port-forward and for a client that went away first.
-    pub status: String,
-}
 
 /// Why waiting for something gave up.
 #[derive(Debug, Clone, PartialEq, Eq)]

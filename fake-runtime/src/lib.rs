@@ -74,6 +74,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod guide;
 mod h2_authority;
+pub(crate) mod hooks;
 pub(crate) mod image_service;
 pub mod images;
 pub(crate) mod info;
@@ -93,6 +94,7 @@ pub(crate) mod service;
 pub mod state;
 pub mod stats;
 pub mod streaming;
+pub(crate) mod streams;
 pub mod transport;
 pub mod views;
 

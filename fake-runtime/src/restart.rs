@@ -53,6 +53,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::transport::Server;
 
 use crate::runtime::Runtime;
+use crate::script::Toolkit;
 use crate::service::{Dispatcher, ImageApi, RuntimeApi, WireErrorsLayer};
 use crate::transport::{self, Conn, Incoming, Listen};
 
@@ -188,6 +189,8 @@ pub(crate) struct Serving {
     /// Where to bind again after a downtime (unix socket path or TCP address); `None`
     /// for in-memory transports, which stay bound and close connections instead.
     rebind: Option<Listen>,
+    /// The journal and fault rules every generation's calls go through.
+    toolkit: Arc<Toolkit>,
 }
 
 impl std::fmt::Debug for Serving {
@@ -201,7 +204,12 @@ impl std::fmt::Debug for Serving {
 impl Serving {
     /// Accepts connections from `incoming` and serves `runtime` on them; `rebind` is
     /// where the listener can be bound again after a restart's downtime.
-    pub(crate) fn start(incoming: Incoming, runtime: Arc<Runtime>, rebind: Option<Listen>) -> Self {
+    pub(crate) fn start(
+        incoming: Incoming,
+        runtime: Arc<Runtime>,
+        toolkit: Arc<Toolkit>,
+        rebind: Option<Listen>,
+    ) -> Self {
         let route: Arc<Mutex<Option<Route>>> = Arc::default();
         let accept = spawn_accept(incoming, Arc::clone(&route));
         let mut serving = Self {
@@ -209,6 +217,7 @@ impl Serving {
             route,
             generation: None,
             rebind,
+            toolkit,
         };
         serving.open(runtime);
         serving
@@ -240,7 +249,7 @@ impl Serving {
     /// Starts a server generation over `runtime`.
     pub(crate) fn open(&mut self, runtime: Arc<Runtime>) {
         let wire_errors = WireErrorsLayer::new(runtime.dialect());
-        let dispatcher = Dispatcher::new(runtime);
+        let dispatcher = Dispatcher::new(runtime, Arc::clone(&self.toolkit));
         let runtime_service = RuntimeServiceServer::new(RuntimeApi::new(dispatcher.clone()))
             .max_encoding_message_size(MAX_MESSAGE_SIZE)
             .max_decoding_message_size(MAX_MESSAGE_SIZE);

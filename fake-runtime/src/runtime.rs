@@ -123,7 +123,7 @@ impl Settings {
             max_open_pipes: crate::process::DEFAULT_MAX_OPEN_PIPES,
             memory_budget_bytes: crate::process::DEFAULT_MEMORY_BUDGET_BYTES,
             host_port_address: None,
-            stream_creation_timeout: crate::streaming::STREAM_CREATION_TIMEOUT,
+            stream_creation_timeout: crate::streams::STREAM_CREATION_TIMEOUT,
         }
     }
 }
@@ -137,16 +137,20 @@ pub struct Runtime {
     pub(crate) ip_pool: IpPool,
     pub(crate) tasks: TaskTracker,
     pub(crate) shutdown: CancellationToken,
-    pub(crate) stream_server: std::sync::OnceLock<crate::streaming::StreamServer>,
+    /// The streaming server's URLs, once it runs (set by the facade).
+    pub(crate) stream_urls: std::sync::OnceLock<Box<dyn crate::streams::StreamUrls>>,
     /// The node's PID namespace: host pids (of pause processes, of containers' main
     /// processes as verbose status reports them), and the namespace host-PID
     /// containers share.
     pub(crate) host_pids: Arc<crate::process::pidns::PidNamespace>,
     /// The node's network namespace, shared by host-network pods.
     pub(crate) host_network: Arc<Network>,
-    // Test-author toolkit (journal, faults, scripts; shared across restarts) and the
-    // container event bus.
-    pub(crate) toolkit: Arc<crate::script::Toolkit>,
+    /// What the layers above plug in (the toolkit's scripts, waiters and journal);
+    /// [`NoHooks`](crate::hooks::NoHooks) until the facade sets them.
+    pub(crate) hooks: Arc<dyn crate::hooks::Hooks>,
+    /// Stats and metrics figures a test set, by container (kept across restarts).
+    pub(crate) stats_overrides: Arc<crate::stats::StatsOverrides>,
+    /// The container event bus.
     pub(crate) events: crate::events::EventBus,
     /// Each image's seeded root filesystem, by image id: containers start from a copy.
     pub(crate) rootfs_templates:
@@ -172,10 +176,11 @@ impl Runtime {
             ip_pool,
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
-            stream_server: std::sync::OnceLock::new(),
+            stream_urls: std::sync::OnceLock::new(),
             host_pids: crate::process::pidns::PidNamespace::node(4000),
             host_network,
-            toolkit: Arc::default(),
+            hooks: Arc::new(crate::hooks::NoHooks),
+            stats_overrides: Arc::default(),
             rootfs_templates: std::sync::Mutex::default(),
             host_ports: std::sync::Mutex::default(),
             events,

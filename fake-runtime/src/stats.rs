@@ -200,7 +200,7 @@ impl Runtime {
     }
 
     fn stats_of(&self, record: &ContainerRecord, now: i64) -> ContainerStats {
-        let account = self.toolkit.stats.account(&record.id);
+        let account = self.stats_overrides.account(&record.id);
         let attributes = Some(ContainerAttributes {
             id: record.id.clone(),
             metadata: record.config.metadata.clone(),
@@ -246,7 +246,7 @@ impl Runtime {
             .store
             .read(|s| s.container_ids.resolve(prefix).map(str::to_owned))
             .map_err(|e| e.with_prefix(self.dialect(), "failed to find container"))?;
-        self.toolkit.stats.set(&id, figures, now_ns());
+        self.stats_overrides.set(&id, figures, now_ns());
         Ok(())
     }
 
@@ -316,7 +316,7 @@ impl Runtime {
         let processes: u64 = running
             .iter()
             .map(|c| {
-                self.figures(c, &self.toolkit.stats.account(&c.id), now)
+                self.figures(c, &self.stats_overrides.account(&c.id), now)
                     .processes
             })
             .sum();
@@ -577,7 +577,7 @@ impl Runtime {
     /// A running container's metric values: its stats' [`Figures`] plus what only the
     /// metrics report.
     fn sample(&self, record: &ContainerRecord, now: i64) -> Sample {
-        let account = self.toolkit.stats.account(&record.id);
+        let account = self.stats_overrides.account(&record.id);
         let f = self.figures(record, &account, now);
         let r = &record.resources;
         let limit = u64::try_from(r.memory_limit_in_bytes).unwrap_or(0);

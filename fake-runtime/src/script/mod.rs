@@ -92,7 +92,6 @@ pub use wait::StateWaitError;
 
 use crate::faults::FaultSet;
 use crate::journal::{Journal, JournalLimits};
-use crate::stats::StatsOverrides;
 
 /// How many times something is expected to happen: an exact count (`1`) or a range
 /// (`1..=3`, `2..`, `..5`).
@@ -535,7 +534,6 @@ pub struct Toolkit {
     pub(crate) exec_scripts: Scripts,
     pub(crate) container_scripts: Scripts,
     pub(crate) launcher: Arc<Launcher>,
-    pub(crate) stats: StatsOverrides,
     changes: watch::Sender<u64>,
     pub(crate) verified: AtomicBool,
 }
@@ -573,7 +571,6 @@ impl Toolkit {
             exec_scripts: Scripts::default(),
             container_scripts: Scripts::default(),
             launcher: Arc::new(Launcher::default()),
-            stats: StatsOverrides::default(),
             changes: watch::channel(0).0,
             verified: AtomicBool::new(false),
         }

@@ -169,12 +169,13 @@ impl Drop for Pending<'_> {
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
     runtime: Arc<Runtime>,
+    toolkit: Arc<Toolkit>,
 }
 
 impl Dispatcher {
-    /// A dispatcher over `runtime`.
-    pub fn new(runtime: Arc<Runtime>) -> Self {
-        Self { runtime }
+    /// A dispatcher over `runtime`, journalled and faulted by `toolkit`.
+    pub fn new(runtime: Arc<Runtime>, toolkit: Arc<Toolkit>) -> Self {
+        Self { runtime, toolkit }
     }
 
     /// Runs one call: journals its arrival, applies the fault rules that fire (delays,
@@ -193,7 +194,7 @@ impl Dispatcher {
         Fut: Future<Output = Result<Resp, CriError>>,
     {
         tracing::trace!(%method, "call");
-        let toolkit = &self.runtime.toolkit;
+        let toolkit = &self.toolkit;
         let request = request.into_inner();
         let recorded: Arc<dyn Recorded> = Arc::new(request.clone());
         let plan = toolkit.faults.evaluate(method, recorded.as_ref());

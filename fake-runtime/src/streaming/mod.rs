@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use cri_proto::v1::{AttachRequest, ExecRequest, PortForwardRequest};
+
 use rand::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,12 +44,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::error::{CriError, ErrorCode, go_quote};
+use crate::error::go_quote;
 use crate::profile::Dialect;
 use crate::runtime::Runtime;
-use crate::state::{ContainerPhase, SandboxPhase};
-use port_forward::PortForwardTarget;
-use session::{ExecTarget, SessionKind};
+use crate::streams::StreamUrls;
+pub use crate::streams::{STREAM_CREATION_TIMEOUT, StreamRequest};
 
 /// How long a handed-out URL stays valid: kubelet's streaming request cache TTL
 /// (`cacheTTL = 1 * time.Minute`).
@@ -57,22 +56,8 @@ pub const TOKEN_TTL: Duration = Duration::from_secs(60);
 /// At most this many URLs wait to be used (kubelet's `maxInFlight`); the oldest
 /// expired ones are dropped first.
 pub const MAX_IN_FLIGHT: usize = 1000;
-/// How long a client has to open the streams after the upgrade (kubelet's
-/// `DefaultStreamCreationTimeout`, 30 s).
-pub const STREAM_CREATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest HTTP request head accepted (16 KiB).
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
-
-/// What a token was issued for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamRequest {
-    /// An Exec request.
-    Exec(ExecTarget),
-    /// An Attach request.
-    Attach(ExecTarget),
-    /// A PortForward request.
-    PortForward(PortForwardTarget),
-}
 
 #[derive(Debug)]
 struct Pending {
@@ -248,8 +233,15 @@ impl StreamServer {
     pub fn port(&self) -> u16 {
         self.port
     }
+}
 
-    fn url(&self, kind: &str, request: StreamRequest) -> String {
+impl StreamUrls for StreamServer {
+    fn url(&self, request: StreamRequest) -> String {
+        let kind = match request {
+            StreamRequest::Exec(_) => "exec",
+            StreamRequest::Attach(_) => "attach",
+            StreamRequest::PortForward(_) => "portforward",
+        };
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut rng = rand::rng();
         let token: String = (0..8)
@@ -324,130 +316,5 @@ async fn answer(
         StreamRequest::PortForward(forward) => {
             port_forward::serve(stream, buf, request, forward, runtime, dialect).await;
         }
-    }
-}
-
-/// The stream-flag checks of Exec and Attach, in containerd's order and words (Exec
-/// says "stdin, stdout, or stderr", Attach "stdin, stdout, and stderr").
-fn check_stream_flags(
-    tty: bool,
-    [stdin, stdout, stderr]: [bool; 3],
-    conjunction: &str,
-) -> Result<(), CriError> {
-    if tty && stderr {
-        return Err(CriError::new(
-            ErrorCode::InvalidArgument,
-            "tty and stderr cannot both be true",
-        ));
-    }
-    if !stdin && !stdout && !stderr {
-        return Err(CriError::new(
-            ErrorCode::InvalidArgument,
-            format!("one of stdin, stdout, {conjunction} stderr must be set"),
-        ));
-    }
-    Ok(())
-}
-
-impl Runtime {
-    fn running_container_check(
-        &self,
-        prefix: &str,
-        not_found_prefix: String,
-    ) -> Result<(), CriError> {
-        let phase = self
-            .store
-            .read(|s| s.resolve_container(prefix).map(|r| r.phase))
-            .map_err(|e| e.with_prefix(self.dialect(), not_found_prefix))?;
-        if phase != ContainerPhase::Running {
-            return Err(CriError::unknown(format!(
-                "container is in {} state",
-                phase.to_cri().as_str_name()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Exec: a URL on the streaming server for an interactive exec.
-    pub fn exec_url(&self, request: &ExecRequest) -> Result<String, CriError> {
-        self.running_container_check(
-            &request.container_id,
-            format!(
-                "failed to find container {} in store",
-                go_quote(&request.container_id)
-            ),
-        )?;
-        check_stream_flags(
-            request.tty,
-            [request.stdin, request.stdout, request.stderr],
-            "or",
-        )?;
-        Ok(self.stream_server()?.url(
-            "exec",
-            StreamRequest::Exec(ExecTarget {
-                kind: SessionKind::Exec,
-                container_id: request.container_id.clone(),
-                cmd: request.cmd.clone(),
-                tty: request.tty,
-                stdin: request.stdin,
-                stdout: request.stdout,
-                stderr: request.stderr,
-            }),
-        ))
-    }
-
-    /// Attach: a URL on the streaming server to attach to the main process.
-    pub fn attach_url(&self, request: &AttachRequest) -> Result<String, CriError> {
-        self.running_container_check(
-            &request.container_id,
-            "failed to find container in store".into(),
-        )?;
-        check_stream_flags(
-            request.tty,
-            [request.stdin, request.stdout, request.stderr],
-            "and",
-        )?;
-        Ok(self.stream_server()?.url(
-            "attach",
-            StreamRequest::Attach(ExecTarget {
-                kind: SessionKind::Attach,
-                container_id: request.container_id.clone(),
-                cmd: Vec::new(),
-                tty: request.tty,
-                stdin: request.stdin,
-                stdout: request.stdout,
-                stderr: request.stderr,
-            }),
-        ))
-    }
-
-    /// PortForward: a URL on the streaming server (ports are not validated).
-    pub fn port_forward_url(&self, request: &PortForwardRequest) -> Result<String, CriError> {
-        let prefix = &request.pod_sandbox_id;
-        let phase = self
-            .store
-            .read(|s| s.resolve_sandbox(prefix).map(|r| r.phase))
-            .map_err(|e| {
-                e.with_prefix(
-                    self.dialect(),
-                    format!("failed to find sandbox {}", go_quote(prefix)),
-                )
-            })?;
-        if phase != SandboxPhase::Ready {
-            return Err(CriError::unknown("sandbox container is not running"));
-        }
-        Ok(self.stream_server()?.url(
-            "portforward",
-            StreamRequest::PortForward(PortForwardTarget {
-                pod_sandbox_id: prefix.clone(),
-                ports: request.port.clone(),
-            }),
-        ))
-    }
-
-    fn stream_server(&self) -> Result<&StreamServer, CriError> {
-        self.stream_server
-            .get()
-            .ok_or_else(|| CriError::unknown("streaming server is not running"))
     }
 }

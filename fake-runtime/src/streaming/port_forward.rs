@@ -32,25 +32,17 @@ use super::HttpRequest;
 use super::spdy::{self, FLAG_FIN, Frame};
 use super::transport::{SpdyConn, WsFrame, close_frame, spdy_handshake, websocket_upgrade};
 use crate::error::go_quote;
-use crate::journal::StreamSession;
 use crate::profile::Dialect;
 use crate::runtime::Runtime;
 use crate::sandbox::netns_path;
 use crate::state::SandboxPhase;
+pub use crate::streams::PortForwardTarget;
+use crate::streams::StreamSession;
 
 /// kubelet's port-forward protocols.
 pub const PORT_FORWARD_PROTOCOLS: &[&str] = &["portforward.k8s.io"];
 /// How long the other direction may finish once one has ended (containerd's 1 s).
 const HALF_CLOSE_GRACE: Duration = Duration::from_secs(1);
-
-/// What a port-forward token was issued for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortForwardTarget {
-    /// The sandbox id (or prefix) as the request gave it.
-    pub pod_sandbox_id: String,
-    /// The request's ports (what a WebSocket session forwards).
-    pub ports: Vec<i32>,
-}
 
 impl Runtime {
     /// containerd's `portForward` up to the connection: the port checked, the sandbox
@@ -311,7 +303,7 @@ fn record_session(
     protocol: &str,
     ports: Vec<String>,
 ) {
-    runtime.toolkit.journal.record_stream(StreamSession {
+    runtime.hooks.stream_ended(StreamSession {
         kind: "portforward",
         target: target.pod_sandbox_id.clone(),
         args: ports,

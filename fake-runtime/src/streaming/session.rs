@@ -11,39 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::container::ContainerProcess;
 use crate::error::go_quote;
+use crate::hooks::{Purpose, Spawn};
 use crate::logs::LogStream;
 use crate::process::pipe::{Input, Output, OutputReader, Window};
 use crate::process::{Signal, Stdio};
 use crate::runtime::Runtime;
 use crate::state::{ContainerPhase, new_id};
-
-/// What a remote-command session runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionKind {
-    /// A new process (Exec).
-    Exec,
-    /// The container's main process's stdio (Attach).
-    Attach,
-}
-
-/// The exec or attach a token was issued for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecTarget {
-    /// Exec or attach.
-    pub kind: SessionKind,
-    /// The container id (or prefix) as the request gave it.
-    pub container_id: String,
-    /// The command (empty for attach).
-    pub cmd: Vec<String>,
-    /// Whether a terminal is wanted (stderr merged into stdout, `TERM=xterm`).
-    pub tty: bool,
-    /// Whether the client sends stdin.
-    pub stdin: bool,
-    /// Whether the client wants stdout.
-    pub stdout: bool,
-    /// Whether the client wants stderr.
-    pub stderr: bool,
-}
+pub use crate::streams::{ExecTarget, SessionKind};
 
 /// A terminal size from the resize stream (`{"Width":80,"Height":24}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -402,17 +376,18 @@ impl Runtime {
             Vec::new()
         };
         let exec_id = new_id();
-        let spawned = self.spawn_exec_env(
-            &target.container_id,
-            &process.sim,
-            &target.cmd,
-            &env,
-            Stdio {
+        let spawned = self.spawn_process(Spawn {
+            purpose: Purpose::Exec,
+            container: &target.container_id,
+            sim: &process.sim,
+            argv: &target.cmd,
+            env: &env,
+            stdio: Stdio {
                 stdin: stdin_input,
                 stdout,
                 stderr,
             },
-        );
+        });
         let exec = match spawned {
             Ok(exec) => exec,
             Err(e) => {

@@ -33,9 +33,9 @@ use tokio_util::task::TaskTracker;
 use super::session::{ExecIo, ExecOutcome, ExecTarget, OutChannel, SessionKind, TermSize};
 use super::spdy::{self, Codec, FLAG_FIN, Frame, SpdyError};
 use super::{HttpRequest, http_error};
-use crate::journal::StreamSession;
 use crate::profile::Dialect;
 use crate::runtime::Runtime;
+use crate::streams::StreamSession;
 
 /// The header naming the exec protocol.
 const PROTOCOL_HEADER: &str = "X-Stream-Protocol-Version";
@@ -87,7 +87,7 @@ fn record_session(
     protocol: &str,
     status: &str,
 ) {
-    runtime.toolkit.journal.record_stream(StreamSession {
+    runtime.hooks.stream_ended(StreamSession {
         kind: match target.kind {
             SessionKind::Exec => "exec",
             SessionKind::Attach => "attach",
