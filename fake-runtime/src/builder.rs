@@ -11,25 +11,25 @@ use cri_proto::v1::{
 use cri_proto::{ImageServiceClient, RuntimeServiceClient};
 use tonic::transport::Channel;
 
-use crate::error::CriError;
-use crate::hooks::Hooks;
-use crate::images::{Image, ImageStore, PullPolicy, builtin_catalog};
-use crate::journal::JournalLimits;
-use crate::journal::{Call, Journal, WaitTimeout};
-use crate::method::Method;
+use crate::core::error::CriError;
+use crate::core::hooks::Hooks;
+use crate::core::images::{Image, ImageStore, PullPolicy, builtin_catalog};
+use crate::core::runtime::{Profile, Runtime, Settings};
+use crate::core::state::Inner;
+use crate::core::state::{ContainerPhase, SandboxPhase};
+use crate::core::stats::{StatsOverride, StatsOverrides};
 use crate::process::{Program, Programs};
-use crate::restart::{Restart, RestartMode, Serving};
-use crate::runtime::{Profile, Runtime, Settings};
-use crate::script::StateWaitError;
-use crate::script::{MountTarget, Toolkit};
-use crate::state::Inner;
-use crate::state::{ContainerPhase, SandboxPhase};
-use crate::stats::{StatsOverride, StatsOverrides};
-use crate::streaming::StreamServer;
-use crate::transport::{self, Listen};
+use crate::server::restart::{Restart, RestartMode, Serving};
+use crate::server::streaming::StreamServer;
+use crate::server::transport::{self, Listen};
+use crate::toolkit::journal::JournalLimits;
+use crate::toolkit::journal::{Call, Journal, WaitTimeout};
+use crate::toolkit::method::Method;
+use crate::toolkit::script::StateWaitError;
+use crate::toolkit::script::{MountTarget, Toolkit};
 use std::sync::atomic::Ordering;
 
-pub use crate::restart::{MAX_MESSAGE_SIZE, StartError};
+pub use crate::server::restart::{MAX_MESSAGE_SIZE, StartError};
 
 /// Options for a [`FakeRuntime`]; start it with [`FakeRuntimeBuilder::start`].
 #[derive(Debug)]
@@ -259,7 +259,7 @@ impl FakeRuntimeBuilder {
             let mut catalog = builtin_catalog();
             // The pause image is tagged as the profile's sandbox image.
             for image in &mut catalog {
-                if image.id == crate::images::PAUSE_ID {
+                if image.id == crate::core::images::PAUSE_ID {
                     image.repo_tags = vec![self.settings.sandbox_image.clone()];
                 }
             }
@@ -642,7 +642,9 @@ impl FakeRuntime {
                     Ok(found) => return found,
                     Err(seen) => last_seen = seen,
                 }
-                let _ = tokio::time::timeout(crate::script::STATE_RECHECK, changes.changed()).await;
+                let _ =
+                    tokio::time::timeout(crate::toolkit::script::STATE_RECHECK, changes.changed())
+                        .await;
             }
         };
         match tokio::time::timeout(timeout, waiting).await {

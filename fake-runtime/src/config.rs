@@ -1,6 +1,6 @@
 //! The `cri-fake` binary's configuration file (TOML): settings, images, exec scripts,
 //! container scripts and fault rules, so tests in any language get what Rust tests
-//! get from [`script`] and [`faults`](crate::faults).
+//! get from [`script`] and [`faults`](crate::toolkit::faults).
 //!
 //! ```toml
 //! [settings]
@@ -81,12 +81,12 @@ use serde::de::{self, Deserializer};
 use toml::Spanned;
 
 use crate::builder::{FakeRuntime, FakeRuntimeBuilder};
-use crate::faults::Fault;
-use crate::images::{Image, PullPolicy};
-use crate::journal::JournalLimits;
-use crate::method::Method;
-use crate::runtime::Profile;
-use crate::script::{self, Matcher, Reply, ScriptBuilder, ScriptTarget, Times};
+use crate::core::images::{Image, PullPolicy};
+use crate::core::runtime::Profile;
+use crate::toolkit::faults::Fault;
+use crate::toolkit::journal::JournalLimits;
+use crate::toolkit::method::Method;
+use crate::toolkit::script::{self, Matcher, Reply, ScriptBuilder, ScriptTarget, Times};
 
 /// A configuration that could not be read or is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,15 +236,17 @@ impl<'de> Deserialize<'de> for CodeName {
                 let wanted = text.replace('_', "").to_ascii_lowercase();
                 all.iter()
                     .find(|c| {
-                        crate::journal::code_name(**c)
+                        crate::toolkit::journal::code_name(**c)
                             .replace('_', "")
                             .to_ascii_lowercase()
                             == wanted
                     })
                     .map(|&c| CodeName(c))
                     .ok_or_else(|| {
-                        let names: Vec<&str> =
-                            all.iter().map(|c| crate::journal::code_name(*c)).collect();
+                        let names: Vec<&str> = all
+                            .iter()
+                            .map(|c| crate::toolkit::journal::code_name(*c))
+                            .collect();
                         de::Error::custom(format!(
                             "unknown gRPC code `{text}`, expected one of {}",
                             names.join(", ")
@@ -400,14 +402,14 @@ pub enum PullPolicyName {
     Offline,
 }
 
-/// A [`Rootfs`](crate::images::Rootfs) by name (the catalog's schema).
-pub use crate::images::catalog::RootfsName;
+/// A [`Rootfs`](crate::core::images::Rootfs) by name (the catalog's schema).
+pub use crate::core::images::catalog::RootfsName;
 
 /// `[[images]]`: an image added to the store, in the schema of the built-in catalog
 /// (`reference`, `tags`, `digest`/`digests`, `id`, `entrypoint`, `cmd`, `env`,
 /// `working_dir`, `user`, `stop_signal`, `labels`, `exposed_ports`, `size`, `rootfs`,
 /// `chain_id` and `[[images.files]]`).
-pub use crate::images::catalog::ImageData as ImageConfig;
+pub use crate::core::images::catalog::ImageData as ImageConfig;
 
 /// `[[exec]]` and `[[containers]]`: a script.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -590,7 +592,7 @@ impl Config {
         if let (Some(name), Some(version)) = (&s.runtime_name, &s.runtime_version) {
             builder = builder.runtime_identity(name.clone(), version.clone());
         } else if s.runtime_name.is_some() || s.runtime_version.is_some() {
-            let defaults = crate::runtime::Settings::for_profile(profile.unwrap_or_default());
+            let defaults = crate::core::runtime::Settings::for_profile(profile.unwrap_or_default());
             builder = builder.runtime_identity(
                 s.runtime_name.clone().unwrap_or(defaults.runtime_name),
                 s.runtime_version

@@ -177,22 +177,22 @@
 //!
 //! ## 3. What the pieces do
 //!
-//! - **[`Fault`](crate::faults::Fault)** rules make any RPC (named by
+//! - **[`Fault`](crate::toolkit::faults::Fault)** rules make any RPC (named by
 //!   [`Method`](crate::Method)) fail with a status, answer late, wait for a
-//!   [`Gate`](crate::faults::Gate), or cut a stream short; `first(n)`, `nth(n)`,
+//!   [`Gate`](crate::toolkit::faults::Gate), or cut a stream short; `first(n)`, `nth(n)`,
 //!   `after(n)` and request predicates choose the calls. The guard returned by `mount`
 //!   removes the rule when it goes out of scope.
-//! - **[`ContainerScript`](crate::script::ContainerScript)** decides what a container
+//! - **[`ContainerScript`](crate::toolkit::script::ContainerScript)** decides what a container
 //!   runs when it starts: here two crashes, then (after `up_to_n_times(2)`) the real
 //!   command in the simulation. Exit codes, reasons (`Error`, `Completed`,
 //!   `OOMKilled`) and the CRI log file are those of a real run.
-//! - **[`ExecScript`](crate::script::ExecScript)** answers execs the image cannot run;
+//! - **[`ExecScript`](crate::toolkit::script::ExecScript)** answers execs the image cannot run;
 //!   every other command still runs in the simulated shell.
 //! - **Waiters** ([`wait_for_container_state`](crate::FakeRuntime::wait_for_container_state),
 //!   [`wait_for_sandbox_removed`](crate::FakeRuntime::wait_for_sandbox_removed),
 //!   [`wait_for_call`](crate::FakeRuntime::wait_for_call), ...) return as soon as the
 //!   state is reached, so tests never sleep "long enough".
-//! - **The [journal](crate::journal)** records every call with its typed request and
+//! - **The [journal](crate::toolkit::journal)** records every call with its typed request and
 //!   response or status; `calls_to(method)` and `request::<T>()` answer "what did the
 //!   controller send?". `fake.journal().to_json_lines()` exports it.
 //! - **[`verify`](crate::FakeRuntime::verify)** checks the `expect(..)`ations and, when
@@ -250,12 +250,12 @@
 //!
 //! **Watching instead of polling.** A controller built on `GetContainerEvents` gets
 //! created, started, stopped and deleted events with the sandbox's and containers'
-//! statuses (see [`events`](crate::events)); a stream cut short is
+//! statuses (see [`events`](crate::core::events)); a stream cut short is
 //! `Fault::on(Method::GetContainerEvents).fail_stream_after(k, code, message)`.
 //!
 //! **Resource pressure.** [`set_container_stats`](crate::FakeRuntime::set_container_stats)
 //! makes a container report, say, two busy cores and 900 MiB of its 1 GiB limit, for
-//! controllers that act on stats or metrics (see [`stats`](crate::stats)).
+//! controllers that act on stats or metrics (see [`stats`](crate::core::stats)).
 //!
 //! **Tests in other languages.** Everything above except program closures is
 //! available to the `cri-fake` binary through a TOML file (`--config`, see

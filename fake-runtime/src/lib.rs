@@ -32,71 +32,63 @@
 //!
 //! # Layout
 //!
-//! Four layers; a module uses only its own layer and the ones below it.
+//! Layers, one folder each; a module uses only its own layer and the ones below it,
+//! and nothing below knows the layers above.
 //!
-//! 1. **Facade**: [`builder`] holds [`FakeRuntime`] (every method of the fake is in
-//!    that one file) and [`FakeRuntimeBuilder`]; [`fixtures`] (pod and container
-//!    configs for tests), [`views`] (read-only copies for assertions), [`config`] (the
-//!    binary's TOML file), [`guide`] (testing a pod controller, step by step).
-//! 2. **Server**: `service` (private: thin tonic adapters, every call through one
-//!    dispatcher where the journal and the fault rules hook in), [`restart`] (serving
-//!    and simulated restarts), [`transport`] (unix socket, TCP, in-memory; the private
-//!    `h2_authority` accepts any `:authority`, as containerd does), [`streaming`]
-//!    (Exec/Attach/PortForward URLs, the SPDY/3.1 codec, SPDY and WebSocket servers, a
-//!    SPDY client for tests).
-//! 3. **Toolkit**: [`script`] (scripted execs and containers, expectations, waiters),
-//!    [`faults`] (fault and delay rules), [`journal`] (the call journal), [`method`]
-//!    (every RPC as an enum). Scripts and faults mount on anything that implements
-//!    [`script::MountTarget`]; the facade does.
-//! 4. **Core**: [`runtime`] ([`Runtime`], [`Settings`]), [`profile`] (every text, code
-//!    and RPC where containerd 1.6 and 2.3 differ, in one table), [`error`] (the domain
-//!    error and its one conversion to `tonic::Status`), [`state`] (the store), the
-//!    private lifecycle modules `sandbox`, `container`, `container_io`, `image_service`,
-//!    `info` and `network`, [`exec`] (ExecSync: capped output, timeout, IO drain),
-//!    [`images`], [`logs`] (CRI log files), [`stats`], [`events`] (a domain stream),
-//!    [`proto_json`], and [`process`]: the simulation (shell, applets, virtual
-//!    filesystem, signals, network and PID namespaces; [`process::bridge`] makes
-//!    simulated ports real sockets).
+//! 1. **Facade** (the crate root): [`builder`] holds [`FakeRuntime`] (every method of
+//!    the fake is in that one file) and [`FakeRuntimeBuilder`]; [`fixtures`] (pod and
+//!    container configs for tests), [`views`] (read-only copies for assertions),
+//!    [`config`] (the binary's TOML file), [`guide`] (testing a pod controller, step by
+//!    step). It wires the layers below together.
+//! 2. **Server** (`server/`): the private `service` (thin tonic adapters, every call
+//!    through one dispatcher where the journal and the fault rules hook in),
+//!    [`restart`] (serving and simulated restarts), [`transport`] (unix socket, TCP,
+//!    in-memory; the private `h2_authority` accepts any `:authority`, as containerd
+//!    does), [`streaming`] (Exec/Attach/PortForward URLs, the SPDY/3.1 codec, SPDY and
+//!    WebSocket servers, a SPDY client for tests).
+//! 3. **Toolkit** (`toolkit/`): [`script`] (scripted execs and containers,
+//!    expectations, waiters), [`faults`] (fault and delay rules), [`journal`] (the call
+//!    journal), [`method`] (every RPC as an enum). Scripts and faults mount on anything
+//!    that implements [`script::MountTarget`]; the facade does.
+//! 4. **Core** (`core/`): [`runtime`] ([`Runtime`], [`Settings`]), [`profile`] (every
+//!    text, code and RPC where containerd 1.6 and 2.3 differ, in one table), [`error`]
+//!    (the domain error and its one conversion to `tonic::Status`), [`state`] (the
+//!    store), the private lifecycle modules `sandbox`, `container`, `container_io`,
+//!    `image_service`, `info`, `network` and `streams` (Exec/Attach/PortForward up to
+//!    their URL), [`exec`] (ExecSync: capped output, timeout, IO drain), [`images`],
+//!    [`logs`] (CRI log files), [`stats`], [`events`] (a domain stream),
+//!    [`proto_json`], [`security`]. What the layers above add, they add through the
+//!    core's own interfaces: the private `hooks` (a process about to start, a state
+//!    change, an ended streaming session: the toolkit implements them) and
+//!    `streams::StreamUrls` (the streaming server implements it).
+//! 5. **Simulation** ([`process`]): shell, applets, virtual filesystem, signals,
+//!    network and PID namespaces; [`process::bridge`] makes simulated ports real
+//!    sockets. With the private `go` (Go's `%q`), it uses nothing above it.
 //!
-//! Two links still point up, and are known: the core's [`Runtime`] holds the toolkit
-//! (scripts are consulted when a process starts, stats overrides when stats are made,
-//! waiters are woken at state changes) and the streaming server's handle.
+//! The layers' public modules are re-exported at the crate root
+//! (`cri_fake::runtime`, `cri_fake::journal`, ...): the folders organise the crate,
+//! they are not part of its paths.
 #![warn(missing_docs)]
 
 pub mod builder;
 pub mod config;
-pub(crate) mod container;
-pub(crate) mod container_io;
-pub mod error;
-pub mod events;
-pub mod exec;
-pub mod faults;
 pub mod fixtures;
 pub mod guide;
-mod h2_authority;
-pub(crate) mod hooks;
-pub(crate) mod image_service;
-pub mod images;
-pub(crate) mod info;
-pub mod journal;
-pub mod logs;
-pub mod method;
-pub(crate) mod network;
-pub mod process;
-pub mod profile;
-pub mod proto_json;
-pub mod restart;
-pub mod runtime;
-pub(crate) mod sandbox;
-pub mod script;
-pub mod security;
-pub(crate) mod service;
-pub mod state;
-pub mod stats;
-pub mod streaming;
-pub(crate) mod streams;
-pub mod transport;
 pub mod views;
+
+pub(crate) mod core;
+mod go;
+pub mod process;
+pub(crate) mod server;
+pub(crate) mod toolkit;
+
+// The public modules of the layers, at the crate root (the layers' folders are the
+// crate's own organisation, not part of its paths).
+pub use crate::core::{
+    error, events, exec, images, logs, profile, proto_json, runtime, security, state, stats,
+};
+pub use server::{restart, streaming, transport};
+pub use toolkit::{faults, journal, method, script};
 
 /// The generated CRI v1 API the fake serves (messages in `cri_proto::v1`, clients and
 /// servers at the root), re-exported so a test needs only `cri-fake` to build a request:

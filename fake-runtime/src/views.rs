@@ -31,7 +31,7 @@ use std::collections::HashMap;
 
 use cri_proto::v1::{ContainerState, NamespaceMode, PodSandboxState};
 
-use crate::state::{ContainerRecord, Inner, SandboxRecord};
+use crate::core::state::{ContainerRecord, Inner, SandboxRecord};
 
 /// A pod sandbox as the fake holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use super::spec::UserSpec;
 use super::vfs::Cred;
-use crate::error::go_quote;
+use crate::go::go_quote;
 
 /// One line of `/etc/passwd`.
 #[derive(Debug, Clone, PartialEq, Eq)]
