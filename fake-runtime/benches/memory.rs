@@ -16,7 +16,7 @@ mod support;
 
 use cri_fake::FakeRuntime;
 use cri_proto::v1::*;
-use support::{container_config, pod_config};
+use support::{scale_container, scale_pod};
 
 /// The system allocator, counting live bytes and allocations.
 struct Counting;
@@ -62,25 +62,6 @@ fn held<R>(f: impl FnOnce() -> R) -> (R, isize) {
     let before = live();
     let r = f();
     (r, live() - before)
-}
-
-/// The scale row's sandbox config `n`.
-fn scale_pod(n: u64) -> PodSandboxConfig {
-    let mut config = pod_config(&format!("s{n}"));
-    config
-        .labels
-        .insert("group".into(), format!("g{}", n % 100));
-    config
-}
-
-/// The scale row's container config `i` of sandbox `n`.
-fn scale_container(n: u64, i: usize) -> ContainerConfig {
-    let mut container = container_config(&format!("c{i}"), &["sleep", "1"]);
-    container.labels.insert("index".into(), i.to_string());
-    container
-        .labels
-        .insert("group".into(), format!("g{}", n % 100));
-    container
 }
 
 fn main() {

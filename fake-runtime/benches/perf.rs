@@ -34,7 +34,7 @@ mod support;
 use cri_fake::FakeRuntime;
 use cri_proto::RuntimeServiceClient;
 use cri_proto::v1::*;
-use support::{container_config, pod_config};
+use support::{container_config, pod_config, scale_container, scale_pod};
 use tonic::transport::Channel;
 
 /// What one workload measured on one server.
@@ -244,10 +244,7 @@ async fn populate(path: &Path, first: u64, pods: u64, containers: usize) -> f64 
             tokio::spawn(async move {
                 let mut n = first + k;
                 while n < first + pods {
-                    let mut config = pod_config(&format!("s{n}"));
-                    config
-                        .labels
-                        .insert("group".into(), format!("g{}", n % 100));
+                    let config = scale_pod(n);
                     let pod = c
                         .run_pod_sandbox(RunPodSandboxRequest {
                             config: Some(config.clone()),
@@ -258,14 +255,9 @@ async fn populate(path: &Path, first: u64, pods: u64, containers: usize) -> f64 
                         .into_inner()
                         .pod_sandbox_id;
                     for i in 0..containers {
-                        let mut container = container_config(&format!("c{i}"), &["sleep", "1"]);
-                        container.labels.insert("index".into(), i.to_string());
-                        container
-                            .labels
-                            .insert("group".into(), format!("g{}", n % 100));
                         c.create_container(CreateContainerRequest {
                             pod_sandbox_id: pod.clone(),
-                            config: Some(container),
+                            config: Some(scale_container(n, i)),
                             sandbox_config: Some(config.clone()),
                         })
                         .await

@@ -15,3 +15,25 @@ pub fn container_config(name: &str, command: &[&str]) -> ContainerConfig {
         .command(command.iter().copied())
         .build()
 }
+
+/// The scale rows' sandbox config `n` (labelled with one of 100 groups).
+#[allow(dead_code)] // used by the perf and memory benches only
+pub fn scale_pod(n: u64) -> PodSandboxConfig {
+    let mut config = pod_config(&format!("s{n}"));
+    config
+        .labels
+        .insert("group".into(), format!("g{}", n % 100));
+    config
+}
+
+/// The scale rows' container config `i` of sandbox `n` (labelled with its index and
+/// its sandbox's group).
+#[allow(dead_code)] // used by the perf and memory benches only
+pub fn scale_container(n: u64, i: usize) -> ContainerConfig {
+    let mut container = container_config(&format!("c{i}"), &["sleep", "1"]);
+    container.labels.insert("index".into(), i.to_string());
+    container
+        .labels
+        .insert("group".into(), format!("g{}", n % 100));
+    container
+}

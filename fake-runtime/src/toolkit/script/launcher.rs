@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 
-use crate::process::vfs::{Access, Cred};
+use crate::process::vfs::{Access, Cred, Vfs};
 use crate::process::{
     ContainerSim, ExitStatus, FileSeed, ProcessHandle, Program, ProgramContext, Programs, Resolved,
     SpawnError, Stdio,
@@ -80,31 +80,7 @@ impl Launcher {
         argv: Vec<String>,
         stdio: Stdio,
     ) -> Result<ProcessHandle, SpawnError> {
-        let (token, path) = self.prepare(program, argv);
-        let vfs = sim.vfs();
-        let seed = FileSeed::Program {
-            path: path.clone(),
-            name: TRAMPOLINE.to_owned(),
-            mode: 0o755,
-        };
-        if vfs.seed(&seed).is_err() {
-            self.forget(token);
-            return Err(SpawnError::NoSuchFile(path));
-        }
-        let result = sim.spawn(std::slice::from_ref(&path), stdio);
-        let root = Cred::root();
-        let _ = vfs.remove(
-            &path,
-            false,
-            Access {
-                cred: &root,
-                pid: 0,
-            },
-        );
-        if result.is_err() {
-            self.forget(token);
-        }
-        result
+        self.spawn_trampoline(sim.vfs(), program, argv, |argv| sim.spawn(argv, stdio))
     }
 
     /// Starts `program` with `argv` as a child of the running program `ctx`.
@@ -115,8 +91,21 @@ impl Launcher {
         argv: Vec<String>,
         stdio: Stdio,
     ) -> Result<ProcessHandle, SpawnError> {
+        self.spawn_trampoline(ctx.system.vfs(), program, argv, |argv| {
+            ctx.spawn(argv, stdio)
+        })
+    }
+
+    /// Seeds a trampoline for `program` into `vfs`, starts it with `start`, and removes
+    /// the file again; the pending program is forgotten when nothing started.
+    fn spawn_trampoline(
+        &self,
+        vfs: &Vfs,
+        program: Arc<dyn Program>,
+        argv: Vec<String>,
+        start: impl FnOnce(&[String]) -> Result<ProcessHandle, SpawnError>,
+    ) -> Result<ProcessHandle, SpawnError> {
         let (token, path) = self.prepare(program, argv);
-        let vfs = ctx.system.vfs();
         let seed = FileSeed::Program {
             path: path.clone(),
             name: TRAMPOLINE.to_owned(),
@@ -126,7 +115,7 @@ impl Launcher {
             self.forget(token);
             return Err(SpawnError::NoSuchFile(path));
         }
-        let result = ctx.spawn(std::slice::from_ref(&path), stdio);
+        let result = start(std::slice::from_ref(&path));
         let root = Cred::root();
         let _ = vfs.remove(
             &path,
