@@ -116,7 +116,7 @@ async fn call(
     let answer = async move {
         grpc.ready()
             .await
-            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+            .map_err(|e| tonic::Status::from_error(e.into()))?;
         if method.server_streaming {
             let response = grpc
                 .server_streaming(tonic::Request::new(body), path, RawCodec)
@@ -142,14 +142,24 @@ async fn call(
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 
+/// What the first panic said, and where (the checks report it: later panics, a
+/// shrinking run's among them, would hide it).
+static FIRST_PANIC: OnceLock<String> = OnceLock::new();
+
 /// Counts every panic of any thread (a panicking handler task would otherwise only show
-/// as a reset stream).
+/// as a reset stream). The checks themselves fail without panicking, so only a panic of
+/// the fake (or of the test's own code) is counted.
 fn count_panics() {
     static HOOK: OnceLock<()> = OnceLock::new();
     HOOK.get_or_init(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             PANICS.fetch_add(1, Ordering::SeqCst);
+            let thread = std::thread::current();
+            let _ = FIRST_PANIC.set(format!(
+                "thread {:?}: {info}",
+                thread.name().unwrap_or("unnamed")
+            ));
             default(info);
         }));
     });
@@ -447,30 +457,37 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-/// An answer a hostile request may get: any status the fake gives on purpose. A reset
-/// stream (a crashed handler) or silence is not one.
-fn assert_answered(method: &Method, answer: Option<Answer>, what: &str) {
+/// An answer a hostile request may get: any status the fake sends on purpose (an
+/// `UNAVAILABLE` among them: containerd 2.3 answers PodSandboxStats of a stopped sandbox
+/// so). A call that broke (a reset stream, a closed connection: a status tonic made on
+/// the client side, which carries its transport error as its source), a cancelled call,
+/// silence, or a panic anywhere in the process is not one.
+fn check_answered(method: &Method, answer: Option<Answer>, what: &str) -> Result<(), String> {
     let Some(answer) = answer else {
-        panic!("{} did not answer within 20 s: {what}", method.path);
+        return Err(format!(
+            "{} did not answer within 20 s: {what}",
+            method.path
+        ));
     };
     if let Err(status) = &answer {
-        assert!(
-            !matches!(status.code(), Code::Unavailable | Code::Cancelled),
-            "{}: the call broke ({status:?}): {what}",
-            method.path
-        );
-        assert!(
-            !status.message().contains("panicked") && !status.message().contains("h2 protocol"),
-            "{}: {status:?}: {what}",
-            method.path
-        );
+        if std::error::Error::source(status).is_some() || status.code() == Code::Cancelled {
+            return Err(format!(
+                "{}: the call broke ({status:?}): {what}",
+                method.path
+            ));
+        }
+        if status.message().contains("panicked") || status.message().contains("h2 protocol") {
+            return Err(format!("{}: {status:?}: {what}", method.path));
+        }
     }
-    assert_eq!(
-        PANICS.load(Ordering::SeqCst),
-        0,
-        "{}: a panic: {what}",
-        method.path
-    );
+    match PANICS.load(Ordering::SeqCst) {
+        0 => Ok(()),
+        n => Err(format!(
+            "{}: {n} panic(s), the first: {}; the request: {what}",
+            method.path,
+            FIRST_PANIC.get().map_or("?", String::as_str)
+        )),
+    }
 }
 
 fn serves_on(world: &World) {
@@ -496,7 +513,7 @@ fn random_requests_to_every_rpc_get_an_answer_and_never_a_panic() {
         ..ProptestConfig::default()
     });
     let count = world.borrow().methods.len();
-    let ask = |index: usize, seed: u64| {
+    let ask = |index: usize, seed: u64| -> Result<(), String> {
         world.borrow_mut().refresh_now_and_then();
         let world = world.borrow();
         let method = &world.methods[index];
@@ -507,17 +524,16 @@ fn random_requests_to_every_rpc_get_an_answer_and_never_a_panic() {
             Bytes::from(request.encode_to_vec()),
             Duration::from_secs(20),
         ));
-        assert_answered(method, answer, &format!("{request:?}"));
+        check_answered(method, answer, &format!("{request:?}"))
     };
     runner
         .run(&(0..count, any::<u64>()), |(index, seed)| {
-            ask(index, seed);
-            Ok(())
+            ask(index, seed).map_err(TestCaseError::fail)
         })
         .unwrap();
     // Every method once more, so none is left out however few the cases.
     for index in 0..count {
-        ask(index, index as u64);
+        ask(index, index as u64).unwrap();
     }
     let world = world.borrow();
     serves_on(&world);
@@ -544,8 +560,7 @@ fn random_bytes_to_every_rpc_get_an_answer_and_never_a_panic() {
                     Bytes::from(bytes.clone()),
                     Duration::from_secs(20),
                 ));
-                assert_answered(method, answer, &format!("{bytes:?}"));
-                Ok(())
+                check_answered(method, answer, &format!("{bytes:?}")).map_err(TestCaseError::fail)
             },
         )
         .unwrap();
@@ -731,4 +746,54 @@ async fn negative_and_huge_timeouts_wrap_like_go_durations_and_mean_none() {
         assert_eq!(status.state, ContainerState::ContainerExited as i32);
         assert_eq!(status.exit_code, 137, "{timeout}");
     }
+}
+
+#[tokio::test]
+async fn a_status_the_fake_sends_on_purpose_is_an_answer_even_unavailable_and_a_broken_call_is_not()
+{
+    let mut env = start().await;
+    let (pod, _) = env.pod("stopped").await;
+    env.rt
+        .stop_pod_sandbox(StopPodSandboxRequest {
+            pod_sandbox_id: pod.clone(),
+        })
+        .await
+        .expect("StopPodSandbox");
+    let stats = methods()
+        .into_iter()
+        .find(|m| m.path == "/runtime.v1.RuntimeService/PodSandboxStats")
+        .expect("PodSandboxStats");
+    let body = Bytes::from(
+        PodSandboxStatsRequest {
+            pod_sandbox_id: pod.clone(),
+        }
+        .encode_to_vec(),
+    );
+    let channel = env.fake.channel();
+    let answer = call(&channel, &stats, body.clone(), Duration::from_secs(20)).await;
+    let Some(Err(status)) = &answer else {
+        panic!("expected a status, got {answer:?}");
+    };
+    assert_eq!(
+        (status.code(), status.message()),
+        (
+            Code::Unavailable,
+            format!(
+                "failed to decode pod sandbox metrics {pod}: failed to get pod sandbox stats since sandbox container \"{pod}\" is not in ready state: unavailable"
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(check_answered(&stats, answer, "stopped pod"), Ok(()));
+
+    // The same call once the fake is gone: tonic's own UNAVAILABLE, a broken call.
+    env.fake.shutdown().await;
+    let answer = call(&channel, &stats, body, Duration::from_secs(20)).await;
+    let verdict = check_answered(&stats, answer, "fake gone").expect_err("a broken call");
+    assert!(
+        verdict.starts_with(
+            "/runtime.v1.RuntimeService/PodSandboxStats: the call broke (Status { code: Unavailable"
+        ),
+        "{verdict}"
+    );
 }
