@@ -127,6 +127,16 @@ fn main() {
         record.spec_process.env.len(),
     );
     println!(
+        "in-memory sizes: ContainerConfig {} B (linux {} B, windows {} B), LinuxContainerResources {} B, PodSandboxConfig {} B, ContainerStatus {} B, PodSandboxStatus {} B",
+        std::mem::size_of::<ContainerConfig>(),
+        std::mem::size_of::<LinuxContainerConfig>(),
+        std::mem::size_of::<WindowsContainerConfig>(),
+        std::mem::size_of::<LinuxContainerResources>(),
+        std::mem::size_of::<PodSandboxConfig>(),
+        std::mem::size_of::<ContainerStatus>(),
+        std::mem::size_of::<PodSandboxStatus>(),
+    );
+    println!(
         "indexes per container: id index + name registry + sandbox's container set (the rest of the per-container figure)"
     );
     drop(record);

@@ -52,6 +52,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use cri_proto::v1::{ContainerEventResponse, ContainerEventType};
+use prost::Message;
 use tokio::sync::broadcast;
 
 use crate::core::error::{CriError, ErrorCode};
@@ -80,7 +81,9 @@ pub struct EventBus {
     sender: broadcast::Sender<ContainerEventResponse>,
     /// Whether events published without subscribers are kept (containerd 2.3).
     keeps_backlog: bool,
-    backlog: Mutex<VecDeque<(Instant, ContainerEventResponse)>>,
+    /// Each event encoded: an event carries the statuses of its pod and of all its
+    /// containers, several KB in memory and a fraction of that encoded.
+    backlog: Mutex<VecDeque<(Instant, Box<[u8]>)>>,
 }
 
 impl Default for EventBus {
@@ -118,7 +121,7 @@ impl EventBus {
         let kept = backlog
             .drain(..)
             .filter(|(at, _)| now.duration_since(*at) < BACKLOG_KEEP)
-            .map(|(_, event)| event)
+            .filter_map(|(_, event)| ContainerEventResponse::decode(&event[..]).ok())
             .collect();
         (kept, receiver)
     }
@@ -147,7 +150,7 @@ impl EventBus {
         {
             backlog.pop_front();
         }
-        backlog.push_back((now, event));
+        backlog.push_back((now, event.encode_to_vec().into_boxed_slice()));
     }
 }
 

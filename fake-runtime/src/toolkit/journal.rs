@@ -65,6 +65,60 @@ impl<M: prost::Message + fmt::Debug + 'static> Recorded for M {
     }
 }
 
+/// A message the journal keeps by its protobuf encoding only, decoded (once) when a
+/// test first looks at it: a kept call costs its encoded size, not the in-memory size
+/// of the decoded message (a `CreateContainerRequest` is about 2.5 KB in memory and a
+/// few hundred bytes encoded).
+pub(crate) struct Encoded {
+    bytes: Box<[u8]>,
+    decode: fn(&[u8]) -> Box<dyn Recorded>,
+    decoded: OnceLock<Box<dyn Recorded>>,
+}
+
+impl Encoded {
+    /// `message`, encoded; it decodes back to its own type.
+    pub(crate) fn of<M: prost::Message + Default + fmt::Debug + 'static>(message: &M) -> Self {
+        Self {
+            bytes: message.encode_to_vec().into_boxed_slice(),
+            decode: decode_as::<M>,
+            decoded: OnceLock::new(),
+        }
+    }
+
+    fn decoded(&self) -> &dyn Recorded {
+        self.decoded
+            .get_or_init(|| (self.decode)(&self.bytes))
+            .as_ref()
+    }
+}
+
+/// Decodes bytes that [`Encoded::of`] encoded from an `M` (so they decode).
+fn decode_as<M: prost::Message + Default + fmt::Debug + 'static>(
+    bytes: &[u8],
+) -> Box<dyn Recorded> {
+    Box::new(M::decode(bytes).unwrap_or_default())
+}
+
+impl fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.decoded().fmt(f)
+    }
+}
+
+impl Recorded for Encoded {
+    fn as_any(&self) -> &dyn Any {
+        self.decoded().as_any()
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        self.bytes.to_vec()
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
 /// How a call ended (or that it has not yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -733,6 +787,28 @@ mod tests {
             cmd: vec!["true".into()],
             timeout: 0,
         })
+    }
+
+    #[test]
+    fn an_encoded_message_is_kept_at_its_encoded_size_and_reads_back_as_its_own_type() {
+        let request = cri_proto::v1::CreateContainerRequest {
+            pod_sandbox_id: "pod".into(),
+            config: Some(cri_proto::v1::ContainerConfig {
+                labels: [("app".to_string(), "web".to_string())].into(),
+                ..Default::default()
+            }),
+            sandbox_config: None,
+        };
+        let kept = Encoded::of(&request);
+        assert_eq!(kept.encoded_len(), prost::Message::encoded_len(&request));
+        assert_eq!(kept.encode(), prost::Message::encode_to_vec(&request));
+        assert_eq!(
+            kept.as_any()
+                .downcast_ref::<cri_proto::v1::CreateContainerRequest>(),
+            Some(&request)
+        );
+        assert!(kept.as_any().downcast_ref::<VersionRequest>().is_none());
+        assert_eq!(format!("{kept:?}"), format!("{request:?}"));
     }
 
     #[test]

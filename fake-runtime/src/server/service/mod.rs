@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status};
 
 use crate::core::error::CriError;
 use crate::core::runtime::Runtime;
-use crate::toolkit::journal::{Outcome, Recorded};
+use crate::toolkit::journal::{Encoded, Outcome, Recorded};
 use crate::toolkit::method::Method;
 use crate::toolkit::script::Toolkit;
 
@@ -52,7 +52,7 @@ macro_rules! message_answers {
     ($($ty:ty),* $(,)?) => {$(
         impl Answer for $ty {
             fn recorded(&self) -> Option<Arc<dyn Recorded>> {
-                Some(Arc::new(self.clone()))
+                Some(Arc::new(Encoded::of(self)))
             }
 
             fn check_send_size(&self) -> Result<usize, CriError> {
@@ -188,7 +188,7 @@ impl Dispatcher {
         handler: F,
     ) -> Result<Response<Resp>, Status>
     where
-        Req: prost::Message + std::fmt::Debug + Clone + 'static,
+        Req: prost::Message + Default + std::fmt::Debug + 'static,
         Resp: Answer,
         F: FnOnce(Arc<Runtime>, Req) -> Fut,
         Fut: Future<Output = Result<Resp, CriError>>,
@@ -196,11 +196,16 @@ impl Dispatcher {
         tracing::trace!(%method, "call");
         let toolkit = &self.toolkit;
         let request = request.into_inner();
-        let recorded: Arc<dyn Recorded> = Arc::new(request.clone());
-        let plan = toolkit.faults.evaluate(method, recorded.as_ref());
+        // The journal keeps the request encoded (a fraction of its in-memory size);
+        // the fault rules read the request itself.
+        let plan = toolkit.faults.evaluate(method, &request);
         let pending = Pending {
             toolkit,
-            number: Some(toolkit.journal.begin(method, recorded)),
+            number: Some(
+                toolkit
+                    .journal
+                    .begin(method, Arc::new(Encoded::of(&request))),
+            ),
         };
         if !plan.is_empty() {
             plan.wait().await;
