@@ -24,7 +24,9 @@ use crate::core::profile::{Dialect, StoppedSandboxCreate};
 use crate::core::proto_json::to_json;
 use crate::core::runtime::{Runtime, now_ns};
 use crate::core::sandbox::{labels_match, namespace_options};
-use crate::core::state::{ContainerPhase, ContainerRecord, SandboxPhase, SpecProcess, new_id};
+use crate::core::state::{
+    ContainerPhase, ContainerRecord, KeptConfig, SandboxPhase, SpecProcess, new_id,
+};
 use crate::process::net::Network;
 use crate::process::pipe::{Input, Output, OutputReader, Window};
 use crate::process::{
@@ -369,7 +371,7 @@ impl Runtime {
             s.insert_container(ContainerRecord {
                 id: id.clone(),
                 sandbox_id,
-                config,
+                config: KeptConfig::new(config),
                 reserved_name,
                 image_requested,
                 image_id: image.id.clone(),
@@ -434,7 +436,7 @@ impl Runtime {
             record.phase = ContainerPhase::Starting;
             Ok(StartPlan {
                 id,
-                config: record.config.clone(),
+                config: record.config.full(),
                 sandbox_config,
                 network,
                 pod_pids,
@@ -1230,9 +1232,8 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
     let security = crate::core::security::security_spec(
         &record
             .config
-            .linux
-            .as_ref()
-            .and_then(|l| l.security_context.clone())
+            .linux()
+            .and_then(|l| l.security_context)
             .unwrap_or_default(),
         None,
     );
@@ -1258,7 +1259,7 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
         "snapshotter": "overlayfs",
         "runtimeType": "io.containerd.runc.v2",
         "runtimeOptions": {"binary_name": "runc"},
-        "config": to_json("ContainerConfig", &record.config),
+        "config": to_json("ContainerConfig", &record.config.full()),
         "runtimeSpec": {
             "ociVersion": "1.0.2-dev",
             "process": {

@@ -552,9 +552,8 @@ impl Runtime {
         labels.push(record.id.clone());
         labels.push(
             config
-                .image
-                .as_ref()
-                .map(|i| i.user_specified_image.clone())
+                .image()
+                .map(|i| i.user_specified_image)
                 .unwrap_or_default(),
         );
         CONTAINER_SERIES

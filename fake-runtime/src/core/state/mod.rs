@@ -7,16 +7,18 @@
 //! never be held across an `.await`.
 
 pub mod ids;
+pub mod kept_config;
 pub mod names;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use cri_proto::v1::{ContainerConfig, LinuxContainerResources, PodSandboxConfig};
+use cri_proto::v1::{LinuxContainerResources, PodSandboxConfig};
 
 use crate::core::container::ContainerProcess;
 use crate::core::images::ImageStore;
 pub use ids::{IdIndex, new_id};
+pub use kept_config::KeptConfig;
 pub use names::NameRegistry;
 
 /// A sandbox's state.
@@ -114,8 +116,8 @@ pub struct ContainerRecord {
     pub id: String,
     /// Full id of its sandbox.
     pub sandbox_id: String,
-    /// The config it was created with.
-    pub config: ContainerConfig,
+    /// The config it was created with (compact: see [`KeptConfig`]).
+    pub config: KeptConfig,
     /// The reserved name `<ctr>_<pod>_<ns>_<uid>_<attempt>`.
     pub reserved_name: String,
     /// The image string of the create request (ListContainers echoes it).
