@@ -132,13 +132,11 @@ fn fraction(value: u128, scale: u128) -> String {
 /// disarmed: a client that cancels the call (or a timeout) never leaves the exec running.
 struct KillOnDrop {
     process: Option<ProcessHandle>,
-    collectors: Vec<tokio::task::AbortHandle>,
 }
 
 impl KillOnDrop {
     fn disarm(&mut self) {
         self.process = None;
-        self.collectors.clear();
     }
 }
 
@@ -146,9 +144,6 @@ impl Drop for KillOnDrop {
     fn drop(&mut self) {
         if let Some(process) = self.process.take() {
             process.kill_tree(Signal::SIGKILL);
-        }
-        for collector in self.collectors.drain(..) {
-            collector.abort();
         }
     }
 }
@@ -213,24 +208,27 @@ impl Runtime {
             })?;
         let mut guard = KillOnDrop {
             process: Some(exec.clone()),
-            collectors: Vec::new(),
         };
-        // The readers run while the process runs: pipes are bounded, so a writer of
-        // more than a few chunks would otherwise wait for ever.
-        let stdout_task = self.tasks.spawn(collect_capped(stdout_reader));
-        let stderr_task = self.tasks.spawn(collect_capped(stderr_reader));
-        guard.collectors = vec![stdout_task.abort_handle(), stderr_task.abort_handle()];
-        let output = async {
-            let (stdout, stderr) = tokio::join!(stdout_task, stderr_task);
-            (stdout.unwrap_or_default(), stderr.unwrap_or_default())
-        };
-        tokio::pin!(output);
+        // The readers run while the process runs (pipes are bounded, so a writer of
+        // more than a few chunks would otherwise wait for ever), in this call's own
+        // task: no task to spawn and wake, and they go when the call goes.
+        let mut output = std::pin::pin!(futures::future::maybe_done(futures::future::join(
+            collect_capped(stdout_reader),
+            collect_capped(stderr_reader),
+        )));
+        let mut exited = std::pin::pin!(exec.wait());
+        let exit_while_reading = std::future::poll_fn(|cx| {
+            // Ready once both outputs are read; polling it again is a no-op.
+            let _ = output.as_mut().poll(cx);
+            exited.as_mut().poll(cx)
+        });
 
         let exit = if let Some(limit) = go_timeout(timeout_secs) {
-            match tokio::time::timeout(limit, exec.wait()).await {
+            match tokio::time::timeout(limit, exit_while_reading).await {
                 Ok(exit) => exit,
                 Err(_) => {
-                    // The guard kills the exec's processes and its readers; like
+                    // The guard kills the exec's processes (the readers go with this
+                    // call); like
                     // containerd, answer once the killed process is gone (a simulated
                     // process dies at its next scheduling point, a busy loop included).
                     drop(guard);
@@ -245,24 +243,20 @@ impl Runtime {
                 }
             }
         } else {
-            exec.wait().await
+            exit_while_reading.await
         };
 
         let drain = self.settings.drain_exec_sync_io_timeout;
-        let (stdout, stderr) = if drain.is_zero() {
-            output.await
-        } else {
-            match tokio::time::timeout(drain, &mut output).await {
-                Ok(out) => out,
-                Err(_) => {
-                    let quoted = go_quote(&exec_id);
-                    return Err(exec_error(format!(
-                        "failed to drain exec process {quoted} io: failed to drain exec process {quoted} io in {} because io is still held by other processes",
-                        go_duration(drain)
-                    )));
-                }
-            }
-        };
+        if drain.is_zero() {
+            output.as_mut().await;
+        } else if tokio::time::timeout(drain, output.as_mut()).await.is_err() {
+            let quoted = go_quote(&exec_id);
+            return Err(exec_error(format!(
+                "failed to drain exec process {quoted} io: failed to drain exec process {quoted} io in {} because io is still held by other processes",
+                go_duration(drain)
+            )));
+        }
+        let (stdout, stderr) = output.as_mut().take_output().unwrap_or_default();
         guard.disarm();
         let response = ExecSyncResponse {
             stdout,

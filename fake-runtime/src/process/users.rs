@@ -5,6 +5,9 @@
 //! (uid, gid, `additionalGids`), which containerd 2.3 reports as `ContainerStatus.user`
 //! and the fake's processes then run as.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
 use super::spec::UserSpec;
 use super::vfs::Cred;
 use crate::go::go_quote;
@@ -75,6 +78,51 @@ pub fn parse_group(text: &str) -> Vec<GroupEntry> {
         .collect()
 }
 
+/// The last few passwd or group files parsed, by their text. Every container of an
+/// image has the same files, and parsing them at each create and start was a tenth of
+/// a container's lifecycle in the profile.
+struct ParseCache<T> {
+    recent: Mutex<VecDeque<(Box<str>, Arc<Vec<T>>)>>,
+}
+
+/// How many files each [`ParseCache`] remembers.
+const PARSE_CACHE_SIZE: usize = 8;
+
+impl<T> ParseCache<T> {
+    const fn new() -> Self {
+        Self {
+            recent: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// `parse(text)`, remembered.
+    fn get(&self, text: &str, parse: fn(&str) -> Vec<T>) -> Arc<Vec<T>> {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, parsed)) = recent.iter().find(|(kept, _)| **kept == *text) {
+            return parsed.clone();
+        }
+        let parsed = Arc::new(parse(text));
+        if recent.len() >= PARSE_CACHE_SIZE {
+            recent.pop_back();
+        }
+        recent.push_front((text.into(), parsed.clone()));
+        parsed
+    }
+}
+
+static PASSWD_FILES: ParseCache<PasswdEntry> = ParseCache::new();
+static GROUP_FILES: ParseCache<GroupEntry> = ParseCache::new();
+
+/// [`parse_passwd`], remembered for the last few files.
+fn passwd_entries(text: &str) -> Arc<Vec<PasswdEntry>> {
+    PASSWD_FILES.get(text, parse_passwd)
+}
+
+/// [`parse_group`], remembered for the last few files.
+fn group_entries(text: &str) -> Arc<Vec<GroupEntry>> {
+    GROUP_FILES.get(text, parse_group)
+}
+
 /// The resolved identity of a container's processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -108,8 +156,8 @@ fn to_id(v: i64) -> u32 {
 
 /// Resolves `spec` against the passwd and group files' contents.
 pub fn resolve(spec: &UserSpec, passwd: &str, group: &str) -> Identity {
-    let users = parse_passwd(passwd);
-    let groups = parse_group(group);
+    let users = passwd_entries(passwd);
+    let groups = group_entries(group);
     let mut error = None;
     let mut uid = 0;
     let mut gid = None;
@@ -326,8 +374,8 @@ fn ensure_primary_gid(user: &mut SpecUser) {
 
 /// The image's user database; `None` for a file the image does not have.
 struct UserDb {
-    users: Option<Vec<PasswdEntry>>,
-    groups: Option<Vec<GroupEntry>>,
+    users: Option<Arc<Vec<PasswdEntry>>>,
+    groups: Option<Arc<Vec<GroupEntry>>>,
 }
 
 impl UserDb {
@@ -495,8 +543,8 @@ pub fn spec_user(
         (true, policy) => return Err(SpecUserError::UnknownGroupsPolicy(policy)),
     };
     let db = UserDb {
-        users: passwd.map(parse_passwd),
-        groups: group.map(parse_group),
+        users: passwd.map(passwd_entries),
+        groups: group.map(group_entries),
     };
     // Go's uint32(int64) conversion keeps the low 32 bits.
     let supplemental: Vec<u32> = request
@@ -549,6 +597,18 @@ mod tests {
         id_range_checked: false,
     };
     const MEMBER_GROUPS: &str = "root:x:0:\nwheel:x:10:root\nwww-data:x:33:www-data\nstaff:x:50:www-data,nobody\nnobody:x:99:nobody\nnogroup:x:65534:\n";
+
+    #[test]
+    fn a_parsed_file_is_remembered_by_its_text_and_a_changed_file_is_parsed_again() {
+        let first = passwd_entries(PASSWD);
+        assert!(Arc::ptr_eq(&first, &passwd_entries(&PASSWD.to_string())));
+        assert_eq!(*first, parse_passwd(PASSWD));
+        let changed = format!("{PASSWD}extra:x:7:7:extra:/:/bin/sh\n");
+        let second = passwd_entries(&changed);
+        assert_eq!(second.len(), first.len() + 1);
+        assert_eq!(second.last().map(|e| e.uid), Some(7));
+        assert_eq!(*group_entries(GROUP), parse_group(GROUP));
+    }
 
     fn ids(user: &SpecUser) -> (u32, u32, Vec<u32>) {
         (user.uid, user.gid, user.additional_gids.clone())
