@@ -26,15 +26,15 @@ use tonic::transport::{Channel, Server};
 use tonic::{Code, Request, Response, Status};
 
 /// The busybox image of the fake's catalog.
-pub const BUSYBOX: &str = "docker.io/library/busybox:1.36";
+pub(crate) const BUSYBOX: &str = "docker.io/library/busybox:1.36";
 /// The busybox image id.
-pub const BUSYBOX_ID: &str =
+pub(crate) const BUSYBOX_ID: &str =
     "sha256:10157d048594c42d40d2a9acd4c84747a65d27249564ca66980799592e79d18b";
 /// The pause image of the fake's catalog.
-pub const PAUSE: &str = "registry.k8s.io/pause:3.10.2";
+pub(crate) const PAUSE: &str = "registry.k8s.io/pause:3.10.2";
 
 /// A retry policy that never waits long: 3 tries, 1 ms then 2 ms, 2 s per try.
-pub fn quick_policy() -> RetryPolicy {
+pub(crate) fn quick_policy() -> RetryPolicy {
     RetryPolicy {
         tries: 3,
         first_interval: Duration::from_millis(1),
@@ -45,7 +45,7 @@ pub fn quick_policy() -> RetryPolicy {
 }
 
 /// A pod config with host networking (uid `uid-<name>`).
-pub fn pod_config(name: &str, namespace: &str) -> PodSandboxConfig {
+pub(crate) fn pod_config(name: &str, namespace: &str) -> PodSandboxConfig {
     fixtures::pod(name)
         .uid(format!("uid-{name}"))
         .namespace(namespace)
@@ -53,7 +53,7 @@ pub fn pod_config(name: &str, namespace: &str) -> PodSandboxConfig {
 }
 
 /// A container config running `command` in `image`.
-pub fn container_config(name: &str, image: &str, command: &[&str]) -> ContainerConfig {
+pub(crate) fn container_config(name: &str, image: &str, command: &[&str]) -> ContainerConfig {
     fixtures::container(name)
         .image(image)
         .command(command.iter().copied())
@@ -61,12 +61,12 @@ pub fn container_config(name: &str, image: &str, command: &[&str]) -> ContainerC
 }
 
 /// A busybox container running `sleep 1000`.
-pub fn sleeper(name: &str) -> ContainerConfig {
+pub(crate) fn sleeper(name: &str) -> ContainerConfig {
     container_config(name, BUSYBOX, &["sleep", "1000"])
 }
 
 /// A client of `endpoint` with [`quick_policy`] and short timeouts.
-pub async fn client_of(endpoint: &str) -> Client {
+pub(crate) async fn client_of(endpoint: &str) -> Client {
     Client::builder(endpoint)
         .connect_timeout(Duration::from_secs(5))
         .call_timeout(Duration::from_secs(10))
@@ -77,7 +77,7 @@ pub async fn client_of(endpoint: &str) -> Client {
 }
 
 /// A started fake (default profile: containerd 2.3) and a client of it.
-pub async fn fake_and_client() -> (FakeRuntime, Client) {
+pub(crate) async fn fake_and_client() -> (FakeRuntime, Client) {
     let fake = FakeRuntime::start().await.expect("start fake");
     let client = client_of(fake.endpoint()).await;
     (fake, client)
@@ -86,7 +86,7 @@ pub async fn fake_and_client() -> (FakeRuntime, Client) {
 /// The sandbox id in containerd 2.3's unknown-runtime-handler text, after checking the
 /// whole text: `unable to get OCI runtime for sandbox "<64 hex>": no runtime for "nope"
 /// is configured`.
-pub fn unknown_handler_sandbox_id(message: &str) -> &str {
+pub(crate) fn unknown_handler_sandbox_id(message: &str) -> &str {
     let sandbox_id = message
         .strip_prefix("unable to get OCI runtime for sandbox \"")
         .and_then(|rest| rest.strip_suffix("\": no runtime for \"nope\" is configured"))
@@ -100,7 +100,7 @@ pub fn unknown_handler_sandbox_id(message: &str) -> &str {
 }
 
 /// A started fake imitating `profile` and a client of it.
-pub async fn fake_and_client_of(profile: Profile) -> (FakeRuntime, Client) {
+pub(crate) async fn fake_and_client_of(profile: Profile) -> (FakeRuntime, Client) {
     let fake = FakeRuntime::builder()
         .profile(profile)
         .start()
@@ -111,7 +111,7 @@ pub async fn fake_and_client_of(profile: Profile) -> (FakeRuntime, Client) {
 }
 
 /// Creates and starts a sleeping container in a new pod; returns (pod id, container id).
-pub async fn running_sleeper(client: &Client, pod: &str) -> (String, String) {
+pub(crate) async fn running_sleeper(client: &Client, pod: &str) -> (String, String) {
     let run = client
         .run_containers(&pod_config(pod, "default"), &[sleeper("app")], "")
         .await
@@ -120,7 +120,7 @@ pub async fn running_sleeper(client: &Client, pod: &str) -> (String, String) {
 }
 
 /// The state of a container, asked directly of the fake.
-pub async fn state_of(fake: &FakeRuntime, id: &str) -> ContainerState {
+pub(crate) async fn state_of(fake: &FakeRuntime, id: &str) -> ContainerState {
     let status = fake
         .runtime_client()
         .container_status(ContainerStatusRequest {
@@ -137,7 +137,7 @@ pub async fn state_of(fake: &FakeRuntime, id: &str) -> ContainerState {
 
 /// What the proxy does with calls of one method.
 #[derive(Debug, Clone)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Answer `code`/`message` to the next `times` calls, then forward.
     Fail {
         code: Code,
@@ -162,7 +162,7 @@ enum Action {
 
 /// The proxy's fault rules and call counts.
 #[derive(Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     rules: Mutex<HashMap<String, Fault>>,
     calls: Mutex<HashMap<String, u32>>,
     seen: Mutex<Vec<(String, Box<dyn Any + Send>)>>,
@@ -176,7 +176,7 @@ impl std::fmt::Debug for Faults {
 
 impl Faults {
     /// Sets the rule of `method` (`"StopContainer"`).
-    pub fn set(&self, method: &str, fault: Fault) {
+    pub(crate) fn set(&self, method: &str, fault: Fault) {
         self.rules
             .lock()
             .expect("rules")
@@ -184,12 +184,12 @@ impl Faults {
     }
 
     /// Removes the rule of `method`.
-    pub fn clear(&self, method: &str) {
+    pub(crate) fn clear(&self, method: &str) {
         self.rules.lock().expect("rules").remove(method);
     }
 
     /// How many calls of `method` the proxy received.
-    pub fn calls(&self, method: &str) -> u32 {
+    pub(crate) fn calls(&self, method: &str) -> u32 {
         self.calls
             .lock()
             .expect("calls")
@@ -199,12 +199,12 @@ impl Faults {
     }
 
     /// How many calls the proxy received in all.
-    pub fn total_calls(&self) -> u32 {
+    pub(crate) fn total_calls(&self) -> u32 {
         self.calls.lock().expect("calls").values().sum()
     }
 
     /// The requests of `method` the proxy received, oldest first.
-    pub fn requests<T: Clone + 'static>(&self, method: &str) -> Vec<T> {
+    pub(crate) fn requests<T: Clone + 'static>(&self, method: &str) -> Vec<T> {
         self.seen
             .lock()
             .expect("seen")
@@ -258,7 +258,7 @@ impl Faults {
 }
 
 /// The proxy: its socket, its fault table, and the task serving it.
-pub struct FaultProxy {
+pub(crate) struct FaultProxy {
     endpoint: String,
     faults: Arc<Faults>,
     stop: Option<oneshot::Sender<()>>,
@@ -268,7 +268,7 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     /// Starts a proxy forwarding to `upstream`.
-    pub async fn start(upstream: Channel) -> Self {
+    pub(crate) async fn start(upstream: Channel) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("proxy.sock");
         let listener = tokio::net::UnixListener::bind(&path).expect("bind proxy");
@@ -308,12 +308,12 @@ impl FaultProxy {
     }
 
     /// The proxy's endpoint (`unix:///tmp/.../proxy.sock`).
-    pub fn endpoint(&self) -> &str {
+    pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
     /// The fault table.
-    pub fn faults(&self) -> Arc<Faults> {
+    pub(crate) fn faults(&self) -> Arc<Faults> {
         self.faults.clone()
     }
 }
@@ -330,7 +330,7 @@ impl Drop for FaultProxy {
 }
 
 /// A fake, a proxy in front of it, and a client of the proxy.
-pub async fn proxied() -> (FakeRuntime, FaultProxy, Client) {
+pub(crate) async fn proxied() -> (FakeRuntime, FaultProxy, Client) {
     let fake = FakeRuntime::start().await.expect("start fake");
     let proxy = FaultProxy::start(fake.channel()).await;
     let client = client_of(proxy.endpoint()).await;
@@ -429,7 +429,7 @@ forward! {
 /// `p` is `p + 10000`. Killing can clear a fault rule of the proxy (the runtime "recovers"
 /// once the shim is gone).
 #[derive(Debug, Default)]
-pub struct RecordingKiller {
+pub(crate) struct RecordingKiller {
     pub parent_lookups: Mutex<Vec<u32>>,
     pub killed: Mutex<Vec<u32>>,
     pub fail_kill: bool,
@@ -439,7 +439,7 @@ pub struct RecordingKiller {
 
 impl RecordingKiller {
     /// A killer whose kill clears `method`'s rule in `faults`.
-    pub fn clearing(faults: Arc<Faults>, method: &str) -> Self {
+    pub(crate) fn clearing(faults: Arc<Faults>, method: &str) -> Self {
         Self {
             clears: Some((faults, method.to_string())),
             ..Self::default()
@@ -447,12 +447,12 @@ impl RecordingKiller {
     }
 
     /// The pids whose parent was looked up.
-    pub fn lookups(&self) -> Vec<u32> {
+    pub(crate) fn lookups(&self) -> Vec<u32> {
         self.parent_lookups.lock().expect("lookups").clone()
     }
 
     /// The pids killed.
-    pub fn kills(&self) -> Vec<u32> {
+    pub(crate) fn kills(&self) -> Vec<u32> {
         self.killed.lock().expect("killed").clone()
     }
 }

@@ -11,7 +11,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, Expected, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::ContainerLifecycle =>
         create_in_a_ready_sandbox_returns_a_hex_id_and_no_log_file_yet,
         start_creates_the_log_file_with_mode_0640,

@@ -14,7 +14,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::Errors =>
         exec_attach_and_port_forward_return_stream_urls,
         plain_http_get_on_an_exec_url_is_refused_once_then_not_found,

@@ -8,7 +8,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::Exec =>
         non_zero_exit_is_a_successful_response_with_stdout_stderr_and_exit_code,
         true_returns_an_empty_response,

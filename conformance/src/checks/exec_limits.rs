@@ -12,7 +12,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::Ctx;
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::ExecLimits =>
         largest_ok_stdout_is_16777211_bytes,
         stdout_of_16777212_bytes_exceeds_the_send_limit_by_one,

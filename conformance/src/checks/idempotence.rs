@@ -10,7 +10,7 @@ use crate::check::{Area, Check, CheckResult};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::Idempotence =>
         removing_a_sandbox_twice_succeeds,
         removing_a_missing_sandbox_succeeds,

@@ -10,7 +10,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::IdsAndNames =>
         a_12_char_container_prefix_works_on_every_container_rpc,
         a_12_char_sandbox_prefix_works_on_every_sandbox_rpc,

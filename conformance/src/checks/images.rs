@@ -11,7 +11,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::Ctx;
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::Images =>
         list_images_has_the_test_image_with_a_sha256_id_and_a_size,
         list_images_ignores_its_filter,

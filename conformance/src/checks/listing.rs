@@ -12,7 +12,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, RUN_LABEL, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::Listing =>
         sandbox_filter_by_full_id_and_prefix_finds_the_one_sandbox,
         sandbox_filter_by_removed_or_nonexistent_id_is_empty,

@@ -15,7 +15,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::Logs =>
         echo_writes_one_full_stdout_line,
         log_timestamp_is_rfc3339_nano_with_trailing_zeros_trimmed_in_utc,

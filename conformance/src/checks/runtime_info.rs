@@ -12,7 +12,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, Expected, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::RuntimeInfo =>
         version_reports_api_v1_and_kubelet_version_0_1_0,
         version_reports_the_release_as_runtime_version,

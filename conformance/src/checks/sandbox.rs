@@ -8,7 +8,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, Expected, RUN_LABEL};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::Sandbox =>
         run_pod_sandbox_returns_a_64_char_lowercase_hex_id,
         ready_host_network_sandbox_status_has_empty_network_and_echoed_namespaces,

@@ -8,7 +8,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::Ctx;
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::SecurityContext =>
         the_default_capability_set_is_runcs_and_drop_all_empties_it,
         sethostname_without_sys_admin_is_not_permitted,

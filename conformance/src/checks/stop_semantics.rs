@@ -11,7 +11,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::StopSemantics =>
         stop_with_timeout_0_kills_with_137,
         stop_with_timeout_5_on_sleep_terminates_with_143,

@@ -10,7 +10,7 @@ use crate::check::{Area, Check, CheckResult, Failure};
 use crate::checks;
 use crate::ctx::{Ctx, unexpected};
 
-pub fn checks() -> Vec<Check> {
+pub(super) fn checks() -> Vec<Check> {
     checks![Area::Streaming =>
         exec_over_spdy_streams_stdout_and_stderr_and_reports_success,
         exec_over_spdy_reports_a_non_zero_exit_as_a_nonzeroexitcode_status,

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 /// A RuntimeService that answers every unary call with an empty message: the cost of
 /// tonic itself.
-pub struct Floor;
+pub(crate) struct Floor;
 
 macro_rules! floor_service {
     ($($name:ident($req:ty) -> $resp:ty;)*) => {
@@ -64,14 +64,14 @@ floor_service! {
 
 /// A running floor server (it lives as long as the tokio runtime it was started on).
 /// A running floor server (it lives as long as the tokio runtime it was started on).
-pub struct FloorServer {
+pub(crate) struct FloorServer {
     /// Its socket.
     pub path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
 /// Starts the floor on the current tokio runtime.
-pub async fn start_floor() -> FloorServer {
+pub(crate) async fn start_floor() -> FloorServer {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("floor.sock");
     let listener = tokio::net::UnixListener::bind(&path).unwrap();

@@ -62,7 +62,7 @@ impl ContainerProcess {
 
 /// The name containerd reserves for a container: `<ctr>_<pod>_<ns>_<uid>_<attempt>`,
 /// with the pod part taken from the request's sandbox config.
-pub fn container_reserved_name(
+pub(crate) fn container_reserved_name(
     config: &ContainerConfig,
     sandbox: &PodSandboxConfig,
 ) -> Option<String> {
@@ -173,7 +173,7 @@ fn spec_process(config: &ContainerConfig, image: &Image, user: SpecUser) -> Spec
 
 /// Merges `update` into `current` the way containerd does: zero fields leave values
 /// unchanged, and a memory limit without a swap limit sets swap equal to it.
-pub fn merge_resources(
+pub(crate) fn merge_resources(
     current: &LinuxContainerResources,
     update: &LinuxContainerResources,
 ) -> LinuxContainerResources {

@@ -14,7 +14,7 @@ use crate::core::runtime::{Runtime, now_ns};
 
 /// The CRI view of an image; `pinned` as the release reports it (see
 /// [`Runtime::image_pinned`]).
-pub fn to_proto_image(image: &Image, pinned: bool) -> cri_proto::v1::Image {
+pub(crate) fn to_proto_image(image: &Image, pinned: bool) -> cri_proto::v1::Image {
     let user = image.config.user.split(':').next().unwrap_or_default();
     let (uid, username) = match user.parse::<i64>() {
         Ok(uid) => (Some(Int64Value { value: uid }), String::new()),

@@ -13,9 +13,9 @@ use crate::core::proto_json::go_json_string;
 use crate::core::runtime::Runtime;
 
 /// The CRI API version the fake serves.
-pub const RUNTIME_API_VERSION: &str = "v1";
+pub(crate) const RUNTIME_API_VERSION: &str = "v1";
 /// `VersionResponse.version`, the kubelet-facing API version containerd reports.
-pub const KUBELET_API_VERSION: &str = "0.1.0";
+pub(crate) const KUBELET_API_VERSION: &str = "0.1.0";
 
 impl Runtime {
     /// Version.

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 /// Hands out unique IPv4 addresses from a CIDR range.
 #[derive(Debug)]
-pub struct IpPool {
+pub(crate) struct IpPool {
     base: u32,
     size: u32,
     used: Mutex<BTreeSet<u32>>,
@@ -17,7 +17,7 @@ impl IpPool {
     /// A pool over `cidr` (e.g. `10.88.0.0/16`). An unparsable range falls back to
     /// `10.88.0.0/16`. The network address, the gateway (`.1`) and the broadcast
     /// address are never handed out.
-    pub fn new(cidr: &str) -> Self {
+    pub(crate) fn new(cidr: &str) -> Self {
         let (base, prefix) =
             parse_cidr(cidr).unwrap_or((u32::from(Ipv4Addr::new(10, 88, 0, 0)), 16));
         let size = if prefix >= 31 {
@@ -33,7 +33,7 @@ impl IpPool {
     }
 
     /// The next free address, or `None` when the range is exhausted.
-    pub fn allocate(&self) -> Option<String> {
+    pub(crate) fn allocate(&self) -> Option<String> {
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         let offset = (2..self.size.saturating_sub(1)).find(|o| !used.contains(o))?;
         used.insert(offset);
@@ -41,7 +41,7 @@ impl IpPool {
     }
 
     /// Returns an address to the pool.
-    pub fn release(&self, ip: &str) {
+    pub(crate) fn release(&self, ip: &str) {
         if let Ok(addr) = ip.parse::<Ipv4Addr>() {
             let offset = u32::from(addr).wrapping_sub(self.base);
             self.used

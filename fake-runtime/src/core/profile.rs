@@ -282,7 +282,7 @@ static CONTAINERD_23: Dialect = Dialect {
 
 impl Dialect {
     /// The release's rules for the spec user (see [`spec_user`](crate::process::users::spec_user)).
-    pub fn spec_user_rules(&self) -> crate::process::users::SpecUserRules {
+    pub(crate) fn spec_user_rules(&self) -> crate::process::users::SpecUserRules {
         crate::process::users::SpecUserRules {
             image_user_groups: self.image_user_groups,
             groups_policy: self.supplemental_groups_policy,
@@ -291,12 +291,12 @@ impl Dialect {
     }
 
     /// A runc/OCI failure text with the release's ending.
-    pub fn oci_error(&self, text: impl std::fmt::Display) -> String {
+    pub(crate) fn oci_error(&self, text: impl std::fmt::Display) -> String {
         format!("{text}{}", self.oci_error_suffix)
     }
 
     /// The unknown runtime handler message.
-    pub fn unknown_runtime_handler(&self, sandbox_id: &str, handler: &str) -> String {
+    pub(crate) fn unknown_runtime_handler(&self, sandbox_id: &str, handler: &str) -> String {
         if self.runtime_handler_names_sandbox {
             format!(
                 "unable to get OCI runtime for sandbox {}: no runtime for {} is configured",
@@ -312,7 +312,7 @@ impl Dialect {
     }
 
     /// A RunPodSandbox task failure (`text` without the OCI ending).
-    pub fn sandbox_start_error(&self, sandbox_id: &str, text: &str) -> String {
+    pub(crate) fn sandbox_start_error(&self, sandbox_id: &str, text: &str) -> String {
         if self.sandbox_start_prefix {
             format!(
                 "failed to start sandbox {}: {}",
@@ -325,7 +325,7 @@ impl Dialect {
     }
 
     /// The container name reservation conflict message.
-    pub fn container_name_conflict(&self, name: &str, holder: &str) -> String {
+    pub(crate) fn container_name_conflict(&self, name: &str, holder: &str) -> String {
         format!(
             "failed to reserve container name {}{}: name {} is reserved for {}",
             go_quote(name),
@@ -336,7 +336,11 @@ impl Dialect {
     }
 
     /// PodSandboxStats' error for a sandbox whose stats cannot be read.
-    pub fn sandbox_stats_error(&self, sandbox_id: &str, failure: SandboxStatsFailure) -> CriError {
+    pub(crate) fn sandbox_stats_error(
+        &self,
+        sandbox_id: &str,
+        failure: SandboxStatsFailure,
+    ) -> CriError {
         let id = sandbox_id;
         match (failure, self.sandbox_stats_v2) {
             (SandboxStatsFailure::NotReady, false) => CriError::unknown(format!(
@@ -361,7 +365,7 @@ impl Dialect {
 
     /// ListPodSandboxStats' answer to one sandbox whose stats cannot be read: `None`
     /// skips the sandbox, `Some` fails the call.
-    pub fn sandbox_stats_list_error(
+    pub(crate) fn sandbox_stats_list_error(
         &self,
         sandbox_id: &str,
         failure: SandboxStatsFailure,
@@ -383,7 +387,7 @@ impl Dialect {
 
     /// The body of the streaming server's 403 when no protocol the client offers is in
     /// `server` (Go's `%v` of both lists).
-    pub fn stream_negotiation_refusal(&self, client: &[String], server: &[&str]) -> String {
+    pub(crate) fn stream_negotiation_refusal(&self, client: &[String], server: &[&str]) -> String {
         let line = format!(
             "unable to upgrade: unable to negotiate protocol: client supports [{}], server accepts [{}]\n",
             client.join(" "),
@@ -398,7 +402,7 @@ impl Dialect {
 
     /// The body of the streaming server's answer to a request without
     /// `X-Stream-Protocol-Version`, which had `header_count` headers.
-    pub fn stream_upgrade_refusal(&self, header_count: usize) -> String {
+    pub(crate) fn stream_upgrade_refusal(&self, header_count: usize) -> String {
         if self.stream_upgrade_counts_headers {
             format!(
                 "unable to upgrade: header X-Stream-Protocol-Version does not exist in request with {header_count} headers\n"

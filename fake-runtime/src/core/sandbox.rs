@@ -17,7 +17,7 @@ use crate::process::bridge::Bridge;
 use crate::process::net::Network;
 
 /// The name containerd reserves for a sandbox: `<name>_<namespace>_<uid>_<attempt>`.
-pub fn sandbox_reserved_name(config: &PodSandboxConfig) -> Option<String> {
+pub(crate) fn sandbox_reserved_name(config: &PodSandboxConfig) -> Option<String> {
     let m = config.metadata.as_ref()?;
     Some(format!(
         "{}_{}_{}_{}",
@@ -26,7 +26,7 @@ pub fn sandbox_reserved_name(config: &PodSandboxConfig) -> Option<String> {
 }
 
 /// The namespace options of a sandbox config (all `POD` when unset).
-pub fn namespace_options(config: &PodSandboxConfig) -> NamespaceOption {
+pub(crate) fn namespace_options(config: &PodSandboxConfig) -> NamespaceOption {
     config
         .linux
         .as_ref()
@@ -43,7 +43,10 @@ fn uses_host_network(config: &PodSandboxConfig) -> bool {
 const EMPTY_SANDBOX_INFO: &str = r#"{"pid":0,"processStatus":"","netNamespaceClosed":false,"image":"","snapshotKey":"","snapshotter":"","runtimeType":"","runtimeOptions":null,"config":null,"runtimeSpec":null,"cniResult":null,"sandboxMetadata":null}"#;
 
 /// Labels match a selector when every selector pair is present with an equal value.
-pub fn labels_match(labels: &HashMap<String, String>, selector: &HashMap<String, String>) -> bool {
+pub(crate) fn labels_match(
+    labels: &HashMap<String, String>,
+    selector: &HashMap<String, String>,
+) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 

@@ -82,8 +82,11 @@ pub fn parse_group(text: &str) -> Vec<GroupEntry> {
 /// image has the same files, and parsing them at each create and start was a tenth of
 /// a container's lifecycle in the profile.
 struct ParseCache<T> {
-    recent: Mutex<VecDeque<(Box<str>, Arc<Vec<T>>)>>,
+    recent: Mutex<VecDeque<Parsed<T>>>,
 }
+
+/// A file's text and what it parsed to.
+type Parsed<T> = (Box<str>, Arc<Vec<T>>);
 
 /// How many files each [`ParseCache`] remembers.
 const PARSE_CACHE_SIZE: usize = 8;
@@ -601,7 +604,7 @@ mod tests {
     #[test]
     fn a_parsed_file_is_remembered_by_its_text_and_a_changed_file_is_parsed_again() {
         let first = passwd_entries(PASSWD);
-        assert!(Arc::ptr_eq(&first, &passwd_entries(&PASSWD.to_string())));
+        assert!(Arc::ptr_eq(&first, &passwd_entries(PASSWD)));
         assert_eq!(*first, parse_passwd(PASSWD));
         let changed = format!("{PASSWD}extra:x:7:7:extra:/:/bin/sh\n");
         let second = passwd_entries(&changed);

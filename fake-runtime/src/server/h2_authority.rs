@@ -50,7 +50,7 @@ const FLAG_PADDED: u8 = 0x8;
 const FLAG_PRIORITY: u8 = 0x20;
 
 /// A connection whose client-sent header blocks get an authority h2 accepts.
-pub struct AuthorityRewrite<T> {
+pub(crate) struct AuthorityRewrite<T> {
     inner: T,
     frames: FrameRewriter,
     eof: bool,
@@ -58,7 +58,7 @@ pub struct AuthorityRewrite<T> {
 
 impl<T> AuthorityRewrite<T> {
     /// Wraps an accepted connection.
-    pub fn new(inner: T) -> Self {
+    pub(crate) fn new(inner: T) -> Self {
         Self {
             inner,
             frames: FrameRewriter::new(),

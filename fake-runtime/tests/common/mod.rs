@@ -9,25 +9,25 @@ use cri_proto::v1::*;
 use cri_proto::{ImageServiceClient, RuntimeServiceClient};
 use tonic::transport::Channel;
 
-pub const BUSYBOX: &str = "busybox:1.36";
+pub(crate) const BUSYBOX: &str = "busybox:1.36";
 
-pub struct Env {
+pub(crate) struct Env {
     pub fake: FakeRuntime,
     pub rt: RuntimeServiceClient<Channel>,
     pub img: ImageServiceClient<Channel>,
     pub log_dir: tempfile::TempDir,
 }
 
-pub async fn start() -> Env {
+pub(crate) async fn start() -> Env {
     start_with(FakeRuntime::builder()).await
 }
 
 /// A fake imitating `profile` (the default is containerd 2.3).
-pub async fn start_profile(profile: cri_fake::Profile) -> Env {
+pub(crate) async fn start_profile(profile: cri_fake::Profile) -> Env {
     start_with(FakeRuntime::builder().profile(profile)).await
 }
 
-pub async fn start_with(builder: cri_fake::FakeRuntimeBuilder) -> Env {
+pub(crate) async fn start_with(builder: cri_fake::FakeRuntimeBuilder) -> Env {
     let fake = builder.start().await.expect("fake starts");
     let rt = fake.runtime_client();
     let img = fake.image_client();
@@ -40,14 +40,14 @@ pub async fn start_with(builder: cri_fake::FakeRuntimeBuilder) -> Env {
 }
 
 /// A host-network pod config with the given name (uid `uid-<name>`, namespace `test`).
-pub fn pod_config(name: &str) -> PodSandboxConfig {
+pub(crate) fn pod_config(name: &str) -> PodSandboxConfig {
     fixtures::pod(name)
         .uid(format!("uid-{name}"))
         .namespace("test")
         .build()
 }
 
-pub fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -55,7 +55,7 @@ pub fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 /// A busybox container config running `command`.
-pub fn container_config(name: &str, command: &[&str]) -> ContainerConfig {
+pub(crate) fn container_config(name: &str, command: &[&str]) -> ContainerConfig {
     fixtures::container(name)
         .image(BUSYBOX)
         .command(command.iter().copied())
@@ -63,7 +63,7 @@ pub fn container_config(name: &str, command: &[&str]) -> ContainerConfig {
 }
 
 impl Env {
-    pub async fn run_pod(&mut self, config: PodSandboxConfig) -> String {
+    pub(crate) async fn run_pod(&mut self, config: PodSandboxConfig) -> String {
         self.rt
             .run_pod_sandbox(RunPodSandboxRequest {
                 config: Some(config),
@@ -76,14 +76,14 @@ impl Env {
     }
 
     /// A ready host-network pod whose log directory is this test's temp dir.
-    pub async fn pod(&mut self, name: &str) -> (String, PodSandboxConfig) {
+    pub(crate) async fn pod(&mut self, name: &str) -> (String, PodSandboxConfig) {
         let mut config = pod_config(name);
         config.log_directory = self.log_dir.path().display().to_string();
         let id = self.run_pod(config.clone()).await;
         (id, config)
     }
 
-    pub async fn create(
+    pub(crate) async fn create(
         &mut self,
         pod_id: &str,
         pod: &PodSandboxConfig,
@@ -99,7 +99,7 @@ impl Env {
             .map(|r| r.into_inner().container_id)
     }
 
-    pub async fn start(&mut self, id: &str) -> Result<(), tonic::Status> {
+    pub(crate) async fn start(&mut self, id: &str) -> Result<(), tonic::Status> {
         self.rt
             .start_container(StartContainerRequest {
                 container_id: id.into(),
@@ -109,7 +109,7 @@ impl Env {
     }
 
     /// Creates and starts a container running `command` in `pod`.
-    pub async fn running(
+    pub(crate) async fn running(
         &mut self,
         pod_id: &str,
         pod: &PodSandboxConfig,
@@ -124,7 +124,7 @@ impl Env {
         id
     }
 
-    pub async fn status(&mut self, id: &str) -> Result<ContainerStatus, tonic::Status> {
+    pub(crate) async fn status(&mut self, id: &str) -> Result<ContainerStatus, tonic::Status> {
         self.rt
             .container_status(ContainerStatusRequest {
                 container_id: id.into(),
@@ -134,7 +134,7 @@ impl Env {
             .map(|r| r.into_inner().status.expect("status present"))
     }
 
-    pub async fn stop(&mut self, id: &str, timeout: i64) -> Result<(), tonic::Status> {
+    pub(crate) async fn stop(&mut self, id: &str, timeout: i64) -> Result<(), tonic::Status> {
         self.rt
             .stop_container(StopContainerRequest {
                 container_id: id.into(),
@@ -144,7 +144,7 @@ impl Env {
             .map(|_| ())
     }
 
-    pub async fn remove(&mut self, id: &str) -> Result<(), tonic::Status> {
+    pub(crate) async fn remove(&mut self, id: &str) -> Result<(), tonic::Status> {
         self.rt
             .remove_container(RemoveContainerRequest {
                 container_id: id.into(),
@@ -153,7 +153,7 @@ impl Env {
             .map(|_| ())
     }
 
-    pub async fn exec(
+    pub(crate) async fn exec(
         &mut self,
         id: &str,
         cmd: &[&str],
@@ -170,7 +170,7 @@ impl Env {
     }
 
     /// Waits (bounded) until the container reaches `state`.
-    pub async fn wait_state(&mut self, id: &str, state: ContainerState) -> ContainerStatus {
+    pub(crate) async fn wait_state(&mut self, id: &str, state: ContainerState) -> ContainerStatus {
         for _ in 0..2000 {
             let status = self.status(id).await.expect("status");
             if status.state == state as i32 {
@@ -181,7 +181,7 @@ impl Env {
         panic!("container {id} never reached {state:?}");
     }
 
-    pub async fn list_containers(&mut self, filter: ContainerFilter) -> Vec<Container> {
+    pub(crate) async fn list_containers(&mut self, filter: ContainerFilter) -> Vec<Container> {
         self.rt
             .list_containers(ListContainersRequest {
                 filter: Some(filter),
@@ -192,7 +192,7 @@ impl Env {
             .containers
     }
 
-    pub async fn list_pods(&mut self, filter: PodSandboxFilter) -> Vec<PodSandbox> {
+    pub(crate) async fn list_pods(&mut self, filter: PodSandboxFilter) -> Vec<PodSandbox> {
         self.rt
             .list_pod_sandbox(ListPodSandboxRequest {
                 filter: Some(filter),
@@ -206,7 +206,7 @@ impl Env {
 
 /// Asserts an exact gRPC code and message.
 #[track_caller]
-pub fn assert_status<T: std::fmt::Debug>(
+pub(crate) fn assert_status<T: std::fmt::Debug>(
     result: Result<T, tonic::Status>,
     code: tonic::Code,
     message: &str,
@@ -221,7 +221,7 @@ pub fn assert_status<T: std::fmt::Debug>(
 }
 
 /// Two distinct ids from `ids` sharing their first character, and that character.
-pub fn shared_first_char(ids: &[String]) -> Option<String> {
+pub(crate) fn shared_first_char(ids: &[String]) -> Option<String> {
     for (i, a) in ids.iter().enumerate() {
         for b in &ids[i + 1..] {
             if a[..1] == b[..1] {
@@ -231,4 +231,4 @@ pub fn shared_first_char(ids: &[String]) -> Option<String> {
     }
     None
 }
-pub mod stream_client;
+pub(crate) mod stream_client;

@@ -12,17 +12,17 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// `http://127.0.0.1:PORT/PATH` as (address, path).
-pub fn split_url(url: &str) -> (String, String) {
+pub(crate) fn split_url(url: &str) -> (String, String) {
     client::split_url(url).expect("http url")
 }
 
 /// A plain HTTP exchange: (status line, head, body read to EOF).
-pub async fn plain(url: &str, headers: &[&str]) -> (String, String, String) {
+pub(crate) async fn plain(url: &str, headers: &[&str]) -> (String, String, String) {
     client::plain(url, headers).await.expect("HTTP exchange")
 }
 
 /// The library's SPDY client; every call panics on an I/O error.
-pub struct SpdyClient(client::SpdyClient);
+pub(crate) struct SpdyClient(client::SpdyClient);
 
 impl Deref for SpdyClient {
     type Target = client::SpdyClient;
@@ -39,35 +39,35 @@ impl DerefMut for SpdyClient {
 
 impl SpdyClient {
     /// Upgrades `url` to SPDY/3.1 offering `protocol`; panics unless the answer is 101.
-    pub async fn connect(url: &str, protocol: &str) -> (SpdyClient, String) {
+    pub(crate) async fn connect(url: &str, protocol: &str) -> (SpdyClient, String) {
         let (client, head) = client::SpdyClient::connect(url, protocol)
             .await
             .expect("SPDY upgrade");
         (SpdyClient(client), head)
     }
 
-    pub async fn open(&mut self, stream_type: &str) -> u32 {
+    pub(crate) async fn open(&mut self, stream_type: &str) -> u32 {
         self.0.open(stream_type).await.expect("open stream")
     }
 
-    pub async fn open_with(&mut self, headers: &[(&str, &str)]) -> u32 {
+    pub(crate) async fn open_with(&mut self, headers: &[(&str, &str)]) -> u32 {
         self.0.open_with(headers).await.expect("open stream")
     }
 
-    pub async fn write(&mut self, id: u32, data: &[u8], fin: bool) {
+    pub(crate) async fn write(&mut self, id: u32, data: &[u8], fin: bool) {
         self.0.write(id, data, fin).await.expect("write");
     }
 
-    pub async fn frame(&mut self, frame: Frame) {
+    pub(crate) async fn frame(&mut self, frame: Frame) {
         self.0.frame(frame).await.expect("frame");
     }
 
-    pub async fn next(&mut self) -> Option<Frame> {
+    pub(crate) async fn next(&mut self) -> Option<Frame> {
         self.0.next().await.expect("server frame")
     }
 
     /// Reads frames until stream `id`'s data ends with `suffix`.
-    pub async fn read_until(&mut self, id: u32, suffix: &[u8]) {
+    pub(crate) async fn read_until(&mut self, id: u32, suffix: &[u8]) {
         let suffix = suffix.to_vec();
         self.0
             .until(|c| c.data.get(&id).is_some_and(|d| d.ends_with(&suffix)))
@@ -75,13 +75,13 @@ impl SpdyClient {
             .unwrap_or_else(|e| panic!("{e} before {:?}", String::from_utf8_lossy(&suffix)));
     }
 
-    pub async fn finish(&mut self) {
+    pub(crate) async fn finish(&mut self) {
         self.0.finish().await.expect("read to the end");
     }
 }
 
 /// A WebSocket client session: connects offering `protocols`.
-pub async fn websocket(
+pub(crate) async fn websocket(
     url: &str,
     protocols: &str,
 ) -> (
@@ -102,7 +102,7 @@ pub async fn websocket(
 
 /// Reads binary channel messages until the server closes (asserting it closes with
 /// 1000): the messages in order, as (channel, data).
-pub async fn ws_messages(
+pub(crate) async fn ws_messages(
     ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
 ) -> Vec<(u8, Vec<u8>)> {
     let mut out = Vec::new();
@@ -130,7 +130,7 @@ pub async fn ws_messages(
 }
 
 /// Sends a binary channel message.
-pub async fn ws_send(
+pub(crate) async fn ws_send(
     ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
     channel: u8,
     data: &[u8],
@@ -141,7 +141,7 @@ pub async fn ws_send(
 }
 
 /// Everything `channel` carried, joined.
-pub fn channel_text(messages: &[(u8, Vec<u8>)], channel: u8) -> String {
+pub(crate) fn channel_text(messages: &[(u8, Vec<u8>)], channel: u8) -> String {
     let joined: Vec<u8> = messages
         .iter()
         .filter(|(c, _)| *c == channel)

@@ -114,14 +114,14 @@ pub(crate) struct Out {
 }
 
 impl Out {
-    pub fn new(out: Output) -> Out {
+    pub(super) fn new(out: Output) -> Out {
         Out {
             out,
             buf: BytesMut::new(),
         }
     }
 
-    pub async fn write(&mut self, data: &[u8]) -> Result<(), BrokenPipe> {
+    pub(super) async fn write(&mut self, data: &[u8]) -> Result<(), BrokenPipe> {
         if self.buf.len() + data.len() > CHUNK {
             self.flush().await?;
         }
@@ -136,7 +136,7 @@ impl Out {
     }
 
     /// Writes a chunk without copying it (flushing what is buffered first).
-    pub async fn write_bytes(&mut self, data: Bytes) -> Result<(), BrokenPipe> {
+    pub(super) async fn write_bytes(&mut self, data: Bytes) -> Result<(), BrokenPipe> {
         if data.len() < 4096 {
             return self.write(&data).await;
         }
@@ -149,7 +149,7 @@ impl Out {
         self.out.write(data).await
     }
 
-    pub async fn flush(&mut self) -> Result<(), BrokenPipe> {
+    pub(super) async fn flush(&mut self) -> Result<(), BrokenPipe> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -157,7 +157,7 @@ impl Out {
         self.out.write(data).await
     }
 
-    pub fn output(&self) -> &Output {
+    pub(super) fn output(&self) -> &Output {
         &self.out
     }
 }
@@ -182,7 +182,7 @@ pub(crate) struct Env {
 }
 
 impl Env {
-    pub fn new(ctx: ProgramContext) -> Env {
+    pub(super) fn new(ctx: ProgramContext) -> Env {
         let name = ctx.name();
         Env {
             name,
@@ -198,7 +198,7 @@ impl Env {
     }
 
     /// Back to a context (for exec).
-    pub fn into_ctx(self) -> ProgramContext {
+    pub(super) fn into_ctx(self) -> ProgramContext {
         ProgramContext {
             args: self.args,
             env: self.env,
@@ -212,7 +212,7 @@ impl Env {
     }
 
     /// `"<applet>: <msg>\n"` on stderr.
-    pub async fn error(&self, msg: impl std::fmt::Display) {
+    pub(super) async fn error(&self, msg: impl std::fmt::Display) {
         let _ = self
             .err
             .write(Bytes::from(format!("{}: {msg}\n", self.name)))
@@ -220,7 +220,7 @@ impl Env {
     }
 
     /// busybox's usage error: the usage text on stderr, exit 1.
-    pub async fn usage(&mut self, usage: &str) -> ExitStatus {
+    pub(super) async fn usage(&mut self, usage: &str) -> ExitStatus {
         let _ = self.out.flush().await;
         let _ = self
             .err
@@ -231,11 +231,11 @@ impl Env {
         ExitStatus::Exited(1)
     }
 
-    pub fn abs(&self, path: &str) -> String {
+    pub(super) fn abs(&self, path: &str) -> String {
         super::vfs::normalize(&self.cwd, path)
     }
 
-    pub fn getenv(&self, key: &str) -> Option<&str> {
+    pub(super) fn getenv(&self, key: &str) -> Option<&str> {
         self.env.iter().find_map(|kv| {
             kv.split_once('=')
                 .filter(|(k, _)| *k == key)
@@ -245,7 +245,7 @@ impl Env {
 
     /// Starts a child process running `argv` (resolved through `$PATH`, as
     /// `execvp`), with this applet's environment, directory and ignored signals.
-    pub fn spawn(
+    pub(super) fn spawn(
         &self,
         argv: &[String],
         stdio: super::Stdio,
@@ -269,7 +269,7 @@ impl Env {
     }
 
     /// Opens an operand: `-` (and `/dev/stdin`) is stdin.
-    pub fn open(&self, path: &str) -> Result<Src, FsError> {
+    pub(super) fn open(&self, path: &str) -> Result<Src, FsError> {
         if path == "-" || path == "/dev/stdin" || path == "/proc/self/fd/0" {
             return Ok(Src::Stdin);
         }
@@ -280,7 +280,7 @@ impl Env {
     }
 
     /// The next chunk of a source; `Err` for a read error (a directory).
-    pub async fn read(&mut self, src: &mut Src) -> Option<Bytes> {
+    pub(super) async fn read(&mut self, src: &mut Src) -> Option<Bytes> {
         self.sys.checkpoint().await;
         match src {
             Src::Stdin => {
@@ -299,7 +299,7 @@ impl Env {
     }
 
     /// Flushes stdout; on a broken pipe the process gets SIGPIPE.
-    pub async fn finish(&mut self, status: i32) -> ExitStatus {
+    pub(super) async fn finish(&mut self, status: i32) -> ExitStatus {
         if self.out.flush().await.is_err() {
             return self.sigpipe().await;
         }
@@ -309,7 +309,7 @@ impl Env {
     /// A write to stdout failed. On a pipe the reader is gone: SIGPIPE, like a real
     /// write(2) would deliver (fatal unless ignored; then exit 1). Anything else is a
     /// file (or `/dev/full`) whose filesystem is full: see [`Env::no_space`].
-    pub async fn sigpipe(&mut self) -> ExitStatus {
+    pub(super) async fn sigpipe(&mut self) -> ExitStatus {
         if !self.out.output().is_pipe() {
             return self.no_space().await;
         }
@@ -323,7 +323,7 @@ impl Env {
     /// and exit 1 (the shell's `echo` as `sh: write error: ...`); `yes` says
     /// `yes: (null): No space left on device`; `printf` exits 1 and `seq` 255, both
     /// silently.
-    pub async fn no_space(&mut self) -> ExitStatus {
+    pub(super) async fn no_space(&mut self) -> ExitStatus {
         let applet = self.args.first().map(String::as_str).unwrap_or("");
         let applet = applet.rsplit('/').next().unwrap_or(applet);
         match applet {
@@ -341,7 +341,7 @@ impl Env {
     }
 
     /// Writes to stdout (buffered).
-    pub async fn print(&mut self, s: &str) -> Result<(), BrokenPipe> {
+    pub(super) async fn print(&mut self, s: &str) -> Result<(), BrokenPipe> {
         self.out.write(s.as_bytes()).await
     }
 }
@@ -368,17 +368,17 @@ pub(crate) struct Held {
 
 impl Held {
     /// The applet now keeps `bytes` more.
-    pub async fn add(&mut self, sys: &System, bytes: u64) {
+    pub(super) async fn add(&mut self, sys: &System, bytes: u64) {
         self.set(sys, self.used.saturating_add(bytes)).await;
     }
 
     /// The applet freed `bytes`.
-    pub async fn sub(&mut self, sys: &System, bytes: u64) {
+    pub(super) async fn sub(&mut self, sys: &System, bytes: u64) {
         self.set(sys, self.used.saturating_sub(bytes)).await;
     }
 
     /// The applet now keeps `used` bytes in all.
-    pub async fn set(&mut self, sys: &System, used: u64) {
+    pub(super) async fn set(&mut self, sys: &System, used: u64) {
         self.used = used;
         let charged = self.charge.as_ref().map_or(0, MemoryCharge::bytes);
         let want = used.div_ceil(HOLD_STEP).saturating_mul(HOLD_STEP);
@@ -410,7 +410,7 @@ pub(crate) struct Lines {
 }
 
 impl Lines {
-    pub async fn next(&mut self, env: &mut Env, src: &mut Src) -> Option<Vec<u8>> {
+    pub(super) async fn next(&mut self, env: &mut Env, src: &mut Src) -> Option<Vec<u8>> {
         loop {
             if let Some(i) = self.buf[self.start..].iter().position(|&b| b == b'\n') {
                 let line = self.buf[self.start..self.start + i + 1].to_vec();

@@ -172,7 +172,7 @@ pub(crate) enum ParamOp {
 
 impl Word {
     /// The text of a word made only of unquoted literal text.
-    pub fn as_plain_lit(&self) -> Option<&str> {
+    pub(super) fn as_plain_lit(&self) -> Option<&str> {
         match self.parts.as_slice() {
             [Part::Lit(s)] => Some(s),
             _ => None,
@@ -180,14 +180,14 @@ impl Word {
     }
 
     /// Whether any part is quoted (for here-document delimiters).
-    pub fn has_quotes(&self) -> bool {
+    pub(super) fn has_quotes(&self) -> bool {
         self.parts
             .iter()
             .any(|p| matches!(p, Part::Quoted(_) | Part::Double(_)))
     }
 
     /// The text after quote removal, for words without expansions.
-    pub fn literal_text(&self) -> String {
+    pub(super) fn literal_text(&self) -> String {
         fn walk(parts: &[Part], out: &mut String) {
             for p in parts {
                 match p {

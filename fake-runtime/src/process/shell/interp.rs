@@ -82,7 +82,7 @@ pub(crate) struct Opts {
 
 impl Opts {
     /// `$-`.
-    pub fn flags(&self) -> String {
+    pub(super) fn flags(&self) -> String {
         let mut s = String::new();
         for (on, c) in [
             (self.errexit, 'e'),
@@ -138,7 +138,7 @@ pub(crate) struct Fds {
 
 impl Fds {
     /// Another set of descriptors on the same files (stdin shared).
-    pub fn dup(&mut self) -> Fds {
+    pub(super) fn dup(&mut self) -> Fds {
         Fds {
             stdin: self.stdin.share(),
             stdout: self.stdout.clone(),
@@ -166,7 +166,7 @@ impl Fds {
         }
     }
 
-    pub fn stdio(&mut self) -> Stdio {
+    pub(super) fn stdio(&mut self) -> Stdio {
         Stdio {
             stdin: self.stdin.share(),
             stdout: self.stdout.clone(),
@@ -246,7 +246,7 @@ impl From<Ctl> for RedirError {
 
 impl Shell {
     /// A shell for a process context: variables from the environment.
-    pub fn new(
+    pub(super) fn new(
         ctx_parts: (
             Vec<String>,
             Vec<String>,
@@ -389,7 +389,7 @@ impl Shell {
 
     // ----- variables -----
 
-    pub fn get_var(&self, name: &str) -> Option<String> {
+    pub(super) fn get_var(&self, name: &str) -> Option<String> {
         if name == "RANDOM" {
             return Some((rand::random::<u16>() & 0x7fff).to_string());
         }
@@ -400,7 +400,7 @@ impl Shell {
     }
 
     /// Sets a variable; `Err` with ash's message for a readonly one.
-    pub fn set_var(&mut self, name: &str, value: &str) -> Result<(), String> {
+    pub(super) fn set_var(&mut self, name: &str, value: &str) -> Result<(), String> {
         match self.st.vars.get_mut(name) {
             Some(v) if v.readonly => Err(format!("{name}: is read only")),
             Some(v) => {
@@ -417,7 +417,7 @@ impl Shell {
 
     /// The environment for a child: exported variables plus `extra` assignments, in
     /// ash's table order.
-    pub fn child_env(&self, extra: &[(String, String)]) -> Vec<String> {
+    pub(super) fn child_env(&self, extra: &[(String, String)]) -> Vec<String> {
         let mut items: Vec<(u32, i64, &str, &str)> = Vec::new();
         for (k, v) in &self.st.vars {
             let overridden = extra.iter().rev().find(|(n, _)| n == k);
@@ -450,7 +450,7 @@ impl Shell {
     // ----- messages -----
 
     /// ash's message prefix: `sh: `, plus `cmd: line N: ` inside builtins or scripts.
-    pub fn prefix(&self, builtin: Option<&str>) -> String {
+    pub(super) fn prefix(&self, builtin: Option<&str>) -> String {
         let mut s = format!("{}: ", self.st.arg0);
         let cn = builtin
             .map(str::to_owned)
@@ -464,13 +464,13 @@ impl Shell {
         s
     }
 
-    pub async fn err(&self, text: impl Into<String>) {
+    pub(super) async fn err(&self, text: impl Into<String>) {
         let mut t: String = text.into();
         t.push('\n');
         let _ = self.fds.stderr.write(Bytes::from(t)).await;
     }
 
-    pub async fn out(&self, text: impl Into<Bytes>) -> R {
+    pub(super) async fn out(&self, text: impl Into<Bytes>) -> R {
         if self.fds.stdout.write(text.into()).await.is_err() {
             return self.broken_pipe().await;
         }
@@ -478,13 +478,13 @@ impl Shell {
     }
 
     /// Writing to a pipe nobody reads: SIGPIPE (fatal by default).
-    pub async fn broken_pipe(&self) -> R {
+    pub(super) async fn broken_pipe(&self) -> R {
         self.system.raise(Signal::SIGPIPE);
         self.system.checkpoint().await;
         Ok(())
     }
 
-    pub fn syntax_error_text(&self, e: &ParseError) -> String {
+    pub(super) fn syntax_error_text(&self, e: &ParseError) -> String {
         let mut s = format!("{}: ", self.st.arg0);
         if let Some(cn) = &self.st.commandname {
             if *cn != self.st.arg0 {
@@ -500,7 +500,7 @@ impl Shell {
     /// Runs a script text, command line by command line (a syntax error stops it with
     /// status 2 after the lines before it ran). `tail`: the last command may replace
     /// the shell (`sh -c`).
-    pub async fn run_script(&mut self, text: &str, tail: bool) -> R {
+    pub(super) async fn run_script(&mut self, text: &str, tail: bool) -> R {
         let mut parser = Parser::new(text);
         loop {
             match parser.next_command() {
@@ -548,7 +548,7 @@ impl Shell {
     }
 
     /// Reads the script from stdin, running each complete command as soon as it is read.
-    pub async fn run_stdin(&mut self) -> R {
+    pub(super) async fn run_stdin(&mut self) -> R {
         let mut buffer = String::new();
         loop {
             if self.st.interactive {
@@ -608,7 +608,7 @@ impl Shell {
     /// [`MAX_CALL_DEPTH`] the shell dies of a simulated stack overflow (SIGSEGV, status
     /// 139, no message), as busybox ash does when unbounded recursion
     /// (`f() { f; }; f`) exhausts its stack. Pair with [`Shell::leave_call`].
-    pub async fn enter_call(&mut self) {
+    pub(super) async fn enter_call(&mut self) {
         if self.call_depth >= MAX_CALL_DEPTH {
             self.system.crash(Signal::SIGSEGV).await;
         }
@@ -616,12 +616,12 @@ impl Shell {
     }
 
     /// Leaves a call entered with [`Shell::enter_call`].
-    pub fn leave_call(&mut self) {
+    pub(super) fn leave_call(&mut self) {
         self.call_depth = self.call_depth.saturating_sub(1);
     }
 
     /// `eval`, trap actions: parse and run in this shell.
-    pub async fn eval_string(&mut self, text: &str) -> R {
+    pub(super) async fn eval_string(&mut self, text: &str) -> R {
         match Parser::parse_program(text) {
             Ok(list) => {
                 self.enter_call().await;
@@ -640,7 +640,7 @@ impl Shell {
 
     /// Ends the shell: turns the result into an exit status, runs the EXIT trap, or
     /// replaces the process for `exec`.
-    pub async fn finish(mut self, result: R) -> ExitStatus {
+    pub(super) async fn finish(mut self, result: R) -> ExitStatus {
         let mut status = match result {
             Ok(()) => self.st.status,
             Err(Ctl::Exit(n)) => n,
@@ -688,7 +688,7 @@ impl Shell {
     // ----- traps -----
 
     /// Runs the actions of caught signals that arrived (after a command finishes).
-    pub async fn run_pending_traps(&mut self) -> R {
+    pub(super) async fn run_pending_traps(&mut self) -> R {
         if self.in_trap {
             return Ok(());
         }
@@ -713,7 +713,7 @@ impl Shell {
     }
 
     /// Waits for `handle`, or until a caught signal arrives (`wait` is interruptible).
-    pub async fn wait_interruptible(
+    pub(super) async fn wait_interruptible(
         &mut self,
         handle: &ProcessHandle,
     ) -> Result<ExitStatus, Signal> {
@@ -728,7 +728,7 @@ impl Shell {
 
     /// Waits for a foreground process; like ash, reports on stderr when a signal
     /// other than SIGINT or SIGPIPE killed it (`Killed`, `Terminated`, ...).
-    pub async fn wait_foreground(&self, handle: &ProcessHandle) -> ExitStatus {
+    pub(super) async fn wait_foreground(&self, handle: &ProcessHandle) -> ExitStatus {
         let status = handle.wait().await;
         if let ExitStatus::Signaled(sig) = status
             && sig != Signal::SIGINT
@@ -746,7 +746,7 @@ impl Shell {
 
     // ----- execution -----
 
-    pub fn exec_list<'a>(&'a mut self, list: &'a List, tail: bool) -> BoxFuture<'a, R> {
+    pub(super) fn exec_list<'a>(&'a mut self, list: &'a List, tail: bool) -> BoxFuture<'a, R> {
         Box::pin(async move {
             let n = list.items.len();
             for (i, item) in list.items.iter().enumerate() {
@@ -768,7 +768,7 @@ impl Shell {
     }
 
     /// Runs an and-or list; `Ok(true)` when its status may trigger `set -e`.
-    pub fn exec_and_or<'a>(
+    pub(super) fn exec_and_or<'a>(
         &'a mut self,
         ao: &'a AndOr,
         tail: bool,
@@ -871,7 +871,7 @@ impl Shell {
     /// What ash does when `fork` fails (the container has its maximum number of
     /// processes): `sh: can't fork: Resource temporarily unavailable` and the shell
     /// exits with status 2 (measured on busybox 1.35 under `RLIMIT_NPROC`).
-    pub async fn fork_failed(&mut self) -> Ctl {
+    pub(super) async fn fork_failed(&mut self) -> Ctl {
         self.raise_perror("can't fork: Resource temporarily unavailable")
             .await
     }
@@ -880,7 +880,7 @@ impl Shell {
     /// number of open pipes): `sh: can't create pipe: Too many open files` (`EMFILE`)
     /// and the shell exits with status 2, as for a failed fork (busybox 1.36.1
     /// `evalpipe` and `evalbackcmd`: `ash_msg_and_raise_perror("can't create pipe")`).
-    pub async fn pipe_failed(&mut self) -> Ctl {
+    pub(super) async fn pipe_failed(&mut self) -> Ctl {
         self.raise_perror("can't create pipe: Too many open files")
             .await
     }
@@ -896,7 +896,7 @@ impl Shell {
 
     /// Starts a subshell process running `body` with a copy of this shell's state;
     /// `Err` when the container has its maximum number of processes.
-    pub fn spawn_subshell(
+    pub(super) fn spawn_subshell(
         &mut self,
         body: Body,
         stdio: Stdio,
@@ -946,7 +946,7 @@ impl Shell {
 
     /// Runs one command, one level deeper: beyond [`MAX_RUN_DEPTH`] the shell dies of
     /// a simulated stack overflow, as in [`Shell::enter_call`].
-    pub fn exec_command<'a>(&'a mut self, cmd: &'a Command, tail: bool) -> BoxFuture<'a, R> {
+    pub(super) fn exec_command<'a>(&'a mut self, cmd: &'a Command, tail: bool) -> BoxFuture<'a, R> {
         stack::boxed(async move {
             if self.run_depth >= MAX_RUN_DEPTH {
                 self.system.crash(Signal::SIGSEGV).await;
@@ -1217,7 +1217,7 @@ impl Shell {
 
     /// Runs a command by name: special builtin, function, builtin, inline applet, or
     /// an external program.
-    pub fn dispatch<'a>(
+    pub(super) fn dispatch<'a>(
         &'a mut self,
         argv: Vec<String>,
         assigns: Vec<(String, String)>,
@@ -1284,7 +1284,7 @@ impl Shell {
         }
     }
 
-    pub async fn call_function(&mut self, body: &Command, args: Vec<String>) -> R {
+    pub(super) async fn call_function(&mut self, body: &Command, args: Vec<String>) -> R {
         let saved_pos = std::mem::replace(&mut self.st.positional, args);
         self.func_depth += 1;
         self.locals.push(Vec::new());
@@ -1375,7 +1375,7 @@ impl Shell {
     }
 
     /// Prepares an `exec cmd`.
-    pub async fn exec_builtin(&mut self, argv: Vec<String>) -> R {
+    pub(super) async fn exec_builtin(&mut self, argv: Vec<String>) -> R {
         let name = argv[0].clone();
         let path = self.get_var("PATH");
         match self
@@ -1527,7 +1527,7 @@ impl Shell {
 
 impl State {
     /// A new variable, at the end of its bucket (or where ash's built-ins sit).
-    pub fn new_var(&mut self, name: &str, value: &str, exported: bool) -> Var {
+    pub(super) fn new_var(&mut self, name: &str, value: &str, exported: bool) -> Var {
         self.next_seq += 1;
         Var {
             value: value.to_owned(),

@@ -50,7 +50,7 @@ pub(crate) struct Parser {
 }
 
 impl Parser {
-    pub fn new(text: &str) -> Parser {
+    pub(super) fn new(text: &str) -> Parser {
         Parser {
             s: text.chars().collect(),
             pos: 0,
@@ -69,7 +69,7 @@ impl Parser {
     }
 
     /// Parses a whole script.
-    pub fn parse_program(text: &str) -> Result<List, ParseError> {
+    pub(super) fn parse_program(text: &str) -> Result<List, ParseError> {
         Parser::new(text).parse_all()
     }
 
@@ -157,7 +157,7 @@ impl Parser {
     }
 
     /// Whether only blanks, comments and newlines remain.
-    pub fn at_eof(&mut self) -> bool {
+    pub(super) fn at_eof(&mut self) -> bool {
         let (pos, line) = (self.pos, self.line);
         self.skip_newlines();
         let end = self.at_end();
@@ -288,7 +288,7 @@ impl Parser {
 
     /// The next top-level command line (an and-or list sequence up to a newline), or
     /// `None` at the end of the script.
-    pub fn next_command(&mut self) -> Result<Option<List>, ParseError> {
+    pub(super) fn next_command(&mut self) -> Result<Option<List>, ParseError> {
         self.skip_newlines();
         if self.at_end() {
             return Ok(None);

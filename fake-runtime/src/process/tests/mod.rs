@@ -28,15 +28,15 @@ pub(super) struct Run {
 }
 
 impl Run {
-    pub fn out(&self) -> String {
+    pub(super) fn out(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
-    pub fn err(&self) -> String {
+    pub(super) fn err(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
 
-    pub fn code(&self) -> i32 {
+    pub(super) fn code(&self) -> i32 {
         self.status.code()
     }
 }

@@ -12,13 +12,13 @@ use crate::toolkit::method::Method;
 
 /// The tonic `ImageService` of the fake.
 #[derive(Debug, Clone)]
-pub struct ImageApi {
+pub(crate) struct ImageApi {
     dispatcher: Dispatcher,
 }
 
 impl ImageApi {
     /// An image service over `dispatcher`.
-    pub fn new(dispatcher: Dispatcher) -> Self {
+    pub(crate) fn new(dispatcher: Dispatcher) -> Self {
         Self { dispatcher }
     }
 }

@@ -23,13 +23,13 @@ use crate::toolkit::journal::{Encoded, Outcome, Recorded};
 use crate::toolkit::method::Method;
 use crate::toolkit::script::Toolkit;
 
-pub use image::ImageApi;
-pub use runtime::{ContainerEventStream, RuntimeApi};
+pub(crate) use image::ImageApi;
+pub(crate) use runtime::{ContainerEventStream, RuntimeApi};
 pub(crate) use wire_errors::WireErrorsLayer;
 
 /// What an RPC handler answers with: a response message, or (GetContainerEvents) a
 /// server stream.
-pub trait Answer: Send + 'static {
+pub(crate) trait Answer: Send + 'static {
     /// The message to keep in the journal (`None` for a stream).
     fn recorded(&self) -> Option<Arc<dyn Recorded>>;
 
@@ -167,21 +167,21 @@ impl Drop for Pending<'_> {
 
 /// Routes calls to the runtime core.
 #[derive(Debug, Clone)]
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     runtime: Arc<Runtime>,
     toolkit: Arc<Toolkit>,
 }
 
 impl Dispatcher {
     /// A dispatcher over `runtime`, journalled and faulted by `toolkit`.
-    pub fn new(runtime: Arc<Runtime>, toolkit: Arc<Toolkit>) -> Self {
+    pub(crate) fn new(runtime: Arc<Runtime>, toolkit: Arc<Toolkit>) -> Self {
         Self { runtime, toolkit }
     }
 
     /// Runs one call: journals its arrival, applies the fault rules that fire (delays,
     /// gates, a status instead of the handler, a stream failure), runs the handler,
     /// journals the outcome.
-    pub async fn call<Req, Resp, F, Fut>(
+    pub(crate) async fn call<Req, Resp, F, Fut>(
         &self,
         method: Method,
         request: Request<Req>,

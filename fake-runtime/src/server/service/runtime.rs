@@ -11,19 +11,19 @@ use crate::toolkit::method::Method;
 
 /// The tonic `RuntimeService` of the fake.
 #[derive(Debug, Clone)]
-pub struct RuntimeApi {
+pub(crate) struct RuntimeApi {
     dispatcher: Dispatcher,
 }
 
 impl RuntimeApi {
     /// A runtime service over `dispatcher`.
-    pub fn new(dispatcher: Dispatcher) -> Self {
+    pub(crate) fn new(dispatcher: Dispatcher) -> Self {
         Self { dispatcher }
     }
 }
 
 /// What GetContainerEvents streams.
-pub type ContainerEventStream =
+pub(crate) type ContainerEventStream =
     Pin<Box<dyn Stream<Item = Result<ContainerEventResponse, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
