@@ -5,6 +5,7 @@
 //! may delay, hold or fail it (or cut its server stream short).
 
 mod image;
+mod lists;
 mod runtime;
 mod wire_errors;
 
@@ -24,6 +25,7 @@ use crate::toolkit::method::Method;
 use crate::toolkit::script::Toolkit;
 
 pub use image::ImageApi;
+pub use lists::RuntimeRoutes;
 pub use runtime::{ContainerEventStream, RuntimeApi};
 pub(crate) use wire_errors::WireErrorsLayer;
 
