@@ -5,8 +5,9 @@
 //! ids, labels, annotations and metadata into prost messages, which prost then walks
 //! twice more (for the size, then to encode). Over thousands of objects the copies are
 //! most of a list's cost. The encoders here write the same protobuf encoding from
-//! borrowed fields, under the store's read lock, into one buffer: per item a length
-//! pass and a write pass over the record, no allocation.
+//! borrowed fields, under the store's read lock, item after item into 64 KiB chunks
+//! ([`EncodedList`]): per item a length pass and a write pass over the record, nothing
+//! allocated per item.
 //!
 //! Each encoder selects with the same matcher as its owned list
 //! ([`ContainerSelection`], [`SandboxSelection`]), in the same order, and writes the
@@ -46,7 +47,11 @@ fn message_len(tag: u32, value: &impl Encode) -> usize {
 
 /// Writes `value` as field `tag`.
 fn put_message(tag: u32, value: &impl Encode, buf: &mut BytesMut) {
-    let len = value.body_len();
+    put_sized(tag, value.body_len(), value, buf);
+}
+
+/// Writes `value`, whose body is `len` bytes long, as field `tag`.
+fn put_sized(tag: u32, len: usize, value: &impl Encode, buf: &mut BytesMut) {
     encode_key(tag, WireType::LengthDelimited, buf);
     encode_varint(len as u64, buf);
     let start = buf.len();
@@ -138,11 +143,82 @@ fn put_optional<M: Message>(tag: u32, value: Option<&M>, buf: &mut BytesMut) {
     }
 }
 
-/// Writes every item of a list as field 1 (the repeated field of all three responses).
-fn encode_list<T: Encode>(items: impl FnOnce(&mut dyn FnMut(T))) -> Bytes {
-    let mut buf = BytesMut::new();
-    items(&mut |item| put_message(1, &item, &mut buf));
-    buf.freeze()
+/// The size of the chunks an [`EncodedList`] is written in.
+const CHUNK_BYTES: usize = 64 << 10;
+
+/// A list response's encoding, in the chunks it was written in: a list of megabytes is
+/// not copied at every doubling of one growing buffer (the server writes the chunks one
+/// after the other).
+#[derive(Debug, Clone, Default)]
+pub struct EncodedList {
+    /// The encoding, in order.
+    chunks: Vec<Bytes>,
+    /// The total length.
+    len: usize,
+}
+
+impl EncodedList {
+    /// The length of the encoding in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the encoding is empty (an empty list).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The encoding's chunks, in order.
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.chunks
+    }
+
+    /// The encoding in one piece (a copy, unless it is one chunk).
+    pub fn to_bytes(&self) -> Bytes {
+        match self.chunks.as_slice() {
+            [] => Bytes::new(),
+            [one] => one.clone(),
+            many => many.concat().into(),
+        }
+    }
+}
+
+/// Writes the items of a list as field 1 (the repeated field of all three responses),
+/// each whole in one chunk.
+#[derive(Debug, Default)]
+struct ListWriter {
+    /// The full chunks.
+    list: EncodedList,
+    /// The chunk being written.
+    current: BytesMut,
+}
+
+impl ListWriter {
+    /// Appends `item`.
+    fn put(&mut self, item: &impl Encode) {
+        let len = item.body_len();
+        let need = key_len(1) + encoded_len_varint(len as u64) + len;
+        if self.current.capacity() - self.current.len() < need {
+            let next = BytesMut::with_capacity(need.max(CHUNK_BYTES));
+            self.seal(next);
+        }
+        put_sized(1, len, item, &mut self.current);
+    }
+
+    /// Moves the current chunk, unless empty, to the list; `next` is the new one.
+    fn seal(&mut self, next: BytesMut) {
+        let full = std::mem::replace(&mut self.current, next);
+        if !full.is_empty() {
+            self.list.len += full.len();
+            self.list.chunks.push(full.freeze());
+        }
+    }
+
+    /// The list written.
+    fn finish(mut self) -> EncodedList {
+        self.seal(BytesMut::new());
+        self.list
+    }
 }
 
 /// An `ImageSpec` with only its `image` set.
@@ -361,40 +437,43 @@ impl Encode for StatsView<'_> {
 impl Runtime {
     /// [`list_containers`](Self::list_containers)' answer, a `ListContainersResponse`,
     /// encoded.
-    pub fn encode_list_containers(&self, filter: Option<ContainerFilter>) -> Bytes {
+    pub fn encode_list_containers(&self, filter: Option<ContainerFilter>) -> EncodedList {
         let filter = filter.unwrap_or_default();
         let selection = ContainerSelection::listed(&filter);
         // 2.3 sets `image_id` to the config digest; 1.6 predates the field.
         let with_image_id = self.dialect().container_image_id;
         let empty = String::new();
         self.store.read(|s| {
-            encode_list(|put| {
-                selection.each(s, |record| {
-                    put(ContainerView {
-                        record,
-                        image_id: if with_image_id {
-                            &record.image_id
-                        } else {
-                            &empty
-                        },
-                    });
+            let mut writer = ListWriter::default();
+            selection.each(s, |record| {
+                writer.put(&ContainerView {
+                    record,
+                    image_id: if with_image_id {
+                        &record.image_id
+                    } else {
+                        &empty
+                    },
                 });
-            })
+            });
+            writer.finish()
         })
     }
 
     /// [`list_pod_sandbox`](Self::list_pod_sandbox)'s answer, a
     /// `ListPodSandboxResponse`, encoded.
-    pub fn encode_list_pod_sandbox(&self, filter: Option<PodSandboxFilter>) -> Bytes {
+    pub fn encode_list_pod_sandbox(&self, filter: Option<PodSandboxFilter>) -> EncodedList {
         let filter = filter.unwrap_or_default();
         let selection = SandboxSelection::listed(&filter);
-        self.store
-            .read(|s| encode_list(|put| selection.each(s, |record| put(SandboxView(record)))))
+        self.store.read(|s| {
+            let mut writer = ListWriter::default();
+            selection.each(s, |record| writer.put(&SandboxView(record)));
+            writer.finish()
+        })
     }
 
     /// [`list_container_stats`](Self::list_container_stats)' answer, a
     /// `ListContainerStatsResponse`, encoded.
-    pub fn encode_list_container_stats(&self, filter: Option<ContainerStatsFilter>) -> Bytes {
+    pub fn encode_list_container_stats(&self, filter: Option<ContainerStatsFilter>) -> EncodedList {
         self.encode_list_container_stats_at(filter, now_ns())
     }
 
@@ -404,20 +483,22 @@ impl Runtime {
         &self,
         filter: Option<ContainerStatsFilter>,
         now: i64,
-    ) -> Bytes {
+    ) -> EncodedList {
         let filter = filter.unwrap_or_default();
         let selection = ContainerSelection::stats(&filter);
         let mountpoint = self.writable_layer_mountpoint();
         self.store.read(|s| {
-            encode_list(|put| {
+            self.with_stats_figures(now, |figures| {
+                let mut writer = ListWriter::default();
                 selection.each(s, |record| {
-                    put(StatsView {
+                    writer.put(&StatsView {
                         record,
-                        figures: self.stats_figures(record, now),
+                        figures: figures(record),
                         now,
                         mountpoint: &mountpoint,
                     });
                 });
+                writer.finish()
             })
         })
     }
@@ -596,7 +677,7 @@ mod tests {
             };
             let encoded = runtime.encode_list_containers(Some(filter));
             prop_assert_eq!(encoded.len(), owned.encoded_len());
-            prop_assert_eq!(ListContainersResponse::decode(encoded).unwrap(), owned);
+            prop_assert_eq!(ListContainersResponse::decode(encoded.to_bytes()).unwrap(), owned);
         }
 
         #[test]
@@ -618,7 +699,7 @@ mod tests {
             };
             let encoded = runtime.encode_list_pod_sandbox(Some(filter));
             prop_assert_eq!(encoded.len(), owned.encoded_len());
-            prop_assert_eq!(ListPodSandboxResponse::decode(encoded).unwrap(), owned);
+            prop_assert_eq!(ListPodSandboxResponse::decode(encoded.to_bytes()).unwrap(), owned);
         }
 
         #[test]
@@ -643,7 +724,7 @@ mod tests {
             };
             let encoded = runtime.encode_list_container_stats_at(Some(filter), now);
             prop_assert_eq!(encoded.len(), owned.encoded_len());
-            prop_assert_eq!(ListContainerStatsResponse::decode(encoded).unwrap(), owned);
+            prop_assert_eq!(ListContainerStatsResponse::decode(encoded.to_bytes()).unwrap(), owned);
         }
     }
 
@@ -660,6 +741,42 @@ mod tests {
             containers: vec![container(0), container(2)],
         };
         store(profile, &[pod.clone(), pod])
+    }
+
+    #[test]
+    fn a_list_longer_than_a_chunk_is_written_in_whole_items_and_decodes_to_the_owned_list() {
+        let container = |phase| ContainerSpec {
+            tier: 1,
+            phase,
+            layer_bytes: 7,
+        };
+        let pod = PodSpec {
+            app: 2,
+            stopped: false,
+            // Created and running: all of them have stats.
+            containers: [0, 2, 0, 2].map(container).to_vec(),
+        };
+        let (runtime, _, _) = store(Profile::default(), &vec![pod; 100]);
+        let containers = runtime.encode_list_containers(None);
+        assert!(containers.chunks().len() > 1, "{containers:?}");
+        assert_eq!(
+            containers.chunks().iter().map(Bytes::len).sum::<usize>(),
+            containers.len()
+        );
+        for chunk in containers.chunks() {
+            // Each chunk decodes alone: no item is split across two.
+            let items = ListContainersResponse::decode(chunk.clone())
+                .unwrap()
+                .containers;
+            assert!(!items.is_empty() && chunk.len() <= CHUNK_BYTES);
+        }
+        let decoded = ListContainersResponse::decode(containers.to_bytes()).unwrap();
+        assert_eq!(decoded.containers, runtime.list_containers(None));
+        let now = now_ns();
+        let stats = runtime.encode_list_container_stats_at(None, now);
+        assert!(stats.chunks().len() > 1);
+        let decoded = ListContainerStatsResponse::decode(stats.to_bytes()).unwrap();
+        assert_eq!(decoded.stats, runtime.list_container_stats_at(None, now));
     }
 
     #[test]
@@ -696,9 +813,10 @@ mod tests {
             (Profile::Containerd16, false),
         ] {
             let (runtime, _, _) = small_store(profile);
-            let listed = ListContainersResponse::decode(runtime.encode_list_containers(None))
-                .unwrap()
-                .containers;
+            let listed =
+                ListContainersResponse::decode(runtime.encode_list_containers(None).to_bytes())
+                    .unwrap()
+                    .containers;
             assert_eq!(listed.len(), 4);
             for container in listed {
                 assert!(!container.image_ref.is_empty());
@@ -717,9 +835,11 @@ mod tests {
             }),
             ..Default::default()
         };
-        let listed = ListContainersResponse::decode(runtime.encode_list_containers(Some(running)))
-            .unwrap()
-            .containers;
+        let listed = ListContainersResponse::decode(
+            runtime.encode_list_containers(Some(running)).to_bytes(),
+        )
+        .unwrap()
+        .containers;
         assert_eq!(listed.len(), 2);
         let ready = PodSandboxFilter {
             state: Some(PodSandboxStateValue {
@@ -727,14 +847,17 @@ mod tests {
             }),
             ..Default::default()
         };
-        let listed = ListPodSandboxResponse::decode(runtime.encode_list_pod_sandbox(Some(ready)))
-            .unwrap()
-            .items;
+        let listed =
+            ListPodSandboxResponse::decode(runtime.encode_list_pod_sandbox(Some(ready)).to_bytes())
+                .unwrap()
+                .items;
         assert_eq!(listed.len(), 2);
         // Stats cover created and running containers: all four.
-        let stats = ListContainerStatsResponse::decode(runtime.encode_list_container_stats(None))
-            .unwrap()
-            .stats;
+        let stats = ListContainerStatsResponse::decode(
+            runtime.encode_list_container_stats(None).to_bytes(),
+        )
+        .unwrap()
+        .stats;
         assert_eq!(stats.len(), 4);
         assert_eq!(stats.iter().filter(|s| s.cpu.is_some()).count(), 2);
     }

@@ -133,6 +133,11 @@ impl StatsOverrides {
             .unwrap_or_default()
     }
 
+    /// Runs `f` with a lookup of the accounts, under one lock (for a list of many).
+    fn with_accounts<R>(&self, f: impl FnOnce(&HashMap<String, Account>) -> R) -> R {
+        f(&self.accounts.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     fn set(&self, id: &str, figures: StatsOverride, now: i64) {
         let mut accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         let account = accounts.entry(id.to_owned()).or_default();
@@ -208,11 +213,26 @@ impl Runtime {
         }
     }
 
-    /// The figures of `record`'s stats at `now`.
-    pub(crate) fn stats_figures(&self, record: &ContainerRecord, now: i64) -> StatsFigures {
-        let account = self.stats_overrides.account(&record.id);
+    /// Runs `f` with the figures of a container's stats at `now` (`figures(record)`),
+    /// the overrides locked once for all the containers `f` asks about.
+    pub(crate) fn with_stats_figures<R>(
+        &self,
+        now: i64,
+        f: impl FnOnce(&dyn Fn(&ContainerRecord) -> StatsFigures) -> R,
+    ) -> R {
+        let none = Account::default();
+        self.stats_overrides.with_accounts(|accounts| {
+            f(&|record| {
+                let account = accounts.get(&record.id).unwrap_or(&none);
+                self.stats_figures(record, account, now)
+            })
+        })
+    }
+
+    /// The figures of `record`'s stats at `now`, with its `account`.
+    fn stats_figures(&self, record: &ContainerRecord, account: &Account, now: i64) -> StatsFigures {
         let (cpu, memory) = if record.phase == ContainerPhase::Running {
-            let f = self.figures(record, &account, now);
+            let f = self.figures(record, account, now);
             (
                 Some(CpuUsage {
                     timestamp: now,
@@ -241,7 +261,7 @@ impl Runtime {
     }
 
     fn stats_of(&self, record: &ContainerRecord, now: i64) -> ContainerStats {
-        let figures = self.stats_figures(record, now);
+        let figures = self.stats_figures(record, &self.stats_overrides.account(&record.id), now);
         ContainerStats {
             attributes: Some(ContainerAttributes {
                 id: record.id.clone(),

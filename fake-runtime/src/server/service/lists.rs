@@ -1,5 +1,5 @@
 //! ListContainers, ListPodSandbox and ListContainerStats served from their
-//! [encoded](crate::core::list_encode) answers.
+//! [encoded](crate::list_encode) answers.
 //!
 //! The generated `RuntimeServiceServer` answers with owned messages only, so
 //! [`RuntimeRoutes`] stands in front of it under the same service name: it serves the
@@ -19,7 +19,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::{BufMut, Bytes};
+use bytes::BufMut;
 use cri_proto::RuntimeServiceServer;
 use cri_proto::v1::{
     ListContainerStatsRequest, ListContainerStatsResponse, ListContainersRequest,
@@ -34,6 +34,7 @@ use tonic_prost::{ProstCodec, ProstDecoder};
 use super::{Answer, Dispatcher, RuntimeApi};
 use crate::core::error::CriError;
 use crate::core::exec::check_encoded_size;
+use crate::core::list_encode::EncodedList;
 use crate::core::runtime::Runtime;
 use crate::toolkit::journal::Recorded;
 use crate::toolkit::method::Method;
@@ -41,16 +42,16 @@ use crate::toolkit::method::Method;
 /// A response message of type `T`, already encoded.
 pub struct EncodedResponse<T> {
     /// The encoding of a `T`.
-    bytes: Bytes,
+    encoded: EncodedList,
     /// The message type the bytes encode.
     message: PhantomData<fn() -> T>,
 }
 
 impl<T> EncodedResponse<T> {
-    /// The answer whose encoding is `bytes`.
-    pub fn new(bytes: Bytes) -> Self {
+    /// The answer whose encoding is `encoded`.
+    pub fn new(encoded: EncodedList) -> Self {
         Self {
-            bytes,
+            encoded,
             message: PhantomData,
         }
     }
@@ -60,7 +61,7 @@ impl<T> fmt::Debug for EncodedResponse<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncodedResponse")
             .field("type", &std::any::type_name::<T>())
-            .field("bytes", &self.bytes.len())
+            .field("bytes", &self.encoded.len())
             .finish()
     }
 }
@@ -68,12 +69,12 @@ impl<T> fmt::Debug for EncodedResponse<T> {
 impl<T: prost::Message + Default + fmt::Debug + 'static> Answer for EncodedResponse<T> {
     /// The message decoded (called only when the journal keeps it).
     fn recorded(&self) -> Option<Arc<dyn Recorded>> {
-        let message = T::decode(self.bytes.clone()).ok()?;
+        let message = T::decode(self.encoded.to_bytes()).ok()?;
         Some(Arc::new(message))
     }
 
     fn check_send_size(&self) -> Result<usize, CriError> {
-        check_encoded_size(self.bytes.len())
+        check_encoded_size(self.encoded.len())
     }
 }
 
@@ -106,7 +107,7 @@ where
     }
 }
 
-/// Writes an [`EncodedResponse`]'s bytes verbatim.
+/// Writes an [`EncodedResponse`]'s bytes verbatim (into a buffer grown once).
 struct VerbatimEncoder<T>(PhantomData<fn() -> T>);
 
 impl<T> Encoder for VerbatimEncoder<T> {
@@ -114,24 +115,27 @@ impl<T> Encoder for VerbatimEncoder<T> {
     type Error = Status;
 
     fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item.bytes);
+        dst.reserve(item.encoded.len());
+        for chunk in item.encoded.chunks() {
+            dst.put_slice(chunk);
+        }
         Ok(())
     }
 }
 
 /// One list RPC: `list` encodes the answer to a request, through the dispatcher.
-struct EncodedList<Req, T> {
+struct ListRpc<Req, T> {
     /// Journals and faults the call.
     dispatcher: Dispatcher,
     /// The RPC.
     method: Method,
     /// The encoder of the answer.
-    list: fn(&Runtime, Req) -> Bytes,
+    list: fn(&Runtime, Req) -> EncodedList,
     /// The message type of the answer.
     message: PhantomData<fn() -> T>,
 }
 
-impl<Req, T> UnaryService<Req> for EncodedList<Req, T>
+impl<Req, T> UnaryService<Req> for ListRpc<Req, T>
 where
     Req: prost::Message + Default + fmt::Debug + Clone + 'static,
     T: prost::Message + Default + fmt::Debug + 'static,
@@ -183,7 +187,7 @@ impl RuntimeRoutes {
         &self,
         request: http::Request<B>,
         method: Method,
-        list: fn(&Runtime, Req) -> Bytes,
+        list: fn(&Runtime, Req) -> EncodedList,
     ) -> BoxFuture<http::Response<tonic::body::Body>, Infallible>
     where
         Req: prost::Message + Default + fmt::Debug + Clone + 'static,
@@ -191,7 +195,7 @@ impl RuntimeRoutes {
         B: Body + Send + 'static,
         B::Error: Into<StdError> + Send + 'static,
     {
-        let service = EncodedList::<Req, T> {
+        let service = ListRpc::<Req, T> {
             dispatcher: self.dispatcher.clone(),
             method,
             list,
