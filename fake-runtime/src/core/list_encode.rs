@@ -9,11 +9,28 @@
 //! ([`EncodedList`]): per item a length pass and a write pass over the record, nothing
 //! allocated per item.
 //!
-//! Each encoder selects with the same matcher as its owned list
-//! ([`ContainerSelection`], [`SandboxSelection`]), in the same order, and writes the
-//! fields the owned item builders fill: the answer decodes to the owned list's message
-//! (the tests below check it on random stores and filters). Fields at their default
-//! value are left out, as prost leaves them out.
+//! Each encoder selects with the same matcher as its owned list (the crate's
+//! `ContainerSelection` and `SandboxSelection`), in the same order, and writes the
+//! fields the owned item builders fill: the answer decodes to the owned list's message,
+//! at the same length (the tests check it on random stores and filters). Fields at
+//! their default value are left out, as prost leaves them out.
+//!
+//! The server answers the three RPCs with these encodings; the `encode_list_*` methods
+//! of [`Runtime`] are public for benchmarks and for embedders that serve lists
+//! themselves:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use cri_fake::cri_proto::v1::ListPodSandboxResponse;
+//! use prost::Message;
+//!
+//! let fake = cri_fake::FakeRuntime::start().await.unwrap();
+//! let encoded = fake.runtime().encode_list_pod_sandbox(None);
+//! let decoded = ListPodSandboxResponse::decode(encoded.to_bytes()).unwrap();
+//! assert_eq!(decoded.items, fake.runtime().list_pod_sandbox(None));
+//! # fake.shutdown().await;
+//! # }
+//! ```
 
 use std::collections::HashMap;
 

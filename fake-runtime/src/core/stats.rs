@@ -260,6 +260,8 @@ impl Runtime {
         }
     }
 
+    /// `record`'s stats at `now`, owned (ContainerStats, ListContainerStats' items,
+    /// a sandbox's containers).
     fn stats_of(&self, record: &ContainerRecord, now: i64) -> ContainerStats {
         let figures = self.stats_figures(record, &self.stats_overrides.account(&record.id), now);
         ContainerStats {
