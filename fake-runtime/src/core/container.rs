@@ -19,6 +19,7 @@ use crate::core::container_io::ContainerIo;
 use crate::core::error::{CriError, LookupError, go_quote};
 use crate::core::hooks::{Purpose, Spawn};
 use crate::core::images::{Image, Rootfs};
+use crate::core::list_encode::ListedFields;
 use crate::core::logs::{ContainerLog, LogStream};
 use crate::core::profile::{Dialect, StoppedSandboxCreate};
 use crate::core::proto_json::to_json;
@@ -368,7 +369,7 @@ impl Runtime {
                 image.config.stop_signal.clone()
             };
             let spec_process = spec_process(&config, &image, user);
-            s.insert_container(ContainerRecord {
+            let mut record = ContainerRecord {
                 id: id.clone(),
                 sandbox_id,
                 config,
@@ -390,7 +391,10 @@ impl Runtime {
                 stop_signal_sent: false,
                 removing: false,
                 process: None,
-            });
+                listed: ListedFields::default(),
+            };
+            record.listed = ListedFields::of(self.dialect(), &record);
+            s.insert_container(record);
             Ok(id.clone())
         });
         if created.is_ok() {

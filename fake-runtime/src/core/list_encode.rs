@@ -6,8 +6,10 @@
 //! twice more (for the size, then to encode). Over thousands of objects the copies are
 //! most of a list's cost. The encoders here write the same protobuf encoding from
 //! borrowed fields, under the store's read lock, item after item into 64 KiB chunks
-//! ([`EncodedList`]): per item a length pass and a write pass over the record, nothing
-//! allocated per item.
+//! ([`EncodedList`]), nothing allocated per item. A container's fields that never
+//! change are encoded once, when it is created ([`ListedFields`]): without that, a list
+//! of thousands spends its time fetching each record's ids, labels and metadata from
+//! their separate allocations (memory reads, not encoding, bound it).
 //!
 //! Each encoder selects with the same matcher as its owned list (the crate's
 //! `ContainerSelection` and `SandboxSelection`), in the same order, and writes the
@@ -33,6 +35,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 use cri_proto::v1::{ContainerFilter, ContainerStatsFilter, PodSandboxFilter};
@@ -43,6 +46,7 @@ use prost::encoding::{
 };
 
 use crate::core::container::ContainerSelection;
+use crate::core::profile::Dialect;
 use crate::core::runtime::{Runtime, now_ns};
 use crate::core::sandbox::SandboxSelection;
 use crate::core::state::{ContainerRecord, SandboxRecord};
@@ -254,15 +258,16 @@ impl Encode for ImageSpecView<'_> {
     }
 }
 
-/// ListContainers' `Container` for a record (the fields of `container::list_item`).
-struct ContainerView<'a> {
+/// The fields of ListContainers' `Container` for a record that never change after its
+/// creation: all the fields of `container::list_item` but `state`.
+struct ContainerFieldsView<'a> {
     /// The record.
     record: &'a ContainerRecord,
     /// The `image_id` field: the config digest, or empty when the profile predates it.
     image_id: &'a String,
 }
 
-impl Encode for ContainerView<'_> {
+impl Encode for ContainerFieldsView<'_> {
     fn body_len(&self) -> usize {
         let r = self.record;
         string_len(1, &r.id)
@@ -275,7 +280,6 @@ impl Encode for ContainerView<'_> {
                 },
             )
             + string_len(5, &r.image_id)
-            + enum_len(6, r.phase.to_cri() as i32)
             + int64_len(7, r.created_at)
             + map_len(8, &r.config.labels)
             + map_len(9, &r.config.annotations)
@@ -295,11 +299,84 @@ impl Encode for ContainerView<'_> {
             buf,
         );
         put_string(5, &r.image_id, buf);
-        put_enum(6, r.phase.to_cri() as i32, buf);
         put_int64(7, r.created_at, buf);
         put_map(8, &r.config.labels, buf);
         put_map(9, &r.config.annotations, buf);
         put_string(10, self.image_id, buf);
+    }
+}
+
+/// ListContainers' `Container` for a record: its [`ListedFields`], then its state.
+struct ContainerView<'a>(&'a ContainerRecord);
+
+impl Encode for ContainerView<'_> {
+    fn body_len(&self) -> usize {
+        self.0.listed.item.len() + enum_len(6, self.0.phase.to_cri() as i32)
+    }
+
+    fn encode_body(&self, buf: &mut BytesMut) {
+        buf.extend_from_slice(&self.0.listed.item);
+        put_enum(6, self.0.phase.to_cri() as i32, buf);
+    }
+}
+
+/// Encoded fields, written as they are (the body of a message field).
+struct Encoded<'a>(&'a Bytes);
+
+impl Encode for Encoded<'_> {
+    fn body_len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn encode_body(&self, buf: &mut BytesMut) {
+        buf.extend_from_slice(self.0);
+    }
+}
+
+/// The encodings of a container's list fields that never change after its creation,
+/// made once by CreateContainer: ListContainers' item without its `state`, and
+/// ListContainerStats' `attributes`. A list then copies one contiguous piece per
+/// container instead of gathering its ids, labels and metadata from a dozen separate
+/// allocations: the lists are bound by those memory reads, not by the encoding.
+#[derive(Clone, Default)]
+pub struct ListedFields {
+    /// ListContainers' `Container` fields but `state` (field 6).
+    item: Bytes,
+    /// ListContainerStats' `ContainerAttributes` fields.
+    attributes: Bytes,
+}
+
+impl ListedFields {
+    /// The fields of `record` (the `image_id` reported as `dialect` does), in one
+    /// allocation.
+    pub(crate) fn of(dialect: &Dialect, record: &ContainerRecord) -> Self {
+        let empty = String::new();
+        let item = ContainerFieldsView {
+            record,
+            image_id: if dialect.container_image_id {
+                &record.image_id
+            } else {
+                &empty
+            },
+        };
+        let attributes = AttributesView(record);
+        let mut buf = BytesMut::with_capacity(item.body_len() + attributes.body_len());
+        item.encode_body(&mut buf);
+        let item = buf.split().freeze();
+        attributes.encode_body(&mut buf);
+        Self {
+            item,
+            attributes: buf.freeze(),
+        }
+    }
+}
+
+impl fmt::Debug for ListedFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListedFields")
+            .field("item", &self.item.len())
+            .field("attributes", &self.attributes.len())
+            .finish()
     }
 }
 
@@ -437,14 +514,14 @@ impl StatsView<'_> {
 
 impl Encode for StatsView<'_> {
     fn body_len(&self) -> usize {
-        message_len(1, &AttributesView(self.record))
+        message_len(1, &Encoded(&self.record.listed.attributes))
             + optional_len(2, self.figures.cpu.as_ref())
             + optional_len(3, self.figures.memory.as_ref())
             + message_len(4, &self.writable_layer())
     }
 
     fn encode_body(&self, buf: &mut BytesMut) {
-        put_message(1, &AttributesView(self.record), buf);
+        put_message(1, &Encoded(&self.record.listed.attributes), buf);
         put_optional(2, self.figures.cpu.as_ref(), buf);
         put_optional(3, self.figures.memory.as_ref(), buf);
         put_message(4, &self.writable_layer(), buf);
@@ -457,21 +534,9 @@ impl Runtime {
     pub fn encode_list_containers(&self, filter: Option<ContainerFilter>) -> EncodedList {
         let filter = filter.unwrap_or_default();
         let selection = ContainerSelection::listed(&filter);
-        // 2.3 sets `image_id` to the config digest; 1.6 predates the field.
-        let with_image_id = self.dialect().container_image_id;
-        let empty = String::new();
         self.store.read(|s| {
             let mut writer = ListWriter::default();
-            selection.each(s, |record| {
-                writer.put(&ContainerView {
-                    record,
-                    image_id: if with_image_id {
-                        &record.image_id
-                    } else {
-                        &empty
-                    },
-                });
-            });
+            selection.each(s, |record| writer.put(&ContainerView(record)));
             writer.finish()
         })
     }
