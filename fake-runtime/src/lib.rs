@@ -56,7 +56,8 @@
 //!    store), the private lifecycle modules `sandbox`, `container`, `container_io`,
 //!    `image_service`, `info`, `network` and `streams` (Exec/Attach/PortForward up to
 //!    their URL), [`exec`] (ExecSync: capped output, timeout, IO drain), [`images`],
-//!    [`logs`] (CRI log files), [`stats`], [`events`] (a domain stream),
+//!    [`logs`] (CRI log files), [`stats`], [`events`] (a domain stream), [`list_encode`]
+//!    (the three big lists encoded straight from the records),
 //!    [`proto_json`], [`security`]. What the layers above add, they add through the
 //!    core's own interfaces: the private `hooks` (a process about to start, a state
 //!    change, an ended streaming session: the toolkit implements them) and
@@ -85,7 +86,8 @@ pub(crate) mod toolkit;
 // The public modules of the layers, at the crate root (the layers' folders are the
 // crate's own organisation, not part of its paths).
 pub use crate::core::{
-    error, events, exec, images, logs, profile, proto_json, runtime, security, state, stats,
+    error, events, exec, images, list_encode, logs, profile, proto_json, runtime, security, state,
+    stats,
 };
 pub use server::{restart, streaming, transport};
 pub use toolkit::{faults, journal, method, script};

@@ -797,3 +797,89 @@ async fn a_status_the_fake_sends_on_purpose_is_an_answer_even_unavailable_and_a_
         "{verdict}"
     );
 }
+
+/// The raw method at `path`.
+fn method(path: &str) -> Method {
+    methods()
+        .into_iter()
+        .find(|m| m.path == path)
+        .unwrap_or_else(|| panic!("{path}"))
+}
+
+#[tokio::test]
+async fn malformed_list_requests_get_containerds_unmarshalling_and_size_answers() {
+    let env = start().await;
+    let channel = env.fake.channel();
+    // Field 1 (`filter`) of length 10, cut after 2 bytes.
+    let truncated = Bytes::from_static(&[0x0a, 0x0a, 0x0a, 0x00]);
+    for path in [
+        "/runtime.v1.RuntimeService/ListContainers",
+        "/runtime.v1.RuntimeService/ListPodSandbox",
+        "/runtime.v1.RuntimeService/ListContainerStats",
+    ] {
+        let list = method(path);
+        let answer = call(&channel, &list, truncated.clone(), Duration::from_secs(20)).await;
+        assert_eq!(
+            status_of(answer),
+            (
+                Code::Internal,
+                "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data"
+                    .into()
+            ),
+            "{path}"
+        );
+        let filter = ContainerFilter {
+            id: "x".repeat(17 << 20),
+            ..Default::default()
+        };
+        let body = Bytes::from(
+            ListContainersRequest {
+                filter: Some(filter),
+            }
+            .encode_to_vec(),
+        );
+        let size = body.len();
+        let answer = call(&channel, &list, body, Duration::from_secs(20)).await;
+        assert_eq!(
+            status_of(answer),
+            (
+                Code::ResourceExhausted,
+                format!("grpc: received message larger than max ({size} vs. 16777216)")
+            ),
+            "{path}"
+        );
+    }
+    // Neither reached the journal, as with every other method.
+    assert!(
+        env.fake
+            .calls_to(cri_fake::Method::ListContainers)
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_list_over_16_mib_is_resource_exhausted_with_its_encoded_size() {
+    let mut env = start().await;
+    for name in ["a", "b"] {
+        let mut config = pod_config(name);
+        config.metadata.as_mut().unwrap().name = name.repeat(9_000_000);
+        env.run_pod(config).await;
+    }
+    let size = ListPodSandboxResponse {
+        items: env.fake.runtime().list_pod_sandbox(None),
+    }
+    .encoded_len();
+    assert!(size > 16 << 20, "{size}");
+    let err = env
+        .rt
+        .list_pod_sandbox(ListPodSandboxRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert_eq!(
+        err.message(),
+        format!("grpc: trying to send message larger than max ({size} vs. 16777216)")
+    );
+    let calls = env.fake.calls_to(cri_fake::Method::ListPodSandbox);
+    assert_eq!(calls[0].outcome.code(), Some(Code::ResourceExhausted));
+}

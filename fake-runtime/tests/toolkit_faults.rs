@@ -275,3 +275,65 @@ async fn a_rule_stops_applying_when_its_guard_drops_and_checks_its_expectation()
     assert_status(fs, Code::Internal, "disk");
     env.fake.verify();
 }
+
+#[tokio::test]
+async fn status_rules_and_request_predicates_apply_to_the_lists() {
+    let mut env = start().await;
+    let (pod, config) = env.pod("listed").await;
+    env.create(&pod, &config, container_config("c", &["true"]))
+        .await
+        .unwrap();
+    let _lists = Fault::on(Method::ListContainers)
+        .first(1)
+        .fail_with(Code::Unavailable, "lists are down")
+        .expect(1)
+        .mount(&env.fake);
+    let _stats = Fault::on(Method::ListContainerStats)
+        .fail_with(Code::DeadlineExceeded, "stats are slow")
+        .mount(&env.fake);
+    let all = ListContainersRequest::default();
+    assert_status(
+        env.rt.list_containers(all.clone()).await,
+        Code::Unavailable,
+        "lists are down",
+    );
+    let listed = env.rt.list_containers(all).await.unwrap().into_inner();
+    assert_eq!(listed.containers.len(), 1);
+    assert_status(
+        env.rt
+            .list_container_stats(ListContainerStatsRequest::default())
+            .await,
+        Code::DeadlineExceeded,
+        "stats are slow",
+    );
+    // ListPodSandbox has no rule.
+    let pods = env
+        .rt
+        .list_pod_sandbox(ListPodSandboxRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(pods.into_inner().items.len(), 1);
+    let outcomes: Vec<(Method, Option<Code>)> = env
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            [
+                Method::ListContainers,
+                Method::ListContainerStats,
+                Method::ListPodSandbox,
+            ]
+            .contains(&c.method)
+        })
+        .map(|c| (c.method, c.outcome.code()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (Method::ListContainers, Some(Code::Unavailable)),
+            (Method::ListContainers, Some(Code::Ok)),
+            (Method::ListContainerStats, Some(Code::DeadlineExceeded)),
+            (Method::ListPodSandbox, Some(Code::Ok)),
+        ]
+    );
+}

@@ -256,3 +256,106 @@ async fn a_response_over_the_payload_limit_is_journaled_by_size_without_a_copy()
     );
     assert_eq!(execs[1].response_omitted(), None);
 }
+
+#[tokio::test]
+async fn list_answers_match_the_core_lists_and_are_journaled_as_their_messages() {
+    for profile in Profile::ALL {
+        let mut env = start_profile(profile).await;
+        let (pod, config) = env.pod("lists").await;
+        let running = env.running(&pod, &config, "run", &["sleep", "1000"]).await;
+        let created = env
+            .create(&pod, &config, container_config("made", &["true"]))
+            .await
+            .unwrap();
+        let containers = env
+            .rt
+            .list_containers(ListContainersRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        let mut owned = env.fake.runtime().list_containers(None);
+        let sort = |list: &mut Vec<Container>| list.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut listed = containers.containers.clone();
+        sort(&mut listed);
+        sort(&mut owned);
+        assert_eq!(listed, owned, "{profile}");
+        let mut ids = [running.clone(), created.clone()];
+        ids.sort();
+        assert_eq!(
+            listed.iter().map(|c| &c.id).collect::<Vec<_>>(),
+            ids.iter().collect::<Vec<_>>()
+        );
+        let pods = env
+            .rt
+            .list_pod_sandbox(ListPodSandboxRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            pods.items,
+            env.fake.runtime().list_pod_sandbox(None),
+            "{profile}"
+        );
+        let stats = env
+            .rt
+            .list_container_stats(ListContainerStatsRequest {
+                filter: Some(ContainerStatsFilter {
+                    id: running.clone(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(stats.stats.len(), 1);
+        assert_eq!(stats.stats[0].attributes.as_ref().unwrap().id, running);
+
+        let journaled = |method| {
+            let calls = env.fake.calls_to(method);
+            assert_eq!(calls.len(), 1, "{method}");
+            assert_eq!(calls[0].outcome, Outcome::Ok, "{method}");
+            calls.into_iter().next().unwrap()
+        };
+        assert_eq!(
+            journaled(Method::ListContainers).response::<ListContainersResponse>(),
+            Some(&containers)
+        );
+        assert_eq!(
+            journaled(Method::ListPodSandbox).response::<ListPodSandboxResponse>(),
+            Some(&pods)
+        );
+        let call = journaled(Method::ListContainerStats);
+        assert_eq!(
+            call.request::<ListContainerStatsRequest>()
+                .and_then(|r| r.filter.as_ref())
+                .map(|f| f.id.as_str()),
+            Some(running.as_str())
+        );
+        assert_eq!(call.response::<ListContainerStatsResponse>(), Some(&stats));
+    }
+}
+
+#[tokio::test]
+async fn a_list_over_the_payload_limit_is_journaled_by_its_encoded_size() {
+    let limits = cri_fake::journal::JournalLimits {
+        max_response_bytes: 100,
+        ..Default::default()
+    };
+    let mut env = start_with(cri_fake::FakeRuntime::builder().journal_limits(limits)).await;
+    for name in ["a", "b", "c"] {
+        env.run_pod(pod_config(name)).await;
+    }
+    let pods = env
+        .rt
+        .list_pod_sandbox(ListPodSandboxRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pods.items.len(), 3);
+    let calls = env.fake.calls_to(Method::ListPodSandbox);
+    assert!(calls[0].response::<ListPodSandboxResponse>().is_none());
+    assert_eq!(
+        calls[0].response_omitted(),
+        Some(prost::Message::encoded_len(&pods))
+    );
+}

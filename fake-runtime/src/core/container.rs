@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use cri_proto::v1::{
     Container, ContainerConfig, ContainerFilter, ContainerResources, ContainerState,
-    ContainerStatus, ContainerStatusResponse, ContainerUser, ImageSpec, LinuxContainerResources,
-    LinuxContainerUser, PodSandboxConfig,
+    ContainerStatsFilter, ContainerStatus, ContainerStatusResponse, ContainerUser, ImageSpec,
+    LinuxContainerResources, LinuxContainerUser, PodSandboxConfig,
 };
 use tokio::sync::watch;
 
@@ -19,13 +19,14 @@ use crate::core::container_io::ContainerIo;
 use crate::core::error::{CriError, LookupError, go_quote};
 use crate::core::hooks::{Purpose, Spawn};
 use crate::core::images::{Image, Rootfs};
+use crate::core::list_encode::ListedFields;
 use crate::core::logs::{ContainerLog, LogStream};
 use crate::core::profile::{Dialect, StoppedSandboxCreate};
 use crate::core::proto_json::to_json;
 use crate::core::runtime::{Runtime, now_ns};
 use crate::core::sandbox::{labels_match, namespace_options};
 use crate::core::state::{
-    ContainerPhase, ContainerRecord, KeptConfig, SandboxPhase, SpecProcess, new_id,
+    ContainerPhase, ContainerRecord, Inner, KeptConfig, SandboxPhase, SpecProcess, new_id,
 };
 use crate::process::net::Network;
 use crate::process::pipe::{Input, Output, OutputReader, Window};
@@ -368,7 +369,7 @@ impl Runtime {
                 image.config.stop_signal.clone()
             };
             let spec_process = spec_process(&config, &image, user);
-            s.insert_container(ContainerRecord {
+            let mut record = ContainerRecord {
                 id: id.clone(),
                 sandbox_id,
                 config: KeptConfig::new(config),
@@ -390,7 +391,10 @@ impl Runtime {
                 stop_signal_sent: false,
                 removing: false,
                 process: None,
-            });
+                listed: ListedFields::default(),
+            };
+            record.listed = ListedFields::of(self.dialect(), &record);
+            s.insert_container(record);
             Ok(id.clone())
         });
         if created.is_ok() {
@@ -998,50 +1002,12 @@ impl Runtime {
     /// ListContainers: id, sandbox id (both prefixes), state and label filters, ANDed.
     pub fn list_containers(&self, filter: Option<ContainerFilter>) -> Vec<Container> {
         let filter = filter.unwrap_or_default();
+        let selection = ContainerSelection::listed(&filter);
         self.store.read(|s| {
-            let Some(id) = s.container_ids.resolve_filter(&filter.id) else {
-                return Vec::new();
-            };
-            let Some(sandbox_id) = s.sandbox_ids.resolve_filter(&filter.pod_sandbox_id) else {
-                return Vec::new();
-            };
-            let wanted_state = filter.state.as_ref().map(|v| v.state);
-            let matches = |r: &&ContainerRecord| {
-                id.is_none_or(|id| r.id == id)
-                    && sandbox_id.is_none_or(|sid| r.sandbox_id == sid)
-                    && wanted_state.is_none_or(|st| r.phase.to_cri() as i32 == st)
-                    && labels_match(&r.config.labels, &filter.label_selector)
-            };
-            match (id, sandbox_id) {
-                (Some(id), _) => s
-                    .containers
-                    .get(id)
-                    .map(|r| &**r)
-                    .filter(|r| matches(r))
-                    .map(|r| list_item(self.dialect(), r))
-                    .into_iter()
-                    .collect(),
-                // A sandbox's containers, from its index.
-                (None, Some(sandbox_id)) => s
-                    .container_records_of(sandbox_id)
-                    .filter(matches)
-                    .map(|r| list_item(self.dialect(), r))
-                    .collect(),
-                (None, None) => {
-                    // Unfiltered lists are the big ones: size the answer once.
-                    let unfiltered = wanted_state.is_none() && filter.label_selector.is_empty();
-                    let mut items =
-                        Vec::with_capacity(if unfiltered { s.containers.len() } else { 0 });
-                    items.extend(
-                        s.containers
-                            .values()
-                            .map(|r| &**r)
-                            .filter(matches)
-                            .map(|r| list_item(self.dialect(), r)),
-                    );
-                    items
-                }
-            }
+            // Unfiltered lists are the big ones: size the answer once.
+            let mut items = Vec::with_capacity(selection.size_hint(s));
+            selection.each(s, |r| items.push(list_item(self.dialect(), r)));
+            items
         })
     }
 
@@ -1120,6 +1086,116 @@ fn mark_start_error(record: &mut ContainerRecord, message: &str) {
     record.finished_at = now_ns();
 }
 
+/// Which of a container's phases a [`ContainerSelection`] admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PhaseFilter {
+    /// Every phase (ListContainers without a state filter).
+    Any,
+    /// The phases that report as this CRI `ContainerState` (ListContainers' state filter).
+    State(i32),
+    /// Created and running containers (ListContainerStats).
+    Live,
+}
+
+impl PhaseFilter {
+    /// Whether a container in `phase` passes.
+    fn admits(self, phase: ContainerPhase) -> bool {
+        match self {
+            Self::Any => true,
+            Self::State(state) => phase.to_cri() as i32 == state,
+            Self::Live => matches!(phase, ContainerPhase::Created | ContainerPhase::Running),
+        }
+    }
+}
+
+/// The one container matcher of the lists (ListContainers and ListContainerStats, owned
+/// or [encoded](crate::core::list_encode)): id and sandbox id prefixes, phase and label
+/// selector, ANDed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ContainerSelection<'f> {
+    /// Container id prefix (empty: any).
+    id: &'f str,
+    /// Sandbox id prefix (empty: any).
+    pod_sandbox_id: &'f str,
+    /// The phases wanted.
+    phase: PhaseFilter,
+    /// Labels the container must have, with these values.
+    label_selector: &'f HashMap<String, String>,
+}
+
+impl<'f> ContainerSelection<'f> {
+    /// What ListContainers' `filter` selects.
+    pub(crate) fn listed(filter: &'f ContainerFilter) -> Self {
+        Self {
+            id: &filter.id,
+            pod_sandbox_id: &filter.pod_sandbox_id,
+            phase: filter
+                .state
+                .as_ref()
+                .map_or(PhaseFilter::Any, |v| PhaseFilter::State(v.state)),
+            label_selector: &filter.label_selector,
+        }
+    }
+
+    /// What ListContainerStats' `filter` selects (created and running containers only).
+    pub(crate) fn stats(filter: &'f ContainerStatsFilter) -> Self {
+        Self {
+            id: &filter.id,
+            pod_sandbox_id: &filter.pod_sandbox_id,
+            phase: PhaseFilter::Live,
+            label_selector: &filter.label_selector,
+        }
+    }
+
+    /// How many containers to make room for: all of them when nothing is filtered.
+    pub(crate) fn size_hint(&self, s: &Inner) -> usize {
+        let unfiltered = self.id.is_empty()
+            && self.pod_sandbox_id.is_empty()
+            && self.phase == PhaseFilter::Any
+            && self.label_selector.is_empty();
+        if unfiltered { s.containers.len() } else { 0 }
+    }
+
+    /// Calls `visit` with every selected container of `s`, in list order: the one
+    /// container an id names, a sandbox's containers from its index, else the table's.
+    /// An id or sandbox prefix that names no single object selects nothing.
+    pub(crate) fn each<'s>(&self, s: &'s Inner, mut visit: impl FnMut(&'s ContainerRecord)) {
+        let Some(id) = s.container_ids.resolve_filter(self.id) else {
+            return;
+        };
+        let Some(sandbox_id) = s.sandbox_ids.resolve_filter(self.pod_sandbox_id) else {
+            return;
+        };
+        let matches = |r: &ContainerRecord| {
+            id.is_none_or(|id| r.id == id)
+                && sandbox_id.is_none_or(|sid| r.sandbox_id == sid)
+                && self.phase.admits(r.phase)
+                && labels_match(&r.config.labels, self.label_selector)
+        };
+        match (id, sandbox_id) {
+            (Some(id), _) => {
+                if let Some(r) = s.containers.get(id).map(|r| &**r)
+                    && matches(r)
+                {
+                    visit(r);
+                }
+            }
+            (None, Some(sandbox_id)) => s
+                .container_records_of(sandbox_id)
+                .filter(|r| matches(r))
+                .for_each(visit),
+            (None, None) => s
+                .containers
+                .values()
+                .map(|r| &**r)
+                .filter(|r| matches(r))
+                .for_each(visit),
+        }
+    }
+}
+
+/// ListContainers' item for `record` (what [the encoder](crate::core::list_encode)
+/// writes field for field).
 fn list_item(dialect: &Dialect, record: &ContainerRecord) -> Container {
     Container {
         id: record.id.clone(),

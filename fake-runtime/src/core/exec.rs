@@ -270,7 +270,11 @@ impl Runtime {
 
 /// Fails like grpc-go's send check when an encoded message is over the 16 MiB limit.
 pub fn check_send_size<M: Message>(message: &M) -> Result<usize, CriError> {
-    let size = message.encoded_len();
+    check_encoded_size(message.encoded_len())
+}
+
+/// [`check_send_size`] for a message already encoded in `size` bytes.
+pub fn check_encoded_size(size: usize) -> Result<usize, CriError> {
     if size > MAX_SEND_MESSAGE_SIZE {
         return Err(CriError::new(
             ErrorCode::ResourceExhausted,

@@ -12,6 +12,7 @@ pub(crate) mod hooks;
 pub(crate) mod image_service;
 pub mod images;
 pub(crate) mod info;
+pub mod list_encode;
 pub mod logs;
 pub(crate) mod network;
 pub mod profile;

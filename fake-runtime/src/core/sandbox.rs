@@ -12,7 +12,7 @@ use cri_proto::v1::{
 use crate::core::error::{CriError, LookupError, go_quote};
 use crate::core::proto_json::to_json;
 use crate::core::runtime::{Runtime, now_ns};
-use crate::core::state::{SandboxPhase, SandboxRecord, new_id};
+use crate::core::state::{Inner, SandboxPhase, SandboxRecord, new_id};
 use crate::process::bridge::Bridge;
 use crate::process::net::Network;
 
@@ -374,37 +374,69 @@ impl Runtime {
     /// ListPodSandbox: id (prefix), state and label filters, ANDed.
     pub fn list_pod_sandbox(&self, filter: Option<PodSandboxFilter>) -> Vec<PodSandbox> {
         let filter = filter.unwrap_or_default();
+        let selection = SandboxSelection::listed(&filter);
         self.store.read(|s| {
-            let Some(id) = s.sandbox_ids.resolve_filter(&filter.id) else {
-                return Vec::new();
-            };
-            let wanted_state = filter.state.as_ref().map(|v| v.state);
-            let matches = |r: &&SandboxRecord| {
-                id.is_none_or(|id| r.id == id)
-                    && wanted_state.is_none_or(|st| r.phase.to_cri() as i32 == st)
-                    && labels_match(&r.config.labels, &filter.label_selector)
-            };
-            match id {
-                Some(id) => s
-                    .sandboxes
-                    .get(id)
-                    .map(|r| &**r)
-                    .filter(|r| matches(r))
-                    .map(list_item)
-                    .into_iter()
-                    .collect(),
-                None => s
-                    .sandboxes
-                    .values()
-                    .map(|r| &**r)
-                    .filter(matches)
-                    .map(list_item)
-                    .collect(),
-            }
+            let mut items = Vec::new();
+            selection.each(s, |r| items.push(list_item(r)));
+            items
         })
     }
 }
 
+/// The one sandbox matcher of ListPodSandbox (owned or
+/// [encoded](crate::core::list_encode)): id prefix, state and label selector, ANDed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SandboxSelection<'f> {
+    /// Sandbox id prefix (empty: any).
+    id: &'f str,
+    /// The CRI `PodSandboxState` wanted (`None`: any).
+    state: Option<i32>,
+    /// Labels the sandbox must have, with these values.
+    label_selector: &'f HashMap<String, String>,
+}
+
+impl<'f> SandboxSelection<'f> {
+    /// What ListPodSandbox's `filter` selects.
+    pub(crate) fn listed(filter: &'f PodSandboxFilter) -> Self {
+        Self {
+            id: &filter.id,
+            state: filter.state.as_ref().map(|v| v.state),
+            label_selector: &filter.label_selector,
+        }
+    }
+
+    /// Calls `visit` with every selected sandbox of `s`, in list order: the one sandbox
+    /// an id names, else the table's. An id prefix that names no single sandbox selects
+    /// nothing.
+    pub(crate) fn each<'s>(&self, s: &'s Inner, mut visit: impl FnMut(&'s SandboxRecord)) {
+        let Some(id) = s.sandbox_ids.resolve_filter(self.id) else {
+            return;
+        };
+        let matches = |r: &SandboxRecord| {
+            id.is_none_or(|id| r.id == id)
+                && self.state.is_none_or(|st| r.phase.to_cri() as i32 == st)
+                && labels_match(&r.config.labels, self.label_selector)
+        };
+        match id {
+            Some(id) => {
+                if let Some(r) = s.sandboxes.get(id).map(|r| &**r)
+                    && matches(r)
+                {
+                    visit(r);
+                }
+            }
+            None => s
+                .sandboxes
+                .values()
+                .map(|r| &**r)
+                .filter(|r| matches(r))
+                .for_each(visit),
+        }
+    }
+}
+
+/// ListPodSandbox's item for `record` (what [the encoder](crate::core::list_encode)
+/// writes field for field).
 fn list_item(record: &SandboxRecord) -> PodSandbox {
     PodSandbox {
         id: record.id.clone(),

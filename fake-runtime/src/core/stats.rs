@@ -53,6 +53,7 @@ use cri_proto::v1::{
     PodSandboxStatsFilter, ProcessUsage, UInt64Value,
 };
 
+use crate::core::container::ContainerSelection;
 pub use crate::core::container::{SIMULATED_MEMORY_USAGE, SIMULATED_PEAK_MEMORY_USAGE};
 use crate::core::error::{CriError, ErrorCode};
 use crate::core::profile::SandboxStatsFailure;
@@ -132,6 +133,11 @@ impl StatsOverrides {
             .unwrap_or_default()
     }
 
+    /// Runs `f` with a lookup of the accounts, under one lock (for a list of many).
+    fn with_accounts<R>(&self, f: impl FnOnce(&HashMap<String, Account>) -> R) -> R {
+        f(&self.accounts.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     fn set(&self, id: &str, figures: StatsOverride, now: i64) {
         let mut accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         let account = accounts.entry(id.to_owned()).or_default();
@@ -159,19 +165,27 @@ struct Figures {
     processes: u64,
 }
 
+/// The parts of a container's stats that are not borrowed from its record: what the
+/// owned [`ContainerStats`] and the [encoded list](crate::core::list_encode) both hold.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StatsFigures {
+    /// CPU use (`None` unless running).
+    pub(crate) cpu: Option<CpuUsage>,
+    /// Memory use (`None` unless running).
+    pub(crate) memory: Option<MemoryUsage>,
+    /// Bytes used by the writable layer.
+    pub(crate) writable_layer_used_bytes: u64,
+    /// Inodes used by the writable layer.
+    pub(crate) writable_layer_inodes_used: u64,
+}
+
 impl Runtime {
-    fn writable_layer(&self, account: &Account, now: i64) -> Option<FilesystemUsage> {
-        Some(FilesystemUsage {
-            timestamp: now,
-            fs_id: Some(FilesystemIdentifier {
-                mountpoint: format!(
-                    "{}/io.containerd.snapshotter.v1.overlayfs",
-                    self.settings.containerd_root
-                ),
-            }),
-            used_bytes: value(account.figures.writable_layer_used_bytes.unwrap_or(0)),
-            inodes_used: value(account.figures.writable_layer_inodes_used.unwrap_or(0)),
-        })
+    /// Where every writable layer is: containerd's overlayfs snapshotter directory.
+    pub(crate) fn writable_layer_mountpoint(&self) -> String {
+        format!(
+            "{}/io.containerd.snapshotter.v1.overlayfs",
+            self.settings.containerd_root
+        )
     }
 
     fn figures(&self, record: &ContainerRecord, account: &Account, now: i64) -> Figures {
@@ -199,39 +213,74 @@ impl Runtime {
         }
     }
 
-    fn stats_of(&self, record: &ContainerRecord, now: i64) -> ContainerStats {
-        let account = self.stats_overrides.account(&record.id);
-        let attributes = Some(ContainerAttributes {
-            id: record.id.clone(),
-            metadata: record.config.metadata.clone(),
-            labels: record.config.labels.clone(),
-            annotations: record.config.annotations.clone(),
-        });
-        if record.phase != ContainerPhase::Running {
-            return ContainerStats {
-                attributes,
-                writable_layer: self.writable_layer(&account, now),
-                ..Default::default()
-            };
+    /// Runs `f` with the figures of a container's stats at `now` (`figures(record)`),
+    /// the overrides locked once for all the containers `f` asks about.
+    pub(crate) fn with_stats_figures<R>(
+        &self,
+        now: i64,
+        f: impl FnOnce(&dyn Fn(&ContainerRecord) -> StatsFigures) -> R,
+    ) -> R {
+        let none = Account::default();
+        self.stats_overrides.with_accounts(|accounts| {
+            f(&|record| {
+                let account = accounts.get(&record.id).unwrap_or(&none);
+                self.stats_figures(record, account, now)
+            })
+        })
+    }
+
+    /// The figures of `record`'s stats at `now`, with its `account`.
+    fn stats_figures(&self, record: &ContainerRecord, account: &Account, now: i64) -> StatsFigures {
+        let (cpu, memory) = if record.phase == ContainerPhase::Running {
+            let f = self.figures(record, account, now);
+            (
+                Some(CpuUsage {
+                    timestamp: now,
+                    usage_core_nano_seconds: value(f.cpu_ns),
+                    usage_nano_cores: value(f.nano_cores),
+                }),
+                Some(MemoryUsage {
+                    timestamp: now,
+                    working_set_bytes: value(f.working_set),
+                    available_bytes: value(f.available),
+                    usage_bytes: value(f.usage),
+                    rss_bytes: value(f.rss),
+                    page_faults: value(f.page_faults),
+                    major_page_faults: value(f.major_page_faults),
+                }),
+            )
+        } else {
+            (None, None)
+        };
+        StatsFigures {
+            cpu,
+            memory,
+            writable_layer_used_bytes: account.figures.writable_layer_used_bytes.unwrap_or(0),
+            writable_layer_inodes_used: account.figures.writable_layer_inodes_used.unwrap_or(0),
         }
-        let f = self.figures(record, &account, now);
+    }
+
+    /// `record`'s stats at `now`, owned (ContainerStats, ListContainerStats' items,
+    /// a sandbox's containers).
+    fn stats_of(&self, record: &ContainerRecord, now: i64) -> ContainerStats {
+        let figures = self.stats_figures(record, &self.stats_overrides.account(&record.id), now);
         ContainerStats {
-            attributes,
-            cpu: Some(CpuUsage {
-                timestamp: now,
-                usage_core_nano_seconds: value(f.cpu_ns),
-                usage_nano_cores: value(f.nano_cores),
+            attributes: Some(ContainerAttributes {
+                id: record.id.clone(),
+                metadata: record.config.metadata.clone(),
+                labels: record.config.labels.clone(),
+                annotations: record.config.annotations.clone(),
             }),
-            memory: Some(MemoryUsage {
+            cpu: figures.cpu,
+            memory: figures.memory,
+            writable_layer: Some(FilesystemUsage {
                 timestamp: now,
-                working_set_bytes: value(f.working_set),
-                available_bytes: value(f.available),
-                usage_bytes: value(f.usage),
-                rss_bytes: value(f.rss),
-                page_faults: value(f.page_faults),
-                major_page_faults: value(f.major_page_faults),
+                fs_id: Some(FilesystemIdentifier {
+                    mountpoint: self.writable_layer_mountpoint(),
+                }),
+                used_bytes: value(figures.writable_layer_used_bytes),
+                inodes_used: value(figures.writable_layer_inodes_used),
             }),
-            writable_layer: self.writable_layer(&account, now),
             ..Default::default()
         }
     }
@@ -271,23 +320,21 @@ impl Runtime {
         &self,
         filter: Option<ContainerStatsFilter>,
     ) -> Vec<ContainerStats> {
+        self.list_container_stats_at(filter, now_ns())
+    }
+
+    /// [`list_container_stats`](Self::list_container_stats) with the clock at `now`.
+    pub(crate) fn list_container_stats_at(
+        &self,
+        filter: Option<ContainerStatsFilter>,
+        now: i64,
+    ) -> Vec<ContainerStats> {
         let filter = filter.unwrap_or_default();
-        let now = now_ns();
+        let selection = ContainerSelection::stats(&filter);
         self.store.read(|s| {
-            let Some(id) = s.container_ids.resolve_filter(&filter.id) else {
-                return Vec::new();
-            };
-            let Some(sandbox_id) = s.sandbox_ids.resolve_filter(&filter.pod_sandbox_id) else {
-                return Vec::new();
-            };
-            s.containers
-                .values()
-                .filter(|r| matches!(r.phase, ContainerPhase::Created | ContainerPhase::Running))
-                .filter(|r| id.is_none_or(|id| r.id == id))
-                .filter(|r| sandbox_id.is_none_or(|sid| r.sandbox_id == sid))
-                .filter(|r| labels_match(&r.config.labels, &filter.label_selector))
-                .map(|r| self.stats_of(r, now))
-                .collect()
+            let mut items = Vec::new();
+            selection.each(s, |r| items.push(self.stats_of(r, now)));
+            items
         })
     }
 

@@ -43,7 +43,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use cri_proto::{ImageServiceServer, RuntimeServiceServer};
+use cri_proto::ImageServiceServer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -53,7 +53,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::transport::Server;
 
 use crate::core::runtime::Runtime;
-use crate::server::service::{Dispatcher, ImageApi, RuntimeApi, WireErrorsLayer};
+use crate::server::service::{Dispatcher, ImageApi, RuntimeRoutes, WireErrorsLayer};
 use crate::server::transport::{self, Conn, Incoming, Listen};
 use crate::toolkit::script::Toolkit;
 
@@ -250,9 +250,8 @@ impl Serving {
     pub(crate) fn open(&mut self, runtime: Arc<Runtime>) {
         let wire_errors = WireErrorsLayer::new(runtime.dialect());
         let dispatcher = Dispatcher::new(runtime, Arc::clone(&self.toolkit));
-        let runtime_service = RuntimeServiceServer::new(RuntimeApi::new(dispatcher.clone()))
-            .max_encoding_message_size(MAX_MESSAGE_SIZE)
-            .max_decoding_message_size(MAX_MESSAGE_SIZE);
+        // The generated runtime service, with the three lists served encoded.
+        let runtime_service = RuntimeRoutes::new(dispatcher.clone(), MAX_MESSAGE_SIZE);
         let image_service = ImageServiceServer::new(ImageApi::new(dispatcher))
             .max_encoding_message_size(MAX_MESSAGE_SIZE)
             .max_decoding_message_size(MAX_MESSAGE_SIZE);

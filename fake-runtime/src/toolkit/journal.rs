@@ -85,6 +85,18 @@ impl Encoded {
         }
     }
 
+    /// An `M` already encoded (the bytes must be an encoding of an `M`; anything else
+    /// reads back as the default `M`).
+    pub(crate) fn from_encoding<M: prost::Message + Default + fmt::Debug + 'static>(
+        bytes: Vec<u8>,
+    ) -> Self {
+        Self {
+            bytes: bytes.into_boxed_slice(),
+            decode: decode_as::<M>,
+            decoded: OnceLock::new(),
+        }
+    }
+
     fn decoded(&self) -> &dyn Recorded {
         self.decoded
             .get_or_init(|| (self.decode)(&self.bytes))

@@ -154,6 +154,8 @@ pub struct ContainerRecord {
     pub removing: bool,
     /// The running simulation, from start until the record is removed.
     pub process: Option<Arc<ContainerProcess>>,
+    /// Its list fields that never change, encoded once at creation.
+    pub listed: crate::core::list_encode::ListedFields,
 }
 
 /// The lock-protected contents of the [`Store`].

@@ -3,8 +3,13 @@
 //! [`Dispatcher::call`], the one place where cross-cutting behaviour hooks in: the
 //! [call journal](crate::toolkit::journal) records it, and the [fault rules](crate::toolkit::faults)
 //! may delay, hold or fail it (or cut its server stream short).
+//!
+//! The big lists (ListContainers, ListPodSandbox, ListContainerStats) are answered
+//! with bytes the core encodes straight from its records: `lists.rs` serves them in
+//! front of the generated runtime service, through the same dispatcher.
 
 mod image;
+mod lists;
 mod runtime;
 mod wire_errors;
 
@@ -24,6 +29,7 @@ use crate::toolkit::method::Method;
 use crate::toolkit::script::Toolkit;
 
 pub(crate) use image::ImageApi;
+pub(crate) use lists::RuntimeRoutes;
 pub(crate) use runtime::{ContainerEventStream, RuntimeApi};
 pub(crate) use wire_errors::WireErrorsLayer;
 
