@@ -178,7 +178,9 @@ struct Node {
 
 #[derive(Debug, Clone)]
 struct State {
-    nodes: HashMap<Ino, Node>,
+    /// Shared with the template a filesystem was made from until written
+    /// (`Arc::make_mut`): a container's filesystem starts as a copy of the map only.
+    nodes: HashMap<Ino, Arc<Node>>,
     next_ino: Ino,
     /// Bytes the tree holds: file contents and symlink targets.
     used: u64,
@@ -190,7 +192,8 @@ struct State {
 }
 
 /// A seeded tree that new filesystems start from (made by `Vfs::template`); cloning it is
-/// cheap, and each filesystem made from it gets its own copy of the tree.
+/// cheap. Each filesystem made from it gets its own copy of the node map, whose nodes
+/// it shares with the template until it writes them (copy on write).
 #[derive(Clone)]
 pub struct Template(Arc<State>);
 
@@ -221,11 +224,14 @@ fn content_size(kind: &Kind) -> u64 {
 
 impl State {
     fn node(&self, ino: Ino) -> Result<&Node, FsError> {
-        self.nodes.get(&ino).ok_or(FsError::NotFound)
+        self.nodes.get(&ino).map(|n| &**n).ok_or(FsError::NotFound)
     }
 
     fn node_mut(&mut self, ino: Ino) -> Result<&mut Node, FsError> {
-        self.nodes.get_mut(&ino).ok_or(FsError::NotFound)
+        self.nodes
+            .get_mut(&ino)
+            .map(Arc::make_mut)
+            .ok_or(FsError::NotFound)
     }
 
     /// Bytes that may still be added before the budget is exhausted.
@@ -259,13 +265,13 @@ impl State {
         self.next_ino += 1;
         self.nodes.insert(
             ino,
-            Node {
+            Arc::new(Node {
                 kind,
                 mode,
                 uid,
                 gid,
                 mtime: SystemTime::now(),
-            },
+            }),
         );
         ino
     }
@@ -291,8 +297,8 @@ impl State {
         while let Some(ino) = pending.pop() {
             if let Some(node) = self.nodes.remove(&ino) {
                 self.used = self.used.saturating_sub(content_size(&node.kind));
-                if let Kind::Dir(entries) = node.kind {
-                    pending.extend(entries.into_values());
+                if let Kind::Dir(entries) = &node.kind {
+                    pending.extend(entries.values().copied());
                 }
             }
         }

@@ -127,3 +127,37 @@ fn directories_and_files_without_x_bits_are_not_executable() {
     );
     assert_eq!(v.executable("/nope", acc(&r)), Err(FsError::NotFound));
 }
+
+#[test]
+fn filesystems_made_from_one_template_share_nothing_they_write() {
+    let template = fs().template();
+    let r = root();
+    let first = Arc::new(Vfs::from_template(&template, false));
+    let second = Arc::new(Vfs::from_template(&template, false));
+    first
+        .write_file("/etc/passwd", b"changed\n", acc(&r))
+        .unwrap();
+    first.chmod("/tmp", 0o700, acc(&r)).unwrap();
+    first.remove("/etc/link", false, acc(&r)).unwrap();
+    assert_eq!(
+        first.read_to_end("/etc/passwd", acc(&r)).unwrap(),
+        b"changed\n"
+    );
+    assert_eq!(
+        second.read_to_end("/etc/passwd", acc(&r)).unwrap(),
+        b"root:x:0:0:root:/root:/bin/sh\n"
+    );
+    assert_eq!(
+        second.read_to_end("/etc/link", acc(&r)).unwrap(),
+        b"root:x:0:0:root:/root:/bin/sh\n"
+    );
+    let third = Vfs::from_template(&template, false);
+    assert!(third.exists("/etc/link", acc(&r)));
+    assert_eq!(
+        third
+            .stat("/tmp", true, acc(&r))
+            .map(|s| s.mode & 0o7777)
+            .ok(),
+        Some(0o1777)
+    );
+}
