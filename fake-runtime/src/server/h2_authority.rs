@@ -328,7 +328,10 @@ impl FrameRewriter {
         self.arena.clear();
         self.fields.clear();
         let (arena, fields) = (&mut self.arena, &mut self.fields);
-        let decoded = self.hpack.decode_with_cb(&block.fragment, |name, value| {
+        // The same block with plain strings (loona-hpack is slow on Huffman ones).
+        let plain = crate::server::hpack_strings::plain_strings(&block.fragment);
+        let fragment = plain.as_deref().unwrap_or(&block.fragment);
+        let decoded = self.hpack.decode_with_cb(fragment, |name, value| {
             let name_start = arena.len();
             arena.extend_from_slice(&name);
             let value_start = arena.len();

@@ -3,6 +3,7 @@
 //! simulated restarts, the transports, and the streaming server.
 
 pub(crate) mod h2_authority;
+pub(crate) mod hpack_strings;
 pub mod restart;
 pub(crate) mod service;
 pub mod streaming;
