@@ -534,6 +534,17 @@ fn main() {
             );
         }
         drop(listed);
+
+        // ListPodSandbox over 5,000 sandboxes (the pods of the store above are 1,000).
+        let sandboxes = servers.block_on(FakeRuntime::start()).unwrap();
+        load.block_on(populate(sandboxes.socket_path().unwrap(), 0, 5000, 0));
+        let runtime = sandboxes.runtime().clone();
+        let returned = pods(runtime.encode_list_pod_sandbox(None).to_bytes());
+        println!(
+            "| ListPodSandbox over 5,000 sandboxes | {returned} | {} |",
+            micros(server_time(51, &|| runtime.encode_list_pod_sandbox(None)))
+        );
+        drop(sandboxes);
     }
 
     if wanted("scale") {
