@@ -29,7 +29,7 @@
 
 use std::collections::HashMap;
 
-use cri_proto::v1::{ContainerState, NamespaceMode, PodSandboxState};
+use cri_proto::v1::{ContainerState, PodSandboxState};
 
 use crate::core::state::{ContainerRecord, Inner, SandboxRecord};
 
@@ -108,13 +108,7 @@ pub struct ContainerView {
 
 pub(crate) fn sandbox_view(inner: &Inner, record: &SandboxRecord) -> SandboxView {
     let metadata = record.config.metadata.clone().unwrap_or_default();
-    let host_network = record
-        .config
-        .linux
-        .as_ref()
-        .and_then(|l| l.security_context.as_ref())
-        .and_then(|s| s.namespace_options.as_ref())
-        .is_some_and(|n| n.network == NamespaceMode::Node as i32);
+    let host_network = record.config.uses_host_network();
     SandboxView {
         id: record.id.clone(),
         name: metadata.name,

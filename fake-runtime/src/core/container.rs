@@ -420,7 +420,7 @@ impl Runtime {
             }
             let sandbox = s.sandboxes.get(&record.sandbox_id);
             let sandbox_ready = sandbox.is_some_and(|sb| sb.phase == SandboxPhase::Ready);
-            let sandbox_config = sandbox.map(|sb| sb.config.clone()).unwrap_or_default();
+            let sandbox_config = sandbox.map(|sb| sb.config.full()).unwrap_or_default();
             let network = sandbox.map_or_else(Network::new, |sb| sb.network.clone());
             let pod_pids = sandbox.map(|sb| sb.pid_namespace.clone());
             // What CreateContainer took from the image stays, even once it is removed.

@@ -380,15 +380,15 @@ impl fmt::Debug for ListedFields {
     }
 }
 
-/// ListPodSandbox's `PodSandbox` for a record (the fields of `sandbox::list_item`).
-struct SandboxView<'a>(&'a SandboxRecord);
+/// ListPodSandbox's `PodSandbox` fields of a record but `state` (field 3): the ones
+/// that never change after RunPodSandbox (the fields of `sandbox::list_item`).
+struct SandboxFieldsView<'a>(&'a SandboxRecord);
 
-impl Encode for SandboxView<'_> {
+impl Encode for SandboxFieldsView<'_> {
     fn body_len(&self) -> usize {
         let r = self.0;
         string_len(1, &r.id)
             + optional_len(2, r.config.metadata.as_ref())
-            + enum_len(3, r.phase.to_cri() as i32)
             + int64_len(4, r.created_at)
             + map_len(5, &r.config.labels)
             + map_len(6, &r.config.annotations)
@@ -399,11 +399,34 @@ impl Encode for SandboxView<'_> {
         let r = self.0;
         put_string(1, &r.id, buf);
         put_optional(2, r.config.metadata.as_ref(), buf);
-        put_enum(3, r.phase.to_cri() as i32, buf);
         put_int64(4, r.created_at, buf);
         put_map(5, &r.config.labels, buf);
         put_map(6, &r.config.annotations, buf);
         put_string(7, &r.runtime_handler, buf);
+    }
+}
+
+/// The encoding of a sandbox's list fields that never change (all but `state`), made
+/// once by RunPodSandbox: a list then copies one piece per sandbox, as it does for
+/// containers ([`ListedFields`]).
+pub(crate) fn sandbox_listed_fields(record: &SandboxRecord) -> Bytes {
+    let fields = SandboxFieldsView(record);
+    let mut buf = BytesMut::with_capacity(fields.body_len());
+    fields.encode_body(&mut buf);
+    buf.freeze()
+}
+
+/// ListPodSandbox's `PodSandbox` for a record: its listed fields, then its state.
+struct SandboxView<'a>(&'a SandboxRecord);
+
+impl Encode for SandboxView<'_> {
+    fn body_len(&self) -> usize {
+        self.0.listed.len() + enum_len(3, self.0.phase.to_cri() as i32)
+    }
+
+    fn encode_body(&self, buf: &mut BytesMut) {
+        buf.extend_from_slice(&self.0.listed);
+        put_enum(3, self.0.phase.to_cri() as i32, buf);
     }
 }
 

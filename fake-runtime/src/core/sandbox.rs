@@ -12,7 +12,7 @@ use cri_proto::v1::{
 use crate::core::error::{CriError, LookupError, go_quote};
 use crate::core::proto_json::to_json;
 use crate::core::runtime::{Runtime, now_ns};
-use crate::core::state::{Inner, SandboxPhase, SandboxRecord, new_id};
+use crate::core::state::{Inner, KeptSandboxConfig, SandboxPhase, SandboxRecord, new_id};
 use crate::process::bridge::Bridge;
 use crate::process::net::Network;
 
@@ -129,9 +129,14 @@ impl Runtime {
             }
         };
         let host_pid = namespace_options(&config).pid == NamespaceMode::Node as i32;
-        let record = SandboxRecord {
+        let published = match (&ip, self.settings.host_port_address) {
+            (Some(_), Some(address)) => publish_host_ports(&config, address, &network),
+            _ => Vec::new(),
+        };
+        let mut record = SandboxRecord {
             id: id.clone(),
-            config,
+            config: KeptSandboxConfig::new(config),
+            listed: bytes::Bytes::new(),
             runtime_handler,
             phase: SandboxPhase::Ready,
             created_at: now_ns(),
@@ -146,12 +151,7 @@ impl Runtime {
                 crate::process::pidns::PidNamespace::pod()
             },
         };
-        let published = match (&record.ip, self.settings.host_port_address) {
-            (Some(_), Some(address)) => {
-                publish_host_ports(&record.config, address, &record.network)
-            }
-            _ => Vec::new(),
-        };
+        record.listed = crate::core::list_encode::sandbox_listed_fields(&record);
         self.store.write(|s| s.insert_sandbox(record));
         if !published.is_empty() {
             self.host_ports_guard().insert(id.clone(), published);
@@ -273,7 +273,7 @@ impl Runtime {
             .map_err(|e| {
                 e.with_prefix(self.dialect(), "an error occurred when try to find sandbox")
             })?;
-        let options = namespace_options(&record.config);
+        let options = record.config.namespace_options.clone();
         let status = PodSandboxStatus {
             id: record.id.clone(),
             metadata: record.config.metadata.clone(),
@@ -314,12 +314,7 @@ impl Runtime {
 
     fn sandbox_verbose_info(&self, record: &SandboxRecord) -> String {
         let ready = record.phase == SandboxPhase::Ready;
-        let cgroup_parent = record
-            .config
-            .linux
-            .as_ref()
-            .map(|l| l.cgroup_parent.clone())
-            .unwrap_or_default();
+        let cgroup_parent = record.config.cgroup_parent.clone();
         let cgroups_path = if cgroup_parent.is_empty() {
             format!("/k8s.io/{}", record.id)
         } else {
@@ -328,13 +323,13 @@ impl Runtime {
         let mut info = serde_json::json!({
             "pid": record.pid,
             "processStatus": if ready { "running" } else { "deleted" },
-            "netNamespaceClosed": !ready && !uses_host_network(&record.config),
+            "netNamespaceClosed": !ready && !record.config.uses_host_network(),
             "image": self.settings.sandbox_image,
             "snapshotKey": record.id,
             "snapshotter": "overlayfs",
             "runtimeType": "io.containerd.runc.v2",
             "runtimeOptions": {"binary_name": "runc"},
-            "config": to_json("PodSandboxConfig", &record.config),
+            "config": to_json("PodSandboxConfig", &record.config.full()),
             "runtimeSpec": {
                 "ociVersion": "1.0.2-dev",
                 "process": {"args": ["/pause"], "cwd": "/", "user": {"uid": 65535, "gid": 65535}},
@@ -356,7 +351,7 @@ impl Runtime {
                 "Metadata": {
                     "ID": record.id,
                     "Name": record.reserved_name,
-                    "Config": to_json("PodSandboxConfig", &record.config),
+                    "Config": to_json("PodSandboxConfig", &record.config.full()),
                     "NetNSPath": netns_path(record).unwrap_or_default(),
                     "IP": record.ip.clone().unwrap_or_default(),
                     "AdditionalIPs": serde_json::Value::Null,
@@ -451,7 +446,7 @@ fn list_item(record: &SandboxRecord) -> PodSandbox {
 
 /// The path of a pod's own network namespace (`None` on the node's network).
 pub(crate) fn netns_path(record: &SandboxRecord) -> Option<String> {
-    (!uses_host_network(&record.config)).then(|| {
+    (!record.config.uses_host_network()).then(|| {
         format!(
             "/var/run/netns/cni-{}",
             &record.id[..32.min(record.id.len())]

@@ -49,8 +49,8 @@ use cri_proto::v1::{
     ContainerAttributes, ContainerMetrics, ContainerStats, ContainerStatsFilter,
     ContainerStatsResponse, CpuUsage, FilesystemIdentifier, FilesystemUsage,
     LinuxContainerResources, LinuxPodSandboxStats, MemoryUsage, Metric, MetricDescriptor,
-    MetricType, NamespaceMode, PodSandboxAttributes, PodSandboxMetrics, PodSandboxStats,
-    PodSandboxStatsFilter, ProcessUsage, UInt64Value,
+    MetricType, PodSandboxAttributes, PodSandboxMetrics, PodSandboxStats, PodSandboxStatsFilter,
+    ProcessUsage, UInt64Value,
 };
 
 use crate::core::container::ContainerSelection;
@@ -58,7 +58,7 @@ pub use crate::core::container::{SIMULATED_MEMORY_USAGE, SIMULATED_PEAK_MEMORY_U
 use crate::core::error::{CriError, ErrorCode};
 use crate::core::profile::SandboxStatsFailure;
 use crate::core::runtime::{Runtime, now_ns};
-use crate::core::sandbox::{labels_match, namespace_options};
+use crate::core::sandbox::labels_match;
 use crate::core::state::{ContainerPhase, ContainerRecord, Inner, SandboxPhase, SandboxRecord};
 
 /// Simulated CPU use of a running container, in nanocores (1% of a core).
@@ -347,12 +347,7 @@ impl Runtime {
         if sandbox.phase != SandboxPhase::Ready {
             return Err(SandboxStatsFailure::NotReady);
         }
-        let cgroup_parent = sandbox
-            .config
-            .linux
-            .as_ref()
-            .map(|l| l.cgroup_parent.as_str())
-            .unwrap_or_default();
+        let cgroup_parent = sandbox.config.cgroup_parent.as_str();
         if cgroup_parent.is_empty() {
             return Err(SandboxStatsFailure::NoCgroupPath);
         }
@@ -544,7 +539,7 @@ impl Runtime {
         containers.sort_by(|a, b| a.id.cmp(&b.id));
         let metadata = sandbox.config.metadata.clone().unwrap_or_default();
         let pod = [metadata.name, metadata.namespace];
-        let metrics = if namespace_options(&sandbox.config).network == NamespaceMode::Node as i32 {
+        let metrics = if sandbox.config.uses_host_network() {
             Vec::new()
         } else {
             // Container and image are empty for pod-level metrics; id is the sandbox's.

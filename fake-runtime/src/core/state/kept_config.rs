@@ -1,15 +1,40 @@
-//! A container's create-time config as its record keeps it: compact.
+//! The create-time configs as the records keep them: compact.
 //!
-//! A decoded `ContainerConfig` is about 1.2 KB in memory even when most of it is empty
-//! (every nested message is inline), which made it the largest part of a container
-//! record. The record keeps, decoded, the fields that lists, statuses and events read
-//! on every call, and the rest of the config as its protobuf encoding, decoded when a
-//! container starts or a verbose status shows it.
+//! A decoded `ContainerConfig` is about 1.2 KB in memory and a `PodSandboxConfig` 1.1 KB
+//! even when most of them is empty (every nested message is inline), which made them
+//! the largest part of a record. A record keeps, decoded, the fields that lists,
+//! statuses and events read on every call, and the rest of the config as its protobuf
+//! encoding, decoded when a container starts or a verbose status shows it.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 
-use cri_proto::v1::{ContainerConfig, ContainerMetadata, ImageSpec, Mount};
+use cri_proto::v1::{
+    ContainerConfig, ContainerMetadata, ImageSpec, Mount, NamespaceOption, PodSandboxConfig,
+    PodSandboxMetadata,
+};
 use prost::Message;
+
+/// A message kept as its encoding, decoded on demand.
+#[derive(Debug, Clone, PartialEq)]
+struct Rest<M> {
+    bytes: Box<[u8]>,
+    kind: PhantomData<fn() -> M>,
+}
+
+impl<M: Message + Default> Rest<M> {
+    fn of(message: &M) -> Self {
+        Self {
+            bytes: message.encode_to_vec().into_boxed_slice(),
+            kind: PhantomData,
+        }
+    }
+
+    fn decode(&self) -> M {
+        // The bytes are an encoding this type made, so they decode.
+        M::decode(&self.bytes[..]).unwrap_or_default()
+    }
+}
 
 /// A `ContainerConfig`: the often-read fields as themselves, the rest encoded.
 ///
@@ -39,7 +64,7 @@ pub struct KeptConfig {
     /// The config's `tty`.
     pub tty: bool,
     /// Every other field: the encoding of the config with the fields above cleared.
-    rest: Box<[u8]>,
+    rest: Rest<ContainerConfig>,
 }
 
 impl KeptConfig {
@@ -56,7 +81,7 @@ impl KeptConfig {
             annotations,
             mounts,
             tty,
-            rest: config.encode_to_vec().into_boxed_slice(),
+            rest: Rest::of(&config),
         }
     }
 
@@ -83,8 +108,81 @@ impl KeptConfig {
 
     /// The fields not kept decoded (the others are empty).
     fn rest(&self) -> ContainerConfig {
-        // The bytes are an encoding this type made, so they decode.
-        ContainerConfig::decode(&self.rest[..]).unwrap_or_default()
+        self.rest.decode()
+    }
+}
+
+/// A `PodSandboxConfig`: the often-read fields as themselves, the rest encoded.
+///
+/// ```
+/// use cri_fake::state::KeptSandboxConfig;
+/// use cri_proto::v1::{PodSandboxConfig, PodSandboxMetadata};
+///
+/// let config = PodSandboxConfig {
+///     metadata: Some(PodSandboxMetadata { name: "web".into(), ..Default::default() }),
+///     hostname: "web-0".into(),
+///     ..Default::default()
+/// };
+/// let kept = KeptSandboxConfig::new(config.clone());
+/// assert_eq!(kept.hostname, "web-0");
+/// assert!(!kept.uses_host_network());
+/// assert_eq!(kept.full(), config);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptSandboxConfig {
+    /// The config's metadata (name, uid, namespace, attempt).
+    pub metadata: Option<PodSandboxMetadata>,
+    /// The config's labels.
+    pub labels: HashMap<String, String>,
+    /// The config's annotations.
+    pub annotations: HashMap<String, String>,
+    /// The config's hostname.
+    pub hostname: String,
+    /// The namespace options of its Linux security context (all `POD` when unset; a
+    /// copy: the whole config still holds them).
+    pub namespace_options: NamespaceOption,
+    /// The `cgroup_parent` of its Linux section.
+    pub cgroup_parent: String,
+    /// Every other field: the encoding of the config with the fields above cleared.
+    rest: Rest<PodSandboxConfig>,
+}
+
+impl KeptSandboxConfig {
+    /// Keeps `config`.
+    pub fn new(mut config: PodSandboxConfig) -> Self {
+        let namespace_options = crate::core::sandbox::namespace_options(&config);
+        let cgroup_parent = config
+            .linux
+            .as_mut()
+            .map(|l| std::mem::take(&mut l.cgroup_parent))
+            .unwrap_or_default();
+        Self {
+            metadata: config.metadata.take(),
+            labels: std::mem::take(&mut config.labels),
+            annotations: std::mem::take(&mut config.annotations),
+            hostname: std::mem::take(&mut config.hostname),
+            namespace_options,
+            cgroup_parent,
+            rest: Rest::of(&config),
+        }
+    }
+
+    /// The whole config, as it was given to [`KeptSandboxConfig::new`].
+    pub fn full(&self) -> PodSandboxConfig {
+        let mut config = self.rest.decode();
+        config.metadata = self.metadata.clone();
+        config.labels = self.labels.clone();
+        config.annotations = self.annotations.clone();
+        config.hostname = self.hostname.clone();
+        if let Some(linux) = config.linux.as_mut() {
+            linux.cgroup_parent = self.cgroup_parent.clone();
+        }
+        config
+    }
+
+    /// Whether the pod is on the node's network.
+    pub fn uses_host_network(&self) -> bool {
+        self.namespace_options.network == cri_proto::v1::NamespaceMode::Node as i32
     }
 }
 
@@ -141,5 +239,57 @@ mod tests {
     #[test]
     fn a_kept_config_is_smaller_in_memory_than_the_config() {
         assert!(std::mem::size_of::<KeptConfig>() * 3 < std::mem::size_of::<ContainerConfig>());
+        assert!(
+            std::mem::size_of::<KeptSandboxConfig>() * 3 < std::mem::size_of::<PodSandboxConfig>()
+        );
+    }
+
+    #[test]
+    fn a_kept_sandbox_config_gives_back_the_whole_config_and_its_namespaces() {
+        use cri_proto::v1::{
+            DnsConfig, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode,
+            PortMapping,
+        };
+        let config = PodSandboxConfig {
+            metadata: Some(PodSandboxMetadata {
+                name: "web".into(),
+                uid: "u1".into(),
+                namespace: "ns".into(),
+                attempt: 1,
+            }),
+            hostname: "web-0".into(),
+            log_directory: "/var/log/pods/web".into(),
+            dns_config: Some(DnsConfig {
+                servers: vec!["10.0.0.10".into()],
+                ..Default::default()
+            }),
+            port_mappings: vec![PortMapping {
+                container_port: 80,
+                host_port: 8080,
+                ..Default::default()
+            }],
+            labels: [("app".to_string(), "web".to_string())].into(),
+            annotations: [("note".to_string(), "x".to_string())].into(),
+            linux: Some(LinuxPodSandboxConfig {
+                cgroup_parent: "/kubepods/pod-u1".into(),
+                security_context: Some(LinuxSandboxSecurityContext {
+                    namespace_options: Some(NamespaceOption {
+                        network: NamespaceMode::Node as i32,
+                        pid: NamespaceMode::Container as i32,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let kept = KeptSandboxConfig::new(config.clone());
+        assert_eq!(kept.full(), config);
+        assert!(kept.uses_host_network());
+        assert_eq!(kept.namespace_options.pid, NamespaceMode::Container as i32);
+        assert_eq!(kept.labels, config.labels);
+        assert_eq!(kept.hostname, "web-0");
+        assert_eq!(kept.cgroup_parent, "/kubepods/pod-u1");
     }
 }

@@ -13,12 +13,12 @@ pub mod names;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use cri_proto::v1::{LinuxContainerResources, PodSandboxConfig};
+use cri_proto::v1::LinuxContainerResources;
 
 use crate::core::container::ContainerProcess;
 use crate::core::images::ImageStore;
 pub use ids::{IdIndex, new_id};
-pub use kept_config::KeptConfig;
+pub use kept_config::{KeptConfig, KeptSandboxConfig};
 pub use names::NameRegistry;
 
 /// A sandbox's state.
@@ -45,8 +45,10 @@ impl SandboxPhase {
 pub struct SandboxRecord {
     /// Full id.
     pub id: String,
-    /// The config it was created with.
-    pub config: PodSandboxConfig,
+    /// The config it was created with (compact: see [`KeptSandboxConfig`]).
+    pub config: KeptSandboxConfig,
+    /// ListPodSandbox's item fields but its state, encoded once at creation.
+    pub listed: bytes::Bytes,
     /// The runtime handler it was created with.
     pub runtime_handler: String,
     /// Ready or not.
