@@ -44,7 +44,8 @@
 //!    through one dispatcher where the journal and the fault rules hook in),
 //!    [`restart`] (serving and simulated restarts), [`transport`] (unix socket, TCP,
 //!    in-memory; the private `h2_authority` accepts any `:authority`, as containerd
-//!    does), [`streaming`] (Exec/Attach/PortForward URLs, the SPDY/3.1 codec, SPDY and
+//!    does, helped by the private `hpack_strings`), the private `service::lists` (the
+//!    three big lists served as pre-encoded bytes), [`streaming`] (Exec/Attach/PortForward URLs, the SPDY/3.1 codec, SPDY and
 //!    WebSocket servers, a SPDY client for tests).
 //! 3. **Toolkit** (`toolkit/`): [`script`] (scripted execs and containers,
 //!    expectations, waiters), [`faults`] (fault and delay rules), [`journal`] (the call
@@ -53,7 +54,7 @@
 //! 4. **Core** (`core/`): [`runtime`] ([`Runtime`], [`Settings`]), [`profile`] (every
 //!    text, code and RPC where containerd 1.6 and 2.3 differ, in one table), [`error`]
 //!    (the domain error and its one conversion to `tonic::Status`), [`state`] (the
-//!    store), the private lifecycle modules `sandbox`, `container`, `container_io`,
+//!    store; records keep their configs compact, `state::kept_config`), the private lifecycle modules `sandbox`, `container`, `container_io`,
 //!    `image_service`, `info`, `network` and `streams` (Exec/Attach/PortForward up to
 //!    their URL), [`exec`] (ExecSync: capped output, timeout, IO drain), [`images`],
 //!    [`logs`] (CRI log files), [`stats`], [`events`] (a domain stream), [`list_encode`]
