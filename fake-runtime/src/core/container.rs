@@ -618,8 +618,8 @@ impl Runtime {
         })
     }
 
-    /// Copies one output stream to attached clients and the log; the handle ends
-    /// when every record is written.
+    /// Copies one output stream to attached clients and the log, in one task; the
+    /// handle ends when every record is written.
     fn copy_output(
         &self,
         io: &Arc<ContainerIo>,
@@ -627,16 +627,10 @@ impl Runtime {
         stream: LogStream,
         reader: OutputReader,
     ) -> tokio::task::JoinHandle<()> {
-        let (to_log, mut log_reader) = Output::pipe();
         let io = Arc::clone(io);
+        let writer = log.map(|log| log.stream_writer(stream));
         self.tasks
-            .spawn(async move { io.fan_out(stream, reader, to_log).await });
-        match log {
-            Some(log) => log.copy_stream(stream, log_reader),
-            None => self
-                .tasks
-                .spawn(async move { while log_reader.next().await.is_some() {} }),
-        }
+            .spawn(async move { io.fan_out(stream, reader, writer).await })
     }
 
     /// The seeded root filesystem of `image`, built at its first container.

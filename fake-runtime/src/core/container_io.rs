@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::core::logs::LogStream;
+use crate::core::logs::{LogStream, StreamWriter};
 use crate::process::pipe::{Output, OutputReader, Window};
 
 /// One attached client's output channel.
@@ -159,7 +159,12 @@ impl ContainerIo {
 
     /// Copies one output stream to every attached client and to the log pipe `log`,
     /// until the stream ends.
-    pub(crate) async fn fan_out(&self, stream: LogStream, mut reader: OutputReader, log: Output) {
+    pub(crate) async fn fan_out(
+        &self,
+        stream: LogStream,
+        mut reader: OutputReader,
+        mut log: Option<StreamWriter>,
+    ) {
         while let Some(chunk) = reader.next().await {
             let targets: Vec<mpsc::Sender<(LogStream, Bytes)>> = lock(&self.attached)
                 .iter()
@@ -172,7 +177,12 @@ impl ContainerIo {
             for target in targets {
                 let _ = target.send((stream, chunk.clone())).await;
             }
-            let _ = log.write(chunk).await;
+            if let Some(log) = log.as_mut() {
+                log.push(&chunk);
+            }
+        }
+        if let Some(log) = log {
+            log.finish();
         }
     }
 }

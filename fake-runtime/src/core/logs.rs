@@ -139,16 +139,24 @@ impl ContainerLog {
         stream: LogStream,
         mut reader: OutputReader,
     ) -> tokio::task::JoinHandle<()> {
-        let log = self.clone();
+        let mut writer = self.stream_writer(stream);
         tokio::spawn(async move {
-            let mut lines = LineBuffer::new(log.max_line_size());
-            let mut write =
-                |tag: LogTag, content: &[u8]| log.write_record_logged(stream, tag, content);
             while let Some(chunk) = reader.next().await {
-                lines.push(&chunk, &mut write);
+                writer.push(&chunk);
             }
-            lines.finish(&mut write);
+            writer.finish();
         })
+    }
+
+    /// A writer of `stream`'s output as CRI records into this log, for a copier that
+    /// reads the stream itself (the container's output fan-out does): no task and no
+    /// pipe of its own.
+    pub(crate) fn stream_writer(&self, stream: LogStream) -> StreamWriter {
+        StreamWriter {
+            lines: LineBuffer::new(self.max_line_size()),
+            log: self.clone(),
+            stream,
+        }
     }
 
     /// Writes one record (`content` must not contain `\n`) with the current time, in one write.
@@ -231,6 +239,33 @@ fn open_log_file(path: &Path) -> io::Result<File> {
             .mode(LOG_FILE_MODE)
             .open(path),
         Err(error) => Err(error),
+    }
+}
+
+/// One output stream of a container being written into its log as CRI records (made by
+/// [`ContainerLog::stream_writer`]). Write errors are logged and writing goes on.
+#[derive(Debug)]
+pub(crate) struct StreamWriter {
+    lines: LineBuffer,
+    log: ContainerLog,
+    stream: LogStream,
+}
+
+impl StreamWriter {
+    /// Writes the records `chunk` completes.
+    pub(crate) fn push(&mut self, chunk: &[u8]) {
+        let (log, stream) = (&self.log, self.stream);
+        self.lines.push(chunk, &mut |tag: LogTag, content: &[u8]| {
+            log.write_record_logged(stream, tag, content)
+        });
+    }
+
+    /// The stream ended: writes an unterminated tail as a `P` record.
+    pub(crate) fn finish(mut self) {
+        let (log, stream) = (&self.log, self.stream);
+        self.lines.finish(&mut |tag: LogTag, content: &[u8]| {
+            log.write_record_logged(stream, tag, content)
+        });
     }
 }
 
