@@ -1295,15 +1295,16 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
         0
     };
     let process = &record.spec_process;
+    let config = record.config.full();
     // The spec's `linux` section: the cgroup, and the masked and read-only paths the
     // security context asked for (containerd's specs-go omits empty lists; a
     // privileged container has none).
     let mut linux = serde_json::json!({"cgroupsPath": format!("/k8s.io/{}", record.id)});
     let security = crate::core::security::security_spec(
-        &record
-            .config
-            .linux()
-            .and_then(|l| l.security_context)
+        &config
+            .linux
+            .as_ref()
+            .and_then(|l| l.security_context.clone())
             .unwrap_or_default(),
         None,
     );
@@ -1329,7 +1330,7 @@ fn container_verbose_info(record: &ContainerRecord) -> String {
         "snapshotter": "overlayfs",
         "runtimeType": "io.containerd.runc.v2",
         "runtimeOptions": {"binary_name": "runc"},
-        "config": to_json("ContainerConfig", &record.config.full()),
+        "config": to_json("ContainerConfig", &config),
         "runtimeSpec": {
             "ociVersion": "1.0.2-dev",
             "process": {

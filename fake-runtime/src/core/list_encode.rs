@@ -321,9 +321,9 @@ impl Encode for ContainerView<'_> {
 }
 
 /// Encoded fields, written as they are (the body of a message field).
-struct Encoded<'a>(&'a Bytes);
+struct RawFields<'a>(&'a Bytes);
 
-impl Encode for Encoded<'_> {
+impl Encode for RawFields<'_> {
     fn body_len(&self) -> usize {
         self.0.len()
     }
@@ -537,14 +537,14 @@ impl StatsView<'_> {
 
 impl Encode for StatsView<'_> {
     fn body_len(&self) -> usize {
-        message_len(1, &Encoded(&self.record.listed.attributes))
+        message_len(1, &RawFields(&self.record.listed.attributes))
             + optional_len(2, self.figures.cpu.as_ref())
             + optional_len(3, self.figures.memory.as_ref())
             + message_len(4, &self.writable_layer())
     }
 
     fn encode_body(&self, buf: &mut BytesMut) {
-        put_message(1, &Encoded(&self.record.listed.attributes), buf);
+        put_message(1, &RawFields(&self.record.listed.attributes), buf);
         put_optional(2, self.figures.cpu.as_ref(), buf);
         put_optional(3, self.figures.memory.as_ref(), buf);
         put_message(4, &self.writable_layer(), buf);

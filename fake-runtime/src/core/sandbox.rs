@@ -35,10 +35,6 @@ pub(crate) fn namespace_options(config: &PodSandboxConfig) -> NamespaceOption {
         .unwrap_or_default()
 }
 
-fn uses_host_network(config: &PodSandboxConfig) -> bool {
-    namespace_options(config).network == NamespaceMode::Node as i32
-}
-
 /// containerd 2.3's non-verbose sandbox `info`: its SandboxInfo with nothing filled in.
 const EMPTY_SANDBOX_INFO: &str = r#"{"pid":0,"processStatus":"","netNamespaceClosed":false,"image":"","snapshotKey":"","snapshotter":"","runtimeType":"","runtimeOptions":null,"config":null,"runtimeSpec":null,"cniResult":null,"sandboxMetadata":null}"#;
 
@@ -88,7 +84,8 @@ impl Runtime {
                     .unknown_runtime_handler(&id, &runtime_handler),
             ));
         }
-        let host_network = uses_host_network(&config);
+        let namespaces = namespace_options(&config);
+        let host_network = namespaces.network == NamespaceMode::Node as i32;
         if host_network && !config.hostname.is_empty() {
             release_name();
             return Err(CriError::unknown(self.dialect().sandbox_start_error(
@@ -128,7 +125,7 @@ impl Runtime {
                 _ => Network::with_address(ip.as_deref()),
             }
         };
-        let host_pid = namespace_options(&config).pid == NamespaceMode::Node as i32;
+        let host_pid = namespaces.pid == NamespaceMode::Node as i32;
         let published = match (&ip, self.settings.host_port_address) {
             (Some(_), Some(address)) => publish_host_ports(&config, address, &network),
             _ => Vec::new(),

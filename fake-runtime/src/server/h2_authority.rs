@@ -27,6 +27,8 @@ use std::task::{Context, Poll, ready};
 use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::server::hpack_strings::{encode_string, plain_strings};
+
 /// The client connection preface (RFC 9113 section 3.4).
 const PREFACE_LEN: usize = 24;
 /// Frame header length.
@@ -329,7 +331,7 @@ impl FrameRewriter {
         self.fields.clear();
         let (arena, fields) = (&mut self.arena, &mut self.fields);
         // The same block with plain strings (loona-hpack is slow on Huffman ones).
-        let plain = crate::server::hpack_strings::plain_strings(&block.fragment);
+        let plain = plain_strings(&block.fragment);
         let fragment = plain.as_deref().unwrap_or(&block.fragment);
         let decoded = self.hpack.decode_with_cb(fragment, |name, value| {
             let name_start = arena.len();
@@ -427,28 +429,6 @@ impl FrameRewriter {
 /// Whether h2 accepts `value` as `:authority` (the check it applies, from `http`).
 fn is_accepted_authority(value: &[u8]) -> bool {
     http::uri::Authority::try_from(value).is_ok()
-}
-
-/// An HPACK string literal without Huffman coding (RFC 7541 5.2).
-fn encode_string(bytes: &[u8], out: &mut Vec<u8>) {
-    encode_integer(bytes.len(), 7, out);
-    out.extend_from_slice(bytes);
-}
-
-/// An HPACK integer with an `prefix_bits`-bit prefix and the flag bits zero (RFC 7541 5.1).
-fn encode_integer(mut value: usize, prefix_bits: u8, out: &mut Vec<u8>) {
-    let max_prefix = (1usize << prefix_bits) - 1;
-    if value < max_prefix {
-        out.push(value as u8);
-        return;
-    }
-    out.push(max_prefix as u8);
-    value -= max_prefix;
-    while value >= 0x80 {
-        out.push((value % 0x80) as u8 | 0x80);
-        value /= 0x80;
-    }
-    out.push(value as u8);
 }
 
 #[cfg(test)]
@@ -713,18 +693,5 @@ mod tests {
                 assert_eq!(walk(&input, chunk), input);
             }
         }
-    }
-
-    #[test]
-    fn integers_use_the_rfc_7541_prefix_encoding() {
-        let mut out = Vec::new();
-        encode_integer(10, 5, &mut out);
-        assert_eq!(out, [10]);
-        out.clear();
-        encode_integer(1337, 5, &mut out);
-        assert_eq!(out, [31, 154, 10]);
-        out.clear();
-        encode_integer(127, 7, &mut out);
-        assert_eq!(out, [127, 0]);
     }
 }

@@ -78,11 +78,7 @@ pub(crate) struct Encoded {
 impl Encoded {
     /// `message`, encoded; it decodes back to its own type.
     pub(crate) fn of<M: prost::Message + Default + fmt::Debug + 'static>(message: &M) -> Self {
-        Self {
-            bytes: message.encode_to_vec().into_boxed_slice(),
-            decode: decode_as::<M>,
-            decoded: OnceLock::new(),
-        }
+        Self::from_encoding::<M>(message.encode_to_vec())
     }
 
     /// An `M` already encoded (the bytes must be an encoding of an `M`; anything else

@@ -96,11 +96,6 @@ impl KeptConfig {
         config
     }
 
-    /// The config's `linux` section (decoded from the kept encoding).
-    pub fn linux(&self) -> Option<cri_proto::v1::LinuxContainerConfig> {
-        self.rest().linux
-    }
-
     /// The config's image spec (decoded from the kept encoding).
     pub fn image(&self) -> Option<ImageSpec> {
         self.rest().image
@@ -230,7 +225,6 @@ mod tests {
         };
         let kept = KeptConfig::new(config.clone());
         assert_eq!(kept.full(), config);
-        assert_eq!(kept.linux(), config.linux);
         assert_eq!(kept.image(), config.image);
         assert_eq!(kept.labels, config.labels);
         assert!(kept.tty);

@@ -70,7 +70,7 @@ impl<T: prost::Message + Default + fmt::Debug + 'static> Answer for EncodedRespo
     /// The bytes, kept encoded (called only when the journal keeps them).
     fn recorded(&self) -> Option<Arc<dyn Recorded>> {
         Some(Arc::new(Encoded::from_encoding::<T>(
-            self.encoded.to_bytes().to_vec(),
+            self.encoded.chunks().concat(),
         )))
     }
 
@@ -138,7 +138,7 @@ struct ListRpc<Req, T> {
 
 impl<Req, T> UnaryService<Req> for ListRpc<Req, T>
 where
-    Req: prost::Message + Default + fmt::Debug + Clone + 'static,
+    Req: prost::Message + Default + fmt::Debug + 'static,
     T: prost::Message + Default + fmt::Debug + 'static,
 {
     type Response = EncodedResponse<T>;
@@ -191,7 +191,7 @@ impl RuntimeRoutes {
         list: fn(&Runtime, Req) -> EncodedList,
     ) -> BoxFuture<http::Response<tonic::body::Body>, Infallible>
     where
-        Req: prost::Message + Default + fmt::Debug + Clone + 'static,
+        Req: prost::Message + Default + fmt::Debug + 'static,
         T: prost::Message + Default + fmt::Debug + 'static,
         B: Body + Send + 'static,
         B::Error: Into<StdError> + Send + 'static,
