@@ -563,25 +563,31 @@ impl Runtime {
                 e.runc_message()
             ))
         })?;
-        let mut copiers =
-            vec![self.copy_output(&io, log.as_ref(), LogStream::Stdout, stdout_reader)];
-        if let Some(reader) = stderr_reader {
-            copiers.push(self.copy_output(&io, log.as_ref(), LogStream::Stderr, reader));
-        }
+        let stdout_copier = copy_output(&io, log.as_ref(), LogStream::Stdout, stdout_reader);
+        let stderr_copier =
+            stderr_reader.map(|reader| copy_output(&io, log.as_ref(), LogStream::Stderr, reader));
         let (exited_tx, exited_rx) = watch::channel(false);
         let runtime = Arc::clone(self);
         let monitor_sim = sim.clone();
         let monitor_main = main.clone();
         let id = plan.id.clone();
         let monitor_io = io.clone();
+        // One task watches the main process and copies its output: the copiers run
+        // beside the wait, not as tasks of their own (fewer wakeups per container).
         self.tasks.spawn(async move {
-            let status = monitor_main.wait().await;
-            monitor_io.main_exited();
-            // The container's init is gone: everything else in it dies with it.
-            monitor_sim.kill_all(Signal::SIGKILL);
-            for copier in copiers {
-                let _ = copier.await;
-            }
+            let watch_main = async {
+                let status = monitor_main.wait().await;
+                monitor_io.main_exited();
+                // The container's init is gone: everything else in it dies with it.
+                monitor_sim.kill_all(Signal::SIGKILL);
+                status
+            };
+            let copy_stderr = async {
+                if let Some(copier) = stderr_copier {
+                    copier.await;
+                }
+            };
+            let (status, (), ()) = tokio::join!(watch_main, stdout_copier, copy_stderr);
             let oom = monitor_sim.oom_killed();
             runtime.store.write(|s| {
                 if let Some(record) = s.containers.get_mut(&id) {
@@ -616,21 +622,6 @@ impl Runtime {
             io,
             exited: exited_rx,
         })
-    }
-
-    /// Copies one output stream to attached clients and the log, in one task; the
-    /// handle ends when every record is written.
-    fn copy_output(
-        &self,
-        io: &Arc<ContainerIo>,
-        log: Option<&ContainerLog>,
-        stream: LogStream,
-        reader: OutputReader,
-    ) -> tokio::task::JoinHandle<()> {
-        let io = Arc::clone(io);
-        let writer = log.map(|log| log.stream_writer(stream));
-        self.tasks
-            .spawn(async move { io.fan_out(stream, reader, writer).await })
     }
 
     /// The seeded root filesystem of `image`, built at its first container.
@@ -918,70 +909,7 @@ impl Runtime {
             let record = s
                 .resolve_container(prefix)
                 .map_err(find_container_error(self.dialect(), prefix))?;
-            let image = s
-                .images
-                .list()
-                .into_iter()
-                .find(|i| i.id == record.image_id);
-            let dialect = self.dialect();
-            // containerd 2.3 reads the user back from the spec CreateContainer stored; a
-            // spec it cannot read gives an empty ContainerUser.
-            let user =
-                dialect
-                    .container_status_user
-                    .then(|| match s.images.known(&record.image_id) {
-                        Some(_) => container_user(&record.spec_process.user),
-                        None => ContainerUser::default(),
-                    });
-            let (image_name, image_ref) = match image {
-                Some(image) => (
-                    image
-                        .repo_tags
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| record.image_requested.clone()),
-                    image
-                        .repo_digests
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| image.id.clone()),
-                ),
-                None => (record.image_requested.clone(), record.image_id.clone()),
-            };
-            let status = ContainerStatus {
-                id: record.id.clone(),
-                metadata: record.config.metadata.clone(),
-                state: record.phase.to_cri() as i32,
-                created_at: record.created_at,
-                started_at: record.started_at,
-                finished_at: record.finished_at,
-                exit_code: record.exit_code,
-                image: Some(ImageSpec {
-                    image: image_name,
-                    ..Default::default()
-                }),
-                image_ref,
-                // The platform-specific config digest, kept before `image_ref` becomes the
-                // first repo digest.
-                image_id: if dialect.container_image_id {
-                    record.image_id.clone()
-                } else {
-                    String::new()
-                },
-                user,
-                reason: record.reason.clone(),
-                message: record.message.clone(),
-                labels: record.config.labels.clone(),
-                annotations: record.config.annotations.clone(),
-                // containerd (1.6 and 2.3 alike) reports the mounts of the create
-                // request as they were given (`meta.Config.GetMounts()`).
-                mounts: record.config.mounts.clone(),
-                log_path: record.log_path.clone(),
-                resources: Some(ContainerResources {
-                    linux: Some(record.resources.clone()),
-                    ..Default::default()
-                }),
-            };
+            let status = self.container_status_of(s, record);
             let mut info = HashMap::new();
             if verbose {
                 info.insert("info".to_owned(), container_verbose_info(record));
@@ -991,6 +919,73 @@ impl Runtime {
                 info,
             })
         })
+    }
+
+    /// ContainerStatus' status of `record` (also each container event's statuses).
+    pub(crate) fn container_status_of(
+        &self,
+        s: &Inner,
+        record: &ContainerRecord,
+    ) -> ContainerStatus {
+        let image = s.images.stored(&record.image_id);
+        let dialect = self.dialect();
+        // containerd 2.3 reads the user back from the spec CreateContainer stored; a
+        // spec it cannot read gives an empty ContainerUser.
+        let user = dialect
+            .container_status_user
+            .then(|| match s.images.known(&record.image_id) {
+                Some(_) => container_user(&record.spec_process.user),
+                None => ContainerUser::default(),
+            });
+        let (image_name, image_ref) = match image {
+            Some(image) => (
+                image
+                    .repo_tags
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| record.image_requested.clone()),
+                image
+                    .repo_digests
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| image.id.clone()),
+            ),
+            None => (record.image_requested.clone(), record.image_id.clone()),
+        };
+        ContainerStatus {
+            id: record.id.clone(),
+            metadata: record.config.metadata.clone(),
+            state: record.phase.to_cri() as i32,
+            created_at: record.created_at,
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+            exit_code: record.exit_code,
+            image: Some(ImageSpec {
+                image: image_name,
+                ..Default::default()
+            }),
+            image_ref,
+            // The platform-specific config digest, kept before `image_ref` becomes the
+            // first repo digest.
+            image_id: if dialect.container_image_id {
+                record.image_id.clone()
+            } else {
+                String::new()
+            },
+            user,
+            reason: record.reason.clone(),
+            message: record.message.clone(),
+            labels: record.config.labels.clone(),
+            annotations: record.config.annotations.clone(),
+            // containerd (1.6 and 2.3 alike) reports the mounts of the create
+            // request as they were given (`meta.Config.GetMounts()`).
+            mounts: record.config.mounts.clone(),
+            log_path: record.log_path.clone(),
+            resources: Some(ContainerResources {
+                linux: Some(record.resources.clone()),
+                ..Default::default()
+            }),
+        }
     }
 
     /// ListContainers: id, sandbox id (both prefixes), state and label filters, ANDed.
@@ -1186,6 +1181,19 @@ impl<'f> ContainerSelection<'f> {
                 .for_each(visit),
         }
     }
+}
+
+/// Copies one output stream to attached clients and the log; the future ends when
+/// every record is written.
+fn copy_output(
+    io: &Arc<ContainerIo>,
+    log: Option<&ContainerLog>,
+    stream: LogStream,
+    reader: OutputReader,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let io = Arc::clone(io);
+    let writer = log.map(|log| log.stream_writer(stream));
+    async move { io.fan_out(stream, reader, writer).await }
 }
 
 /// ListContainers' item for `record` (what [the encoder](crate::core::list_encode)

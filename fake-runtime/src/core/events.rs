@@ -57,6 +57,7 @@ use tokio::sync::broadcast;
 
 use crate::core::error::{CriError, ErrorCode};
 use crate::core::runtime::{Runtime, now_ns};
+use crate::core::sandbox::sandbox_status;
 
 /// The container events of one subscriber: the backlog, then live events until the
 /// runtime shuts down (the gRPC layer wraps each in `Ok`).
@@ -220,16 +221,15 @@ impl Runtime {
     }
 
     fn publish(&self, id: &str, sandbox_id: &str, kind: ContainerEventType) {
-        let pod_sandbox_status = self
-            .pod_sandbox_status(sandbox_id, false)
-            .ok()
-            .and_then(|r| r.status);
-        // In id order.
-        let containers = self.store.read(|s| s.containers_of(sandbox_id));
-        let containers_statuses = containers
-            .iter()
-            .filter_map(|c| self.container_status(c, false).ok().and_then(|r| r.status))
-            .collect();
+        // One look at the store: the sandbox's status and its containers', in id order.
+        let (pod_sandbox_status, containers_statuses) = self.store.read(|s| {
+            let pod = s.sandboxes.get(sandbox_id).map(|r| sandbox_status(r));
+            let containers = s
+                .container_records_of(sandbox_id)
+                .map(|r| self.container_status_of(s, r))
+                .collect();
+            (pod, containers)
+        });
         let event = ContainerEventResponse {
             container_id: id.to_owned(),
             container_event_type: kind as i32,

@@ -264,48 +264,23 @@ impl Runtime {
         prefix: &str,
         verbose: bool,
     ) -> Result<PodSandboxStatusResponse, CriError> {
-        let record = self
-            .store
-            .read(|s| s.resolve_sandbox(prefix).cloned())
-            .map_err(|e| {
+        self.store.read(|s| {
+            let record = s.resolve_sandbox(prefix).map_err(|e| {
                 e.with_prefix(self.dialect(), "an error occurred when try to find sandbox")
             })?;
-        let options = record.config.namespace_options.clone();
-        let status = PodSandboxStatus {
-            id: record.id.clone(),
-            metadata: record.config.metadata.clone(),
-            state: record.phase.to_cri() as i32,
-            created_at: record.created_at,
-            network: Some(PodSandboxNetworkStatus {
-                ip: record.ip.clone().unwrap_or_default(),
-                additional_ips: Vec::new(),
-            }),
-            linux: Some(LinuxPodSandboxStatus {
-                namespaces: Some(Namespace {
-                    options: Some(NamespaceOption {
-                        network: options.network,
-                        pid: options.pid,
-                        ipc: options.ipc,
-                        ..Default::default()
-                    }),
-                }),
-            }),
-            labels: record.config.labels.clone(),
-            annotations: record.config.annotations.clone(),
-            runtime_handler: record.runtime_handler.clone(),
-        };
-        let mut info = HashMap::new();
-        if verbose {
-            info.insert("info".to_owned(), self.sandbox_verbose_info(&record));
-        } else if self.dialect().sandbox_info_always {
-            // containerd 2.3 always re-marshals its (here empty) SandboxInfo, fields in
-            // Go's declaration order.
-            info.insert("info".to_owned(), EMPTY_SANDBOX_INFO.to_owned());
-        }
-        Ok(PodSandboxStatusResponse {
-            status: Some(status),
-            info,
-            ..Default::default()
+            let mut info = HashMap::new();
+            if verbose {
+                info.insert("info".to_owned(), self.sandbox_verbose_info(record));
+            } else if self.dialect().sandbox_info_always {
+                // containerd 2.3 always re-marshals its (here empty) SandboxInfo, fields in
+                // Go's declaration order.
+                info.insert("info".to_owned(), EMPTY_SANDBOX_INFO.to_owned());
+            }
+            Ok(PodSandboxStatusResponse {
+                status: Some(sandbox_status(record)),
+                info,
+                ..Default::default()
+            })
         })
     }
 
@@ -424,6 +399,34 @@ impl<'f> SandboxSelection<'f> {
                 .filter(|r| matches(r))
                 .for_each(visit),
         }
+    }
+}
+
+/// PodSandboxStatus' status of `record` (also each container event's sandbox status).
+pub(crate) fn sandbox_status(record: &SandboxRecord) -> PodSandboxStatus {
+    let options = &record.config.namespace_options;
+    PodSandboxStatus {
+        id: record.id.clone(),
+        metadata: record.config.metadata.clone(),
+        state: record.phase.to_cri() as i32,
+        created_at: record.created_at,
+        network: Some(PodSandboxNetworkStatus {
+            ip: record.ip.clone().unwrap_or_default(),
+            additional_ips: Vec::new(),
+        }),
+        linux: Some(LinuxPodSandboxStatus {
+            namespaces: Some(Namespace {
+                options: Some(NamespaceOption {
+                    network: options.network,
+                    pid: options.pid,
+                    ipc: options.ipc,
+                    ..Default::default()
+                }),
+            }),
+        }),
+        labels: record.config.labels.clone(),
+        annotations: record.config.annotations.clone(),
+        runtime_handler: record.runtime_handler.clone(),
     }
 }
 

@@ -77,6 +77,10 @@ impl<T: AsyncRead + Unpin> AsyncRead for AuthorityRewrite<T> {
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         loop {
+            if this.frames.passes_through() {
+                // Nothing left to examine or hand over: read straight into h2's buffer.
+                return Pin::new(&mut this.inner).poll_read(cx, buf);
+            }
             if !this.frames.ready.is_empty() {
                 let n = this.frames.ready.len().min(buf.remaining());
                 buf.put_slice(&this.frames.ready.split_to(n));
@@ -194,6 +198,11 @@ impl FrameRewriter {
             arena: Vec::new(),
             fields: Vec::new(),
         }
+    }
+
+    /// Whether every later byte flows unchanged and none is buffered here.
+    fn passes_through(&self) -> bool {
+        self.mode == Mode::Opaque && self.ready.is_empty() && self.received.is_empty()
     }
 
     /// Moves `n` received bytes to `ready` unchanged (no copy while they stay contiguous).

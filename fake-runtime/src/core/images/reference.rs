@@ -182,6 +182,33 @@ pub struct NormalizedRef {
 impl NormalizedRef {
     /// Parses and normalises a reference like containerd's `ParseDockerRef`.
     pub fn parse(s: &str) -> Result<NormalizedRef, ReferenceError> {
+        /// References remembered per thread (a test names a handful, again and again).
+        const REMEMBERED: usize = 64;
+        /// Longer references are parsed every time (the cache stays small).
+        const REMEMBERED_LEN: usize = 256;
+        thread_local! {
+            static PARSED: std::cell::RefCell<
+                std::collections::HashMap<String, Result<NormalizedRef, ReferenceError>>,
+            > = std::cell::RefCell::default();
+        }
+        if s.len() > REMEMBERED_LEN {
+            return Self::parse_uncached(s);
+        }
+        PARSED.with_borrow_mut(|parsed| {
+            if let Some(known) = parsed.get(s) {
+                return known.clone();
+            }
+            let result = Self::parse_uncached(s);
+            if parsed.len() >= REMEMBERED {
+                parsed.clear();
+            }
+            parsed.insert(s.to_owned(), result.clone());
+            result
+        })
+    }
+
+    /// [`parse`](Self::parse) without the cache: the grammar's regular expression.
+    fn parse_uncached(s: &str) -> Result<NormalizedRef, ReferenceError> {
         let parsed = parse_normalized_named(s)?;
         let (tag, digest) = match (parsed.tag, parsed.digest) {
             // Tagged and digested: only the digest is kept.
@@ -398,6 +425,26 @@ mod tests {
         assert_eq!(r.path(), "a/b");
         assert_eq!(r.tag(), None);
         assert_eq!(r.digest(), Some(digest.as_str()));
+    }
+
+    #[test]
+    fn a_reference_parsed_again_gives_the_answer_of_the_grammar_each_time() {
+        let long = format!("docker.io/library/{}:1", "a".repeat(300));
+        // More distinct references than the cache keeps, each parsed twice: the cached
+        // answer (valid or not) is the grammar's.
+        let mut inputs: Vec<String> = (0..200)
+            .map(|i| format!("registry.local/app{i}:v{i}"))
+            .collect();
+        inputs.extend(["busybox", "UPPER/Case:1", "busybox:", "", long.as_str()].map(String::from));
+        for round in 0..2 {
+            for input in &inputs {
+                assert_eq!(
+                    NormalizedRef::parse(input),
+                    NormalizedRef::parse_uncached(input),
+                    "round {round}, input {input:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -255,6 +255,11 @@ impl ImageStore {
         self.images.values().collect()
     }
 
+    /// The stored image with this full id.
+    pub fn stored(&self, id: &str) -> Option<&Image> {
+        self.images.get(id)
+    }
+
     /// The image with this full id, stored or, once removed, as remembered for later pulls:
     /// what a container created from it still knows of it (config and root filesystem).
     pub fn known(&self, id: &str) -> Option<&Image> {
