@@ -582,12 +582,8 @@ impl Runtime {
                 monitor_sim.kill_all(Signal::SIGKILL);
                 status
             };
-            let copy_stderr = async {
-                if let Some(copier) = stderr_copier {
-                    copier.await;
-                }
-            };
-            let (status, (), ()) = tokio::join!(watch_main, stdout_copier, copy_stderr);
+            let copy_stderr = futures::future::OptionFuture::from(stderr_copier);
+            let (status, (), _) = tokio::join!(watch_main, stdout_copier, copy_stderr);
             let oom = monitor_sim.oom_killed();
             runtime.store.write(|s| {
                 if let Some(record) = s.containers.get_mut(&id) {
